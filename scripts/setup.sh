@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what pageturn needs on a Debian machine, as root, and is quick when all is already there:
+# Debian packages (LibreOffice, poppler, fonts, Chromium, Redis) and .venv with pageturn in editable mode.
+# Usage: scripts/setup.sh [--test]   (--test also installs the test dependencies)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
+  poppler-utils util-linux
+  fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 fonts-dejavu-core fonts-noto-cjk
+)
+TEST_APT_PACKAGES=(chromium redis-server)
+
+want=("${APT_PACKAGES[@]}")
+[ "${1:-}" = "--test" ] && want+=("${TEST_APT_PACKAGES[@]}")
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+PY=${PYTHON:-python3}
+extras=""
+[ "${1:-}" = "--test" ] && extras="[test]"
+stamp=".venv/.pageturn-installed${extras}"
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+# reinstall only when the dependency list changed
+digest=$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+  echo "setup: installing Python dependencies into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".${extras}"
+  echo "$digest" > "$stamp"
+fi

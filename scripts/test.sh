@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real server processes (started by the tests on 127.0.0.1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

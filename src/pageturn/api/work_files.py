@@ -1,0 +1,56 @@
+"""PrizmDoc work-file URLs."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..core import formats
+from ..core.errors import NotFound, invalid
+from ..core.workfiles import WorkFiles, parse_extension_param
+from .common import body_chunks, json_response, query_param
+
+WORKFILES = web.AppKey("workfiles", WorkFiles)
+BASE = "/PCCIS/V1/WorkFile"
+
+
+def _record(request: web.Request) -> dict:
+    record = request.app[WORKFILES].get(request.match_info["fileId"])
+    if record is None:
+        raise NotFound("The work file has expired or does not exist", error_code="NotFound")
+    return record
+
+
+async def create(request: web.Request) -> web.Response:
+    extension = parse_extension_param(query_param(request, "FileExtension"))
+    min_seconds = query_param(request, "MinSecondsAvailable")
+    if min_seconds is not None:
+        if not min_seconds.isdigit() or not 0 < int(min_seconds) <= 10 * 365 * 86400:
+            raise invalid("MinSecondsAvailable", "a positive whole number of seconds", where="query",
+                          received=min_seconds)
+    record = await request.app[WORKFILES].receive(
+        body_chunks(request), extension, min_seconds=int(min_seconds) if min_seconds else None,
+        require_format=False, content_length=request.content_length)
+    return json_response({"fileId": record["fileId"], "fileExtension": record["fileExtension"],
+                          "affinityToken": record["affinityToken"]})
+
+
+async def get(request: web.Request) -> web.StreamResponse:
+    record = _record(request)
+    return web.FileResponse(request.app[WORKFILES].path(record), headers={
+        "Content-Type": formats.mime_type(record["fileExtension"])})
+
+
+async def info(request: web.Request) -> web.Response:
+    return json_response(request.app[WORKFILES].info(_record(request)))
+
+
+async def delete(request: web.Request) -> web.Response:
+    _record(request)
+    request.app[WORKFILES].delete(request.match_info["fileId"])
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post(BASE, create)
+    app.router.add_get(BASE + "/{fileId}", get)
+    app.router.add_get(BASE + "/{fileId}/Info", info)
+    app.router.add_delete(BASE + "/{fileId}", delete)

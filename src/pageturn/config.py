@@ -1,0 +1,134 @@
+"""One settings object, filled from defaults, an optional TOML file, the environment and command-line flags
+(later sources win). Every setting has a flag `--name-with-dashes` and a variable `PAGETURN_NAME_IN_CAPS`."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: str | int | float) -> float:
+    """'20m', '1d', '90s', '250ms' or a number of seconds -> seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 90s, 20m, 6h, 1d)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_size(value: str | int) -> int:
+    """'512M', '2G', '100k' or a number of bytes -> bytes."""
+    if isinstance(value, int):
+        return value
+    match = re.match(r"^\s*(\d+)\s*([kmgKMG])?i?[bB]?\s*$", str(value))
+    if not match:
+        raise ValueError(f"not a size: {value!r} (use e.g. 512M, 2G)")
+    return int(match.group(1)) * {None: 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[
+        (match.group(2) or "").lower() or None]
+
+
+def _parse_list(value: str | list) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def _setting(default: Any, help: str, kind: str = "str") -> Any:
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help, "kind": kind})
+    return field(default=default, metadata={"help": help, "kind": kind})
+
+
+@dataclass
+class Settings:
+    host: str = _setting("127.0.0.1", "address to listen on")
+    port: int = _setting(18681, "TCP port to listen on", "int")
+    data_dir: Path = _setting(Path("./data"), "directory for metadata, documents and cached output", "path")
+    public_url: str = _setting("", "base URL clients reach this server at (for links in answers); "
+                               "default: taken from each request's Host header")
+    session_lifetime: float = _setting(20 * 60, "how long a viewing session stays usable after its last use", "duration")
+    workfile_lifetime: float = _setting(24 * 3600, "how long a work file is kept after creation", "duration")
+    cache_lifetime: float = _setting(24 * 3600, "how long shared rendered output is kept after last use", "duration")
+    sweep_interval: float = _setting(30, "how often expired sessions, work files and cache entries are removed",
+                                     "duration")
+    max_upload_size: int = _setting(512 << 20, "largest accepted upload or fetched document", "size")
+    render_workers: int = _setting(0, "render worker processes (0 = one per core)", "int")
+    render_timeout: float = _setting(60, "longest time one page render may take", "duration")
+    max_image_pixels: int = _setting(200_000_000, "largest source image (width x height) accepted", "int")
+    office_workers: int = _setting(0, "LibreOffice processes (0 = one per core)", "int")
+    office_timeout: float = _setting(120, "longest time one LibreOffice conversion may take", "duration")
+    office_max_conversions: int = _setting(50, "conversions after which a LibreOffice process is recycled", "int")
+    office_max_memory_mb: int = _setting(1024, "resident memory after which a LibreOffice process is recycled", "int")
+    office_queue_limit: int = _setting(100, "conversions allowed to wait for a LibreOffice process", "int")
+    office_enabled: bool = _setting(True, "start the LibreOffice pool (Office, text and HTML documents)", "bool")
+    zoho_api_keys: list = _setting([], "comma-separated API keys accepted by the Zoho-compatible API", "list")
+    zoho_session_lifetime: float = _setting(6 * 3600, "lifetime of sessions created through the Zoho API",
+                                            "duration")
+    fetch_allow: list = _setting([], "host:port or CIDR entries the server may fetch from although they are "
+                                 "loopback or private (comma-separated)", "list")
+    fetch_timeout: float = _setting(30, "timeout for fetching a document from a URL", "duration")
+    log_level: str = _setting("info", "debug, info, warning or error")
+
+    @classmethod
+    def fields(cls) -> list[dataclasses.Field]:
+        return list(dataclasses.fields(cls))
+
+    @property
+    def effective_render_workers(self) -> int:
+        return self.render_workers or os.cpu_count() or 1
+
+    @property
+    def effective_office_workers(self) -> int:
+        return self.office_workers or os.cpu_count() or 1
+
+
+def _convert(kind: str, value: Any) -> Any:
+    if kind == "int":
+        return int(value)
+    if kind == "bool":
+        return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
+    if kind == "path":
+        return Path(value)
+    if kind == "duration":
+        return parse_duration(value)
+    if kind == "size":
+        return parse_size(value)
+    if kind == "list":
+        return _parse_list(value)
+    return str(value)
+
+
+def env_name(name: str) -> str:
+    return "PAGETURN_" + name.upper()
+
+
+def load_settings(config_file: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Defaults < config file (TOML, keys as the field names) < environment < explicit overrides (flags)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = config_file or environ.get("PAGETURN_CONFIG")
+    if config_file:
+        with open(config_file, "rb") as handle:
+            raw = tomllib.load(handle)
+        known = {f.name for f in Settings.fields()}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown settings in {config_file}: {', '.join(sorted(unknown))}")
+        values.update(raw)
+    for f in Settings.fields():
+        if env_name(f.name) in environ:
+            values[f.name] = environ[env_name(f.name)]
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = value
+    kinds = {f.name: f.metadata["kind"] for f in Settings.fields()}
+    return Settings(**{name: _convert(kinds[name], value) for name, value in values.items()})

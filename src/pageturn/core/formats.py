@@ -1,0 +1,168 @@
+"""Document formats: detection by content, the FileExtension rules, MIME types and how each format is viewed.
+
+Detection reads only the file's head and, for ZIP and OLE2 containers, their directory: a detected format wins
+over the extension a client gives; text-like formats cannot be detected and need the extension."""
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import olefile
+
+_EXTENSION = re.compile(r"^[A-Za-z0-9]{1,16}$")
+
+
+@dataclass(frozen=True)
+class Format:
+    extension: str
+    mime: str
+    family: str  # "pdf" | "image" | "office" | "text"
+
+
+_FORMATS = {f.extension: f for f in [
+    Format("pdf", "application/pdf", "pdf"),
+    Format("tif", "image/tiff", "image"),
+    Format("tiff", "image/tiff", "image"),
+    Format("png", "image/png", "image"),
+    Format("jpg", "image/jpeg", "image"),
+    Format("jpeg", "image/jpeg", "image"),
+    Format("gif", "image/gif", "image"),
+    Format("bmp", "image/bmp", "image"),
+    Format("webp", "image/webp", "image"),
+    Format("doc", "application/msword", "office"),
+    Format("dot", "application/msword", "office"),
+    Format("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "office"),
+    Format("docm", "application/vnd.ms-word.document.macroEnabled.12", "office"),
+    Format("dotx", "application/vnd.openxmlformats-officedocument.wordprocessingml.template", "office"),
+    Format("rtf", "application/rtf", "office"),
+    Format("odt", "application/vnd.oasis.opendocument.text", "office"),
+    Format("xls", "application/vnd.ms-excel", "office"),
+    Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "office"),
+    Format("xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12", "office"),
+    Format("ods", "application/vnd.oasis.opendocument.spreadsheet", "office"),
+    Format("ppt", "application/vnd.ms-powerpoint", "office"),
+    Format("pps", "application/vnd.ms-powerpoint", "office"),
+    Format("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", "office"),
+    Format("ppsx", "application/vnd.openxmlformats-officedocument.presentationml.slideshow", "office"),
+    Format("odp", "application/vnd.oasis.opendocument.presentation", "office"),
+    Format("txt", "text/plain", "text"),
+    Format("csv", "text/csv", "text"),
+    Format("tsv", "text/tab-separated-values", "text"),
+    Format("html", "text/html", "text"),
+    Format("htm", "text/html", "text"),
+]}
+
+WORD_FORMATS = {"doc", "docx", "docm", "dot", "dotx"}
+# Formats whose bytes are one container type, so a given extension refines what content detection found.
+_REFINES = {
+    "docx": {"docm", "dotx"}, "xlsx": {"xlsm"}, "pptx": {"ppsx"}, "doc": {"dot"}, "ppt": {"pps"},
+    "jpg": {"jpeg"}, "tif": {"tiff"}, "html": {"htm"}, "ooxml-encrypted": {"docx", "docm", "xlsx", "xlsm",
+                                                                           "pptx", "ppsx"},
+}
+
+
+def format_of(extension: str) -> Format | None:
+    return _FORMATS.get((extension or "").lower())
+
+
+def mime_type(extension: str) -> str:
+    fmt = format_of(extension)
+    return fmt.mime if fmt else "application/octet-stream"
+
+
+def normalize_extension(value: str | None) -> str | None:
+    """None when absent; raises ValueError when not alphanumeric (a leading dot is an error, as in the spec)."""
+    if value is None or value == "":
+        return None
+    if not _EXTENSION.match(value):
+        raise ValueError("an alphanumeric file extension without a leading period, such as pdf or docx")
+    return value.lower()
+
+
+def detect(path: Path) -> str | None:
+    """The format the bytes are, by content alone, or None when the content does not say."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(b"%PDF") or b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tif"
+    if head[:2] == b"BM" and len(head) > 26:
+        return "bmp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    if head.startswith(b"PK\x03\x04"):
+        return _detect_zip(path)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return _detect_ole(path)
+    return None
+
+
+def _detect_zip(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names:
+                mimetype = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+                return {"application/vnd.oasis.opendocument.text": "odt",
+                        "application/vnd.oasis.opendocument.spreadsheet": "ods",
+                        "application/vnd.oasis.opendocument.presentation": "odp"}.get(mimetype)
+            if "[Content_Types].xml" not in names:
+                return None
+            types = archive.read("[Content_Types].xml")[:200_000].decode("utf-8", "replace")
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError):
+        return None
+    if "wordprocessingml" in types or "ms-word" in types:
+        if "macroEnabled" in types:
+            return "docm"
+        return "dotx" if "template.main" in types else "docx"
+    if "spreadsheetml" in types or "ms-excel" in types:
+        return "xlsm" if "macroEnabled" in types else "xlsx"
+    if "presentationml" in types or "ms-powerpoint" in types:
+        return "ppsx" if "slideshow.main" in types else "pptx"
+    return None
+
+
+def _detect_ole(path: Path) -> str | None:
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            streams = {"/".join(entry).lower() for entry in ole.listdir(streams=True, storages=True)}
+    except Exception:  # olefile raises assorted errors on damaged containers; undetected is the answer
+        return None
+    if "worddocument" in streams:
+        return "doc"
+    if "workbook" in streams or "book" in streams:
+        return "xls"
+    if "powerpoint document" in streams:
+        return "ppt"
+    if "encryptedpackage" in streams:
+        return "ooxml-encrypted"  # a password-protected docx/xlsx/pptx: the extension says which
+    return None
+
+
+def resolve(detected: str | None, given: str | None) -> str | None:
+    """The format to use: detected wins, a given extension refines it within the same container type,
+    and an undetectable content takes a known given extension."""
+    if detected:
+        if given and given in _REFINES.get(detected, ()):
+            return given
+        if detected == "ooxml-encrypted":
+            return "docx"
+        return detected
+    if given and given in _FORMATS:
+        return given
+    return None
+
+
+def is_word(extension: str | None) -> bool:
+    return (extension or "") in WORD_FORMATS

@@ -1,0 +1,122 @@
+"""Work files: stored source bytes with an id, a format and a lifetime. Every session source is one."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import AsyncIterator
+
+from ..storage.blobs import BlobStore, TooLargeError
+from ..storage.metadata import MetadataStore, now
+from . import formats
+from .errors import InputError, TooLarge, UnrecognizedFormat, invalid
+from .ids import is_valid_id, new_affinity_token, new_file_id
+
+KIND = "workfile"
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class WorkFiles:
+    def __init__(self, store: MetadataStore, blobs: BlobStore, *, lifetime: float, max_size: int):
+        self.store = store
+        self.blobs = blobs
+        self.lifetime = lifetime
+        self.max_size = max_size
+
+    async def receive(self, chunks: AsyncIterator[bytes], extension: str | None, *, min_seconds: int | None = None,
+                      require_format: bool = True, owner: str | None = None,
+                      content_length: int | None = None) -> dict:
+        """Store uploaded bytes as a new work file. Undetectable content without a known extension is
+        refused when `require_format` (a document to view); otherwise kept with the given extension."""
+        if content_length is not None and content_length > self.max_size:
+            raise TooLarge(f"The upload is larger than the limit of {self.max_size} bytes")
+        try:
+            sha256, size = await self.blobs.put_stream(chunks, self.max_size)
+        except TooLargeError:
+            raise TooLarge(f"The upload is larger than the limit of {self.max_size} bytes") from None
+        if size == 0:
+            raise InputError("MissingInput", {"in": "body", "at": "", "expected": "the document's bytes"})
+        return self.adopt(sha256, size, extension, min_seconds=min_seconds, require_format=require_format,
+                          owner=owner)
+
+    def adopt(self, sha256: str, size: int, extension: str | None, *, min_seconds: int | None = None,
+              require_format: bool = True, owner: str | None = None, lifetime: float | None = None) -> dict:
+        detected = formats.detect(self.blobs.path(sha256))
+        fmt = formats.resolve(detected, extension)
+        if fmt is None:
+            if require_format:
+                self._drop_blob_if_unused(sha256)
+                raise UnrecognizedFormat()
+            fmt = extension or "tmp"
+        created = now()
+        life = max(lifetime or self.lifetime, float(min_seconds or 0))
+        record = {
+            "fileId": new_file_id(), "sha256": sha256, "size": size, "fileExtension": fmt,
+            "detected": detected is not None, "affinityToken": new_affinity_token(),
+            "created": created, "expires": created + life, "owner": owner,
+        }
+        self.store.put(KIND, record["fileId"], record, record["expires"], ref=sha256)
+        return record
+
+    def get(self, file_id: str) -> dict | None:
+        if not is_valid_id(file_id):
+            return None
+        record = self.store.get(KIND, file_id)
+        if record is None or record["expires"] <= now():
+            return None
+        return record
+
+    def extend(self, record: dict, until: float) -> None:
+        """Keep a work file at least as long as a session that uses it."""
+        if record["expires"] < until:
+            record["expires"] = until
+            self.store.put(KIND, record["fileId"], record, until, ref=record["sha256"])
+
+    def path(self, record: dict) -> Path:
+        return self.blobs.path(record["sha256"])
+
+    def delete(self, file_id: str) -> bool:
+        record = self.store.get(KIND, file_id)
+        if record is None:
+            return False
+        self.store.delete(KIND, file_id)
+        self._drop_blob_if_unused(record["sha256"])
+        return True
+
+    def _drop_blob_if_unused(self, sha256: str) -> None:
+        if not self.store.find(KIND, sha256):
+            self.blobs.delete(sha256)
+
+    def info(self, record: dict) -> dict:
+        return {
+            "fileId": record["fileId"], "fileExtension": record["fileExtension"], "size": record["size"],
+            "sha256": record["sha256"], "mimeType": formats.mime_type(record["fileExtension"]),
+            "createdTime": iso(record["created"]), "expirationTime": iso(record["expires"]),
+            "affinityToken": record["affinityToken"],
+        }
+
+    def sweep(self) -> int:
+        """Remove expired work files and any stored bytes no work file refers to."""
+        removed = 0
+        for file_id, record in self.store.expired(KIND, now()):
+            self.store.delete(KIND, file_id)
+            removed += 1
+        live = self.store.refs(KIND)
+        for sha256 in self.blobs.all_hashes():
+            if sha256 not in live:
+                path = self.blobs.path(sha256)
+                try:  # a blob younger than a minute may belong to an upload whose record is being written
+                    if path.stat().st_mtime < now() - 60:
+                        path.unlink()
+                except FileNotFoundError:
+                    pass
+        return removed
+
+
+def parse_extension_param(value: str | None, at: str = "FileExtension") -> str | None:
+    try:
+        return formats.normalize_extension(value)
+    except ValueError as exc:
+        raise invalid(at, str(exc), where="query", received=value) from None

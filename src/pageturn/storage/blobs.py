@@ -1,0 +1,132 @@
+"""Content-addressed bytes on disk, and a keyed cache of derived files, both written atomically.
+
+Every file is written under tmp/ and renamed into place, so a crash never leaves a half file where a reader
+looks. The directory can be a volume shared by several nodes: names depend only on content or key."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import AsyncIterator
+
+_HEX = set("0123456789abcdef")
+
+
+class TooLargeError(Exception):
+    def __init__(self, limit: int):
+        super().__init__(f"larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+class BlobStore:
+    def __init__(self, root: Path):
+        self.root = root
+        self.tmp = root / "tmp"
+        self.blobs = root / "blobs"
+        for d in (self.tmp, self.blobs):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not set(sha256) <= _HEX:
+            raise ValueError("not a sha256")
+        return self.blobs / sha256[:2] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).exists()
+
+    def temp_path(self, suffix: str = "") -> Path:
+        fd, name = tempfile.mkstemp(dir=self.tmp, suffix=suffix)
+        os.close(fd)
+        return Path(name)
+
+    async def put_stream(self, chunks: AsyncIterator[bytes], limit: int) -> tuple[str, int]:
+        """Stream into a temp file while hashing; over `limit` -> TooLargeError and nothing is left behind."""
+        digest = hashlib.sha256()
+        size = 0
+        tmp = self.temp_path()
+        try:
+            with open(tmp, "wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > limit:
+                        raise TooLargeError(limit)
+                    digest.update(chunk)
+                    out.write(chunk)
+            return self._commit(tmp, digest.hexdigest()), size
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def put_file(self, source: Path) -> tuple[str, int]:
+        """Move a finished temp file (under tmp/) into the store."""
+        digest = hashlib.sha256()
+        with open(source, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        size = source.stat().st_size
+        return self._commit(source, digest.hexdigest()), size
+
+    def put_bytes(self, data: bytes) -> str:
+        tmp = self.temp_path()
+        tmp.write_bytes(data)
+        return self._commit(tmp, hashlib.sha256(data).hexdigest())
+
+    def _commit(self, tmp: Path, sha256: str) -> str:
+        final = self.path(sha256)
+        if final.exists():  # identical bytes are stored once
+            tmp.unlink(missing_ok=True)
+        else:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+        return sha256
+
+    def delete(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)
+
+    def all_hashes(self) -> list[str]:
+        return [p.name for p in self.blobs.glob("*/*") if len(p.name) == 64]
+
+    def clean_tmp(self, older_than: float) -> None:
+        """Remove temp files a crash left behind."""
+        import time
+        limit = time.time() - older_than
+        for p in self.tmp.iterdir():
+            try:
+                if p.stat().st_mtime < limit:
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+            except FileNotFoundError:
+                pass
+
+
+class CacheStore:
+    """Derived files (converted PDFs, rendered pages) under a key of safe path segments."""
+
+    def __init__(self, root: Path, tmp: Path):
+        self.root = root
+        self.tmp = tmp
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, *segments: str) -> Path:
+        for s in segments:
+            if not s or "/" in s or "\\" in s or s in (".", "..") or "\x00" in s:
+                raise ValueError(f"unsafe cache key segment: {s!r}")
+        return self.root.joinpath(*segments)
+
+    def write_bytes(self, path: Path, data: bytes) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.tmp)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(name, path)
+        return path
+
+    def adopt(self, path: Path, finished: Path) -> Path:
+        """Move a finished file (written elsewhere on the same filesystem) into place atomically."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(finished, path)
+        return path
+
+    def remove_tree(self, *segments: str) -> None:
+        shutil.rmtree(self.path(*segments), ignore_errors=True)

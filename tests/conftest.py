@@ -1,0 +1,92 @@
+"""Real server processes for the tests: `server` (shared by a test module) and `make_server` (a fresh one with
+its own settings). Each runs `pageturn serve` on a free 127.0.0.1 port with its own data directory."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None):
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_env = dict(env or {})
+        self.proc: subprocess.Popen | None = None
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+
+    def start(self, timeout: float = 60) -> "ServerProcess":
+        env = {**os.environ, "PAGETURN_HOST": "127.0.0.1", "PAGETURN_PORT": str(self.port),
+               "PAGETURN_DATA_DIR": str(self.data_dir), **self.extra_env}
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([str(ROOT / ".venv/bin/pageturn"), "serve"], env=env, stdout=log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/PCCIS/V1/Service/Current/Health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not become healthy: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 40) -> int | None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def restart(self) -> "ServerProcess":
+        self.stop()
+        return self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def make_server(tmp_path_factory):
+    started: list[ServerProcess] = []
+
+    def make(**settings) -> ServerProcess:
+        env = {"PAGETURN_" + k.upper(): str(v) for k, v in settings.items()}
+        env.setdefault("PAGETURN_OFFICE_WORKERS", "1")
+        server = ServerProcess(tmp_path_factory.mktemp("data"), env)
+        started.append(server.start())
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = ServerProcess(tmp_path_factory.mktemp("data"), {"PAGETURN_OFFICE_WORKERS": "1"}).start()
+    yield server
+    server.stop()
