@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .api import service, viewing_sessions, work_files
+from .api import service, viewer, viewing_sessions, work_files
 from .api.errors import error_middleware
 from .config import Settings
 from .core.sessions import ViewingSessions
@@ -75,6 +75,7 @@ def build_app(settings: Settings) -> web.Application:
     viewing_sessions.add_routes(app)
     work_files.add_routes(app)
     service.add_routes(app)
+    viewer.add_routes(app)
     return app
 
 

@@ -67,6 +67,8 @@ class ViewingSessions:
 
     def _touch(self, record: dict) -> None:
         """Sliding lifetime: each use keeps the session alive; written back only when half the time is used."""
+        if not record.get("sliding", True):
+            return
         life = record["lifetime"]
         if record["expires"] - now() < life / 2:
             record["expires"] = now() + life
@@ -89,7 +91,9 @@ class ViewingSessions:
 
     # ---- creation and description --------------------------------------------------------------------
     def create(self, body: Any, *, affinity_hint: str | None = None, lifetime: float | None = None,
-               extra: dict | None = None) -> dict:
+               sliding: bool = True, extra: dict | None = None) -> dict:
+        """A new session. `sliding` False gives a fixed end (the Zoho API's sessions); `extra` holds fields
+        other APIs keep on the session (such as the viewer's permissions)."""
         props = validate_properties(body)
         life = float(lifetime or self.lifetime)
         if props["minSecondsAvailable"]:
@@ -99,7 +103,8 @@ class ViewingSessions:
             "id": new_session_id(), "props": props, "created": created, "creationTime": iso(created),
             "lifetime": life, "expires": created + life, "state": ACTIVE, "endStatus": None, "endMessage": None,
             "affinityToken": new_affinity_token(), "affinityHint": affinity_hint,
-            "source": None, "original": None, "revised": None, "started": False, **(extra or {}),
+            "source": None, "original": None, "revised": None, "started": False, "sliding": sliding,
+            **(extra or {}),
         }
         self._save(record)
         return record
@@ -281,13 +286,14 @@ class ViewingSessions:
             await self._notify("source_attached", new)
         return new
 
-    async def delete(self, session_id: str) -> None:
-        """DELETE: only sessions that never share output (serverCaching none)."""
+    async def delete(self, session_id: str, *, force: bool = False) -> None:
+        """DELETE: only sessions that never share output (serverCaching none), unless `force` (an API whose
+        sessions are always deletable, such as Zoho's)."""
         async with self.lock(session_id):
             record = self.load(session_id)
             if record["state"] == "deleted" or (record["state"] == ACTIVE and record["expires"] <= now()):
                 raise SessionGone()
-            if record["props"]["serverCaching"] != "none":
+            if record["props"]["serverCaching"] != "none" and not force:
                 raise ServerError("CannotDeleteCachedViewingSession",
                                   "Only sessions created with serverCaching \"none\" can be deleted")
             await self._remove_private_data(record)
@@ -298,7 +304,8 @@ class ViewingSessions:
     async def _remove_private_data(self, record: dict) -> None:
         for role in ("source", *ROLES):
             part = record.get(role)
-            if part and part.get("owned") and record["props"]["serverCaching"] == "none":
+            if part and part.get("owned") and (record["props"]["serverCaching"] == "none"
+                                               or not record.get("sliding", True)):
                 self.workfiles.delete(part["fileId"])
         await self._notify("session_removed", record)
 

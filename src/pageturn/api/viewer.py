@@ -1,0 +1,53 @@
+"""Serves the web viewer: the landing page at `/`, the viewer on a session at `/viewer/{id}`, and its static
+files at `/viewer/static/`. The viewer itself only uses the public HTML5 viewing API."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiohttp import web
+
+from ..core.sessions import ViewingSessions
+from .viewing_sessions import SESSIONS
+
+VIEWER_DIR = Path(__file__).resolve().parent.parent / "viewer"
+DEFAULT_PERMISSIONS = {"print": True, "download": True}
+
+
+def viewer_config(sessions: ViewingSessions, session_id: str) -> dict:
+    """What the viewer page needs to know about a session; raises the session's own error when unusable."""
+    record = sessions.usable(session_id)
+    mode = "compare" if (record.get("original") or record.get("revised")) else "view"
+    permissions = {**DEFAULT_PERMISSIONS, **(record.get("viewerPermissions") or {})}
+    return {"viewingSessionId": session_id, "permissions": permissions, "mode": mode, "apiBase": ""}
+
+
+def viewer_page(config: dict) -> web.Response:
+    template = (VIEWER_DIR / "viewer.html").read_text(encoding="utf-8")
+    # '</' cannot close the script element once escaped; the JSON stays valid
+    payload = json.dumps(config).replace("</", "<\\/")
+    return web.Response(text=template.replace("{{CONFIG_JSON}}", payload), content_type="text/html",
+                        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+async def landing(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(VIEWER_DIR / "index.html", headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+async def viewer(request: web.Request) -> web.Response:
+    sessions = request.app[SESSIONS]
+    session_id = request.match_info["id"]
+    try:
+        config = viewer_config(sessions, session_id)
+    except Exception as exc:  # an unusable session still gets the viewer, which shows the reason
+        status = getattr(exc, "status", 404)
+        message = getattr(exc, "message", "") or "This document is not available"
+        config = {"viewingSessionId": session_id, "permissions": DEFAULT_PERMISSIONS, "mode": "view",
+                  "apiBase": "", "error": {"status": status, "message": message}}
+    return viewer_page(config)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", landing)
+    app.router.add_get("/viewer/{id:[A-Za-z0-9_-]+}", viewer)
+    app.router.add_static("/viewer/static/", VIEWER_DIR, follow_symlinks=False)
