@@ -11,9 +11,12 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .api import service, viewer, viewing_sessions, work_files
+from .api import comparison, html5, service, viewer, viewing_sessions, work_files
 from .api.errors import error_middleware
 from .config import Settings
+from .core.comparison import Comparer, ContinueTokens, load_secret
+from .core.documents import Documents
+from .core.pages import Pages
 from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
 from .core.ids import new_file_id
@@ -52,6 +55,31 @@ async def _background(app: web.Application):
         await task
 
 
+def _engines(settings: Settings, data_dir: Path, documents: Documents, pages: Pages):
+    """Starts the render worker pool and the LibreOffice pool with the app, stops them after it."""
+    async def context(app: web.Application):
+        from .workers.pool import WorkerPool
+        pages.pool = WorkerPool(settings.effective_render_workers, job_timeout=settings.render_timeout)
+        await pages.pool.start()
+        office_start = None
+        if settings.office_enabled:
+            from .engines.office import OfficePool
+            documents.office = OfficePool(
+                settings.effective_office_workers, timeout=settings.office_timeout,
+                max_conversions=settings.office_max_conversions, max_memory_mb=settings.office_max_memory_mb,
+                queue_limit=settings.office_queue_limit, work_dir=data_dir / "office")
+            # warming LibreOffice takes seconds: PDFs and images are served meanwhile
+            office_start = asyncio.create_task(documents.office.start())
+        yield
+        if office_start is not None:
+            office_start.cancel()
+            with contextlib.suppress(BaseException):
+                await office_start
+            await documents.office.stop()
+        await pages.pool.stop()
+    return context
+
+
 def build_app(settings: Settings) -> web.Application:
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -60,19 +88,28 @@ def build_app(settings: Settings) -> web.Application:
     cache = CacheStore(data_dir / "cache", blobs.tmp)
     workfiles = WorkFiles(store, blobs, lifetime=settings.workfile_lifetime, max_size=settings.max_upload_size)
     sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime)
+    documents = Documents(blobs, cache, conversion_timeout=settings.office_timeout)
+    pages = Pages(documents, None, cache, render_timeout=settings.render_timeout)
+    sessions.listeners += [documents, html5.InitialPages(pages)]
+    documents.comparer = Comparer(blobs, documents, pages)
 
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_upload_size)
     app[SETTINGS] = settings
     app[CACHE] = cache
     app[viewing_sessions.SESSIONS] = sessions
     app[work_files.WORKFILES] = workfiles
+    app[html5.PAGES] = pages
+    app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
     app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir))]
     app[service.INSTANCE] = {"version": __version__, "startTime": iso(now()), "instanceId": new_file_id()[:16],
                              "hostname": socket.gethostname(), "pid": os.getpid()}
+    app.cleanup_ctx.append(_engines(settings, data_dir, documents, pages))
     app.cleanup_ctx.append(_background)
     app.on_cleanup.append(lambda _app: _close(store))
 
     viewing_sessions.add_routes(app)
+    html5.add_routes(app)
+    comparison.add_routes(app)
     work_files.add_routes(app)
     service.add_routes(app)
     viewer.add_routes(app)

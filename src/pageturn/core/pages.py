@@ -1,0 +1,222 @@
+"""Page content for a session: document info, page images and SVG, tiles, thumbnails and text.
+
+Every output is one render job in the worker pool, keyed by (content, page, output kind, parameters, watermark
+set) and cached on disk under the session's scope, so sessions on the same bytes share output when their
+serverCaching is "full" and their watermarks are the same."""
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..storage.blobs import CacheStore
+from .documents import Documents, PageSource
+from .errors import DomainError, PasswordRequired, ServerError, invalid
+
+SVG_TYPES = ("svg", "svga", "svgb")
+RASTER_TYPES = ("png", "jpeg")
+MAX_OUTPUT_PIXELS = 40_000_000     # one answer never allocates more than ~160 MB of pixels
+MAX_THUMBNAIL_SIDE = 4000
+_ENGINE_ERRORS = {
+    "ImageTooLarge": ("ImageTooLarge", "The image is larger than this server accepts"),
+    "CorruptDocument": ("InvalidDocument", "The document is damaged or not of its stated format"),
+    "UnsupportedDocument": ("InvalidDocument", "The document cannot be rendered"),
+    "WorkerCrashed": ("RenderFailed", "The renderer stopped while working on this page"),
+    "JobTimeout": ("RenderTimeout", "Rendering this page took too long"),
+}
+
+
+@dataclass
+class Output:
+    path: Path
+    mime: str
+
+
+class Pages:
+    def __init__(self, documents: Documents, pool: Any, cache: CacheStore, *, render_timeout: float):
+        self.documents = documents
+        self.pool = pool
+        self.cache = cache
+        self.render_timeout = render_timeout
+        self._inflight: dict[Path, asyncio.Future] = {}
+        self._info: dict[tuple, dict] = {}
+
+    # ---- running jobs ---------------------------------------------------------------------------------------
+    async def _job(self, source: PageSource, fn: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self.pool.run(source.content_key, fn, str(source.path), source.kind, *args,
+                                       password=source.password, timeout=self.render_timeout, **kwargs)
+        except DomainError:
+            raise
+        except Exception as exc:
+            name = type(exc).__name__
+            if name == "PasswordRequired":
+                raise PasswordRequired() from None
+            if name == "PageOutOfRange":
+                raise invalid("PageNumber", "a page number within the document", where="path") from None
+            code, message = _ENGINE_ERRORS.get(name, ("RenderFailed", "The page could not be rendered"))
+            detail = str(exc) if name in _ENGINE_ERRORS or name.endswith("Error") else ""
+            raise ServerError(code, message, {"message": f"{message}: {detail}" if detail else message}) from None
+
+    async def source(self, session: dict) -> PageSource:
+        if self.documents.is_comparison(session) and self.documents.comparer is None:
+            raise ServerError("FeatureDisabled", "Comparison pages are not available on this server yet")
+        return await self.documents.page_source(session)
+
+    async def info(self, session: dict) -> tuple[PageSource, dict]:
+        """The page count and page sizes (page units), checking the password on the way."""
+        source = await self.source(session)
+        key = (str(source.path), hashlib.sha256((source.password or "").encode()).hexdigest())
+        info = self._info.get(key)
+        if info is None:
+            info = await self._job(source, "document_info")
+            if len(self._info) > 2000:
+                self._info.clear()
+            self._info[key] = info
+        return source, info
+
+    def check_page(self, info: dict, page: int) -> dict:
+        if not 0 <= page < info["pageCount"]:
+            raise invalid("PageNumber", f"a page number from 0 to {info['pageCount'] - 1}", where="path",
+                          received=page)
+        return info["pages"][page]
+
+    # ---- cached outputs ---------------------------------------------------------------------------------------
+    def _cache_path(self, session: dict, source: PageSource, page: int, name: str, params: dict) -> Path:
+        watermarks = session["props"].get("watermarks") or []
+        canonical = json.dumps({"p": params, "w": watermarks}, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
+        return self.cache.path(source.scope, "pages", source.content_key, str(page), f"{name}-{digest}")
+
+    async def _cached(self, path: Path, produce) -> Path:
+        """Produce a cache file once, however many requests ask for it at the same time."""
+        if path.exists():
+            return path
+        pending = self._inflight.get(path)
+        if pending is not None:
+            await asyncio.shield(pending)
+            return path
+        future = asyncio.get_running_loop().create_future()
+        self._inflight[path] = future
+        try:
+            data = await produce()
+            self.cache.write_bytes(path, data)
+            future.set_result(None)
+            return path
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here; waiters re-raise it
+            raise
+        finally:
+            self._inflight.pop(path, None)
+
+    # ---- outputs ------------------------------------------------------------------------------------------------
+    def raster_resolution(self, session: dict) -> int:
+        return int(session["props"]["render"]["html5"]["rasterResolution"])
+
+    def svg_available(self, session: dict, source: PageSource) -> bool:
+        return source.kind == "pdf" and not session["props"]["render"]["html5"]["alwaysUseRaster"]
+
+    async def svg(self, session: dict, page: int) -> Output | None:
+        """SVG of a page, or None when SVG is not available for this session (raster source or alwaysUseRaster)."""
+        source, info = await self.info(session)
+        self.check_page(info, page)
+        if not self.svg_available(session, source):
+            return None
+        watermarks = session["props"].get("watermarks") or []
+        path = self._cache_path(session, source, page, "page.svg", {"k": "svg"})
+
+        async def produce() -> bytes:
+            data = await self._job(source, "render_svg", page, watermarks=watermarks)
+            # a gzip twin lets the file server answer Accept-Encoding: gzip without compressing per request
+            self.cache.write_bytes(path.with_name(path.name + ".gz"), gzip.compress(data, 6))
+            return data
+
+        return Output(await self._cached(path, produce), "image/svg+xml")
+
+    async def raster(self, session: dict, page: int, *, fmt: str, scale: float = 1.0, quality: int = 85,
+                     tile: tuple[int, int, int, int] | None = None, fit: tuple[int, int] | None = None) -> Output:
+        source, info = await self.info(session)
+        size = self.check_page(info, page)
+        dpi = self.raster_resolution(session)
+        width, height = self.pixel_size(source, size, dpi, scale)
+        if fit is None and width * height > MAX_OUTPUT_PIXELS:
+            raise invalid("Scale", f"a scale giving at most {MAX_OUTPUT_PIXELS} pixels for this page",
+                          where="query", received=scale)
+        if tile is not None:
+            x, y, _, _ = tile
+            if x >= width or y >= height:
+                raise invalid("Tile", f"a tile origin inside the {width}x{height} page", where="path")
+        watermarks = session["props"].get("watermarks") or []
+        params = {"k": fmt, "dpi": dpi, "s": scale, "q": quality if fmt == "jpeg" else None, "t": tile, "f": fit}
+        name = f"{'tile' if tile else 'thumb' if fit else 'page'}.{'jpg' if fmt == 'jpeg' else 'png'}"
+        path = self._cache_path(session, source, page, name, params)
+
+        async def produce() -> bytes:
+            return await self._job(source, "render_raster", page, dpi=dpi, scale=scale, fmt=fmt, quality=quality,
+                                   tile=tile, fit=fit, watermarks=watermarks)
+
+        return Output(await self._cached(path, produce), "image/jpeg" if fmt == "jpeg" else "image/png")
+
+    @staticmethod
+    def pixel_size(source: PageSource, size: dict, dpi: int, scale: float) -> tuple[int, int]:
+        from ..engines.raster import pixel_size
+        return pixel_size(size["width"], size["height"], dpi, scale)
+
+    async def attributes(self, session: dict, page: int, content_type: str) -> dict:
+        source, info = await self.info(session)
+        size = self.check_page(info, page)
+        if content_type in SVG_TYPES and self.svg_available(session, source):
+            return {"version": "7.1", "contentType": "jpeg,png,svg", "imageBitDepth": 16,
+                    "imageHeight": round(size["height"]), "imageWidth": round(size["width"]),
+                    "imageXResolution": 90, "imageYResolution": 90}
+        return self.raster_attributes(session, source, size)
+
+    def raster_attributes(self, session: dict, source: PageSource, size: dict) -> dict:
+        dpi = self.raster_resolution(session)
+        width, height = self.pixel_size(source, size, dpi, 1.0)
+        return {"version": "7.1", "contentType": "jpeg,png", "imageBitDepth": 8, "imageHeight": height,
+                "imageWidth": width, "imageXResolution": dpi, "imageYResolution": dpi}
+
+    async def svg_unavailable(self, session: dict, page: int) -> dict:
+        source, info = await self.info(session)
+        size = self.check_page(info, page)
+        return {"errorCode": "SvgNotAvailable", "pageAttributes": self.raster_attributes(session, source, size)}
+
+    async def text(self, session: dict, first: int, last: int) -> list[dict]:
+        source, info = await self.info(session)
+        count = info["pageCount"]
+        if first > last or first >= count:
+            raise invalid("PageNumberBegin", f"a page range within 0-{count - 1}", where="path")
+        pages = []
+        for page in range(first, min(last, count - 1) + 1):
+            path = self.cache.path(source.scope, "pages", source.content_key, str(page), "text.json")
+            try:
+                await self._cached(path, lambda page=page: self._text_job(source, page))
+                pages.append(json.loads(path.read_bytes()))
+            except ServerError as exc:
+                pages.append({"number": page, "errorCode": 1,
+                              "errorDescription": (exc.details or {}).get("message", exc.message)})
+        return pages
+
+    async def _text_job(self, source: PageSource, page: int) -> bytes:
+        result = await self._job(source, "page_text", page)
+        return json.dumps(result, separators=(",", ":")).encode()
+
+    async def prepare(self, session: dict, count: int) -> None:
+        """Render the first pages ahead of requests (SessionStarted, countOfInitialPages)."""
+        try:
+            source, info = await self.info(session)
+            wanted = session["props"].get("contentType") or "svg"
+            for page in range(min(count, info["pageCount"])):
+                if wanted in RASTER_TYPES or not self.svg_available(session, source):
+                    await self.raster(session, page, fmt="jpeg" if wanted == "jpeg" else "png")
+                else:
+                    await self.svg(session, page)
+                await self.text(session, page, page)
+        except DomainError:
+            pass  # the requests that follow report the error
