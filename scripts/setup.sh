@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
-  poppler-utils util-linux
+  poppler-utils util-linux bubblewrap
   fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 fonts-dejavu-core fonts-noto-cjk
 )
-TEST_APT_PACKAGES=(chromium redis-server)
+TEST_APT_PACKAGES=(chromium redis-server wrk)
 
 want=("${APT_PACKAGES[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_APT_PACKAGES[@]}")
