@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .api import comparison, html5, service, viewer, viewing_sessions, work_files
+from .api import comparison, html5, service, viewer, viewing_sessions, work_files, zoho
 from .api.errors import error_middleware
 from .config import Settings
 from .core.comparison import Comparer, ContinueTokens, load_secret
@@ -113,6 +113,7 @@ def build_app(settings: Settings) -> web.Application:
     work_files.add_routes(app)
     service.add_routes(app)
     viewer.add_routes(app)
+    zoho.setup(app, settings)
     return app
 
 

@@ -1,0 +1,381 @@
+"""Zoho Office Integrator Writer URLs (/writer/officeapi/v1): preview, sessions and documents.
+
+They live in a sub-application with its own error middleware, so every failure under the prefix (an unknown
+URL, a wrong method, a domain error, a bug) leaves as Zoho's HTTP 400 JSON: the official SDKs read only 200
+and 400 answers and drop anything else silently."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import AsyncIterator
+from urllib.parse import parse_qsl
+
+from aiohttp import BodyPartReader, web
+
+from ..config import Settings
+from ..core import formats
+from ..core.errors import DomainError, SessionGone, SessionNotFound, TooLarge, UnrecognizedFormat
+from ..core.url_fetch import AllowList, FetchError, fetch_to_workfile
+from ..core.workfiles import WorkFiles
+from ..core.zoho import (INTERNAL_ERROR, INVALID_METHOD, INVALID_NAME, MISSING_PARAMETER, PreviewOptions, Tenants,
+                         ZohoError, ZohoPreviews, expired_session, invalid_value, parse_document_info, parse_lang,
+                         parse_permissions, unknown_session, unsupported_format)
+from .common import CHUNK
+from .viewing_sessions import SESSIONS
+from .work_files import WORKFILES
+
+log = logging.getLogger(__name__)
+
+BASE = "/writer/officeapi/v1"
+PREVIEW_FIELDS = ("apikey", "document", "url", "document_info", "permissions", "lang")
+FIELD_LIMIT = 64 << 10  # bytes of one text field
+FORM_LIMIT = 1 << 20    # a url-encoded body (the document itself always comes as multipart)
+_TEXT_TYPES = {"text/plain": "txt", "text/csv": "csv", "text/tab-separated-values": "tsv", "text/html": "html"}
+
+
+@dataclass
+class ZohoContext:
+    previews: ZohoPreviews
+    tenants: Tenants
+    workfiles: WorkFiles
+    allow: AllowList
+    fetch_timeout: float
+    max_size: int
+    public_url: str
+    sweep_interval: float
+
+
+ZOHO = web.AppKey("zoho", ZohoContext)
+
+
+# ---- errors ---------------------------------------------------------------------------------------------------
+def zoho_json(data: dict, status: int = 200) -> web.Response:
+    """JSON without the apostrophe character: the Python SDK turns ' into " before parsing a reply (even an
+    escaped one, as it re-serializes parsed objects), so a message or a document name holding one would make
+    it fail. Answers carry the typographic apostrophe (U+2019) instead."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("'", "\u2019")
+    return web.Response(body=text.encode("utf-8"), status=status, content_type="application/json",
+                        charset="utf-8")
+
+
+def zoho_response(error: ZohoError) -> web.Response:
+    return zoho_json(error.body(), 400)
+
+
+def as_zoho_error(request: web.Request, exc: BaseException) -> ZohoError:
+    """Any failure, in Zoho's terms."""
+    if isinstance(exc, ZohoError):
+        return exc
+    if isinstance(exc, FetchError):
+        return invalid_value("url", exc.message)
+    if isinstance(exc, UnrecognizedFormat):
+        return unsupported_format("document")
+    if isinstance(exc, TooLarge):
+        return invalid_value("document", exc.message or "The document is too large")
+    if isinstance(exc, SessionNotFound):
+        return unknown_session()
+    if isinstance(exc, SessionGone):
+        return expired_session()
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return ZohoError(INVALID_METHOD, f"Invalid method. {request.method} is not supported on this URL; "
+                         f"use {', '.join(sorted(exc.allowed_methods))}.")
+    if isinstance(exc, web.HTTPNotFound):
+        return ZohoError(INVALID_METHOD, f"Invalid method. This server has no API at {request.path} (it serves "
+                         "document/preview, sessions/{session_id} and documents/{document_id}).")
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return invalid_value("document", "The request body is too large")
+    if isinstance(exc, web.HTTPException):
+        return invalid_value("", exc.reason)
+    if isinstance(exc, DomainError):
+        return invalid_value("", exc.message or type(exc).__name__)
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    return ZohoError(INTERNAL_ERROR, "Internal Server Error while processing this request.")
+
+
+@web.middleware
+async def zoho_errors(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return zoho_response(as_zoho_error(request, exc))
+    except Exception as exc:  # every failure under the prefix is Zoho's 400 JSON
+        return zoho_response(as_zoho_error(request, exc))
+
+
+# ---- request helpers --------------------------------------------------------------------------------------------
+def _zoho(request: web.Request) -> ZohoContext:
+    return request.app[ZOHO]
+
+
+def _base(request: web.Request) -> str:
+    public = _zoho(request).public_url
+    return public.rstrip("/") if public else f"{request.scheme}://{request.host}"
+
+
+def _query_key(request: web.Request) -> str | None:
+    """The apikey in the query; SDKs end the query with '&' and empty pairs are ignored."""
+    for name, value in request.query.items():
+        if name.lower() == "apikey" and value:
+            return value
+    return None
+
+
+async def _tenant(request: web.Request) -> str:
+    """GET and DELETE: the key comes in the query, or as a field of a url-encoded or multipart body."""
+    key = _query_key(request)
+    if key is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        key = (await _form_fields(request)).get("apikey") or None
+    return _zoho(request).tenants.identify(key)
+
+
+async def _form_fields(request: web.Request) -> dict[str, str]:
+    """The text fields of a small form body, whatever the method (aiohttp's post() reads no GET body)."""
+    fields: dict[str, str] = {}
+    if request.content_type == "multipart/form-data":
+        with _readable_multipart():
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if isinstance(part, BodyPartReader) and part.name and part.filename is None:
+                    fields.setdefault(part.name, await _read_text(part))
+        return fields
+    for name, value in await _urlencoded(request):
+        fields.setdefault(name, value)
+    return fields
+
+
+@contextlib.contextmanager
+def _readable_multipart():
+    """A malformed multipart body is the client's error (1831), not the server's."""
+    try:
+        yield
+    except (ValueError, AssertionError, asyncio.IncompleteReadError) as exc:
+        raise invalid_value("", f"The multipart body could not be read: {exc}") from None
+
+
+async def _urlencoded(request: web.Request) -> list[tuple[str, str]]:
+    raw = await request.content.read(FORM_LIMIT + 1)
+    if len(raw) > FORM_LIMIT:
+        raise invalid_value("", f"A url-encoded body may hold at most {FORM_LIMIT} bytes; send documents as "
+                            "multipart/form-data")
+    try:
+        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        raise invalid_value("", "The url-encoded body is not UTF-8") from None
+
+
+def _extension_hint(filename: str | None, content_type: str | None) -> str | None:
+    suffix = PurePosixPath(filename or "").suffix[1:].lower()
+    if suffix and formats.format_of(suffix) is not None:
+        return suffix
+    return _TEXT_TYPES.get((content_type or "").split(";")[0].strip().lower())
+
+
+async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+    while chunk := await part.read_chunk(CHUNK):
+        yield chunk
+
+
+async def _read_text(part: BodyPartReader) -> str:
+    data = bytearray()
+    while chunk := await part.read_chunk(CHUNK):
+        data += chunk
+        if len(data) > FIELD_LIMIT:
+            raise invalid_value(part.name or "", f"{part.name} is longer than {FIELD_LIMIT} bytes")
+    try:
+        return data.decode(part.get_charset("utf-8"))
+    except (UnicodeDecodeError, LookupError):
+        raise invalid_value(part.name or "", f"{part.name} is not UTF-8 text") from None
+
+
+class PreviewForm:
+    """The fields of a preview request. The document part is streamed into a work file as it arrives; the
+    caller must hand that work file on or `discard()` it."""
+
+    def __init__(self, workfiles: WorkFiles):
+        self.workfiles = workfiles
+        self.text: dict[str, str] = {}
+        self.work: dict | None = None
+        self.filename: str | None = None
+
+    def _take(self, name: str | None) -> str:
+        if name not in PREVIEW_FIELDS:
+            raise ZohoError(INVALID_NAME, f"Unknown parameter {name}; a preview accepts "
+                            + ", ".join(PREVIEW_FIELDS), name or "")
+        if name in self.text or (name == "document" and self.filename is not None):
+            raise invalid_value(name, f"{name} is given more than once")
+        return name
+
+    async def read(self, request: web.Request) -> None:
+        if request.content_type == "multipart/form-data":
+            await self._read_multipart(request)
+        elif request.content_type == "application/x-www-form-urlencoded":
+            for name, value in await _urlencoded(request):
+                self.text[self._take(name)] = value
+        if "document" in self.text:
+            raise invalid_value("document", "document must be a file part of a multipart/form-data body")
+
+    async def _read_multipart(self, request: web.Request) -> None:
+        with _readable_multipart():
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader):
+                    raise invalid_value("", "nested multipart bodies are not supported")
+                name = self._take(part.name)
+                if name == "document":
+                    await self._receive_document(part)
+                else:
+                    self.text[name] = await _read_text(part)
+
+    async def _receive_document(self, part: BodyPartReader) -> None:
+        self.filename = part.filename or ""
+        hint = _extension_hint(part.filename, part.headers.get("Content-Type"))
+        try:
+            self.work = await self.workfiles.receive(_part_chunks(part), hint)
+        except UnrecognizedFormat:
+            raise unsupported_format("document") from None
+        except DomainError as exc:
+            if exc.error_code == "MissingInput":
+                raise invalid_value("document", "The document is empty") from None
+            raise
+
+    def options(self) -> PreviewOptions:
+        options = PreviewOptions()
+        if "document_info" in self.text:
+            options.document_name = parse_document_info(self.text["document_info"])
+        if "permissions" in self.text:
+            options.permissions, options.viewer_permissions = parse_permissions(self.text["permissions"])
+        if self.text.get("lang"):
+            options.lang = parse_lang(self.text["lang"])
+        return options
+
+    def discard(self) -> None:
+        if self.work is not None:
+            self.workfiles.delete(self.work["fileId"])
+            self.work = None
+
+
+# ---- handlers ---------------------------------------------------------------------------------------------------
+async def preview(request: web.Request) -> web.Response:
+    zoho = _zoho(request)
+    query_key = _query_key(request)
+    tenant = zoho.tenants.identify(query_key) if query_key else None  # a bad key stops before the body
+    form = PreviewForm(zoho.workfiles)
+    try:
+        await form.read(request)
+        if tenant is None:
+            tenant = zoho.tenants.identify(form.text.get("apikey"))
+        options = form.options()
+        url = form.text.get("url", "").strip() or None
+        if form.work is None and url is None:
+            raise ZohoError(MISSING_PARAMETER, "Mandatory parameter(s) missing: give a document file or a url.",
+                            "document")
+        if form.work is not None and url is not None:
+            raise invalid_value("url", "Give either a document or a url, not both")
+        name = PurePosixPath(form.filename).stem if form.filename else None
+        if url is not None:
+            try:
+                form.work = await fetch_to_workfile(url, zoho.workfiles, allow=zoho.allow,
+                                                    timeout=zoho.fetch_timeout, max_size=zoho.max_size)
+            except UnrecognizedFormat:
+                raise unsupported_format("url") from None
+            except TooLarge as exc:
+                raise invalid_value("url", exc.message) from None
+            name = form.work.get("sourceName")
+        work, form.work = form.work, None  # preview() consumes it
+        created = await zoho.previews.preview(tenant, work, options, name=name)
+    finally:
+        form.discard()
+    base = _base(request) + BASE
+    session_id, document_id = created["session_id"], created["document_id"]
+    return zoho_json({
+        "preview_url": f"{base}/documents/{session_id}/preview",
+        "session_id": session_id,
+        "session_delete_url": f"{base}/sessions/{session_id}",
+        "document_id": document_id,
+        "document_delete_url": f"{base}/documents/{document_id}",
+    })
+
+
+async def preview_page(request: web.Request) -> web.Response:
+    """The preview_url a browser opens: the session id is the capability (no key), and the web viewer shows
+    the document with the session's permissions, or why it cannot (deleted, expired)."""
+    session_id = request.match_info["session_id"]
+    if not _zoho(request).previews.opened(session_id):
+        raise unknown_session()
+    return web.Response(status=302, headers={"Location": f"{_base(request)}/viewer/{session_id}",
+                                             "Cache-Control": "no-store"})
+
+
+async def get_session(request: web.Request) -> web.Response:
+    tenant = await _tenant(request)
+    session_id = request.match_info["session_id"]
+    answer = _zoho(request).previews.session_info(tenant, session_id)
+    base = _base(request) + BASE
+    answer["info"]["session_url"] = f"{base}/documents/{session_id}/preview"
+    answer["info"]["session_delete_url"] = f"{base}/sessions/{session_id}"
+    return zoho_json(answer)
+
+
+async def delete_session(request: web.Request) -> web.Response:
+    tenant = await _tenant(request)
+    await _zoho(request).previews.delete_session(tenant, request.match_info["session_id"])
+    # the page documents session_delete; every official SDK reads session_deleted
+    return zoho_json({"session_delete": True, "session_deleted": True})
+
+
+async def get_document(request: web.Request) -> web.Response:
+    tenant = await _tenant(request)
+    return zoho_json(_zoho(request).previews.document_info(tenant, request.match_info["document_id"]))
+
+
+async def delete_document(request: web.Request) -> web.Response:
+    tenant = await _tenant(request)
+    await _zoho(request).previews.delete_document(tenant, request.match_info["document_id"])
+    return zoho_json({"document_deleted": True})
+
+
+async def _sweeper(app: web.Application):
+    zoho = app[ZOHO]
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(zoho.sweep_interval)
+            try:
+                zoho.previews.sweep()
+            except Exception:  # retried next time; must never end the loop
+                log.exception("zoho sweep failed")
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def setup(app: web.Application, settings: Settings) -> web.Application:
+    """Mount the Zoho API under /writer/officeapi/v1 of `app` (after its sessions and work files exist)."""
+    workfiles = app[WORKFILES]
+    tenants = Tenants(settings.zoho_api_keys)
+    if not len(tenants):
+        log.info("Zoho API: no keys configured (zoho_api_keys), so it refuses every request")
+    zoho = web.Application(middlewares=[zoho_errors])
+    zoho[ZOHO] = ZohoContext(
+        previews=ZohoPreviews(app[SESSIONS], lifetime=settings.zoho_session_lifetime), tenants=tenants,
+        workfiles=workfiles, allow=AllowList.parse(settings.fetch_allow), fetch_timeout=settings.fetch_timeout,
+        max_size=min(settings.max_upload_size, workfiles.max_size), public_url=settings.public_url,
+        sweep_interval=settings.sweep_interval)
+    zoho.router.add_post("/document/preview", preview)
+    zoho.router.add_get("/documents/{session_id}/preview", preview_page)
+    zoho.router.add_get("/sessions/{session_id}", get_session)
+    zoho.router.add_delete("/sessions/{session_id}", delete_session)
+    zoho.router.add_get("/documents/{document_id}", get_document)
+    zoho.router.add_delete("/documents/{document_id}", delete_document)
+    zoho.cleanup_ctx.append(_sweeper)
+    app.add_subapp(BASE, zoho)
+    return zoho
