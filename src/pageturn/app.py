@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -16,6 +17,7 @@ from .api.errors import error_middleware
 from .config import Settings
 from .core.comparison import Comparer, ContinueTokens, load_secret
 from .core.documents import Documents
+from .core.url_fetch import fetch_to_workfile
 from .core.pages import Pages
 from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
@@ -97,6 +99,9 @@ def build_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[CACHE] = cache
     app[viewing_sessions.SESSIONS] = sessions
+    app[viewing_sessions.URL_FETCHER] = functools.partial(
+        fetch_to_workfile, workfiles=workfiles, allow=settings.fetch_allow, timeout=settings.fetch_timeout,
+        max_size=settings.max_upload_size)
     app[work_files.WORKFILES] = workfiles
     app[html5.PAGES] = pages
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))

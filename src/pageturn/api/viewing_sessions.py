@@ -12,6 +12,7 @@ from .common import (body_chunks, content_disposition, json_body_or_invalid, jso
 from .errors import NOT_FOUND_AS_404, v2_route
 
 SESSIONS = web.AppKey("sessions", ViewingSessions)
+URL_FETCHER = web.AppKey("url_fetcher", object)  # async (url, *, extension, owner) -> work file record
 V1 = "/PCCIS/V1/ViewingSession"
 
 
@@ -25,7 +26,15 @@ def _id(request: web.Request) -> str:
 
 async def create(request: web.Request) -> web.Response:
     body = await json_body_or_invalid(request)
-    record = _sessions(request).create(body, affinity_hint=request.headers.get("Accusoft-Affinity-Hint"))
+    sessions = _sessions(request)
+    record = sessions.create(body, affinity_hint=request.headers.get("Accusoft-Affinity-Hint"))
+    if record["props"]["documentSource"] == "http":
+        try:
+            await sessions.attach_url(record["id"], request.app[URL_FETCHER])
+        except Exception:
+            await sessions.end(record["id"], "errored", {"httpStatus": 580, "endUserMessage":
+                                                         "The document could not be downloaded"})
+            raise
     return json_response({"viewingSessionId": record["id"], "affinityToken": record["affinityToken"]})
 
 

@@ -186,6 +186,16 @@ class ViewingSessions:
                 return await self._attach(record, found, owned=False)
             raise invalid("refType", '"workFile" or "comparison"', received=ref_type)
 
+    async def attach_url(self, session_id: str, fetch: Callable[..., Awaitable[dict]]) -> dict:
+        """documentSource "http": the server downloads externalId (through `fetch`, which enforces the address
+        rules and limits) and attaches it as the source."""
+        async with self.lock(session_id):
+            record = self.usable(session_id)
+            self._check_can_take(record, "source")
+            work = await fetch(record["props"]["externalId"], extension=record["props"].get("documentExtension"),
+                               owner=session_id)
+            return await self._attach(record, {"source": work}, owned=True)
+
     def _workfile_ref(self, body: dict, prefix: str) -> dict:
         file_id = body.get("fileId")
         if file_id is None:
