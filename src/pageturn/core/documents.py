@@ -13,7 +13,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from ..storage.blobs import BlobStore, CacheStore
 from . import formats
@@ -46,7 +46,8 @@ class Progress:
     sheets: list | None = None
 
 
-Converter = Callable[[dict, Path, Path], Awaitable[dict]]
+_TRANSIENT = {"QueueFull": "Too many documents are waiting for conversion; try again shortly",
+              "OfficeUnavailable": "The document converter is starting; try again shortly"}
 
 
 class ConversionFailed(ServerError):
@@ -152,9 +153,17 @@ class Documents:
         except DomainError as exc:
             self._failures[str(directory)] = exc
             raise
-        except Exception as exc:  # an engine's unexpected failure becomes the session's clear 580
-            log.exception("conversion of %s failed", key[:16])
-            error = ConversionFailed(f"The document could not be converted: {exc}")
+        except Exception as exc:  # an engine's failure becomes the session's clear 580
+            name = type(exc).__name__
+            if name in _TRANSIENT:  # a busy or restarting pool: the next request tries again
+                raise ServerError("ServerBusy", _TRANSIENT[name], {"message": _TRANSIENT[name]}) from None
+            if name == "ConversionTimeout":
+                error = ConversionFailed(f"Converting the document took longer than {self.conversion_timeout:g} s")
+            elif name in ("UnreadableDocument", "CorruptDocument", "ConversionFailed"):
+                error = ConversionFailed(f"The document could not be read: {getattr(exc, 'message', exc)}")
+            else:
+                log.exception("conversion of %s failed", key[:16])
+                error = ConversionFailed("The document could not be converted")
             self._failures[str(directory)] = error
             raise error from None
         finally:
