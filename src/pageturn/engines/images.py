@@ -1,0 +1,236 @@
+"""Raster image sources through Pillow: TIFF (every frame is a page), PNG, JPEG, GIF, BMP and WebP (the first
+frame is the page).
+
+Page units: an image page measures its pixels at the image's own resolution, in points:
+`width_pt = pixel_width * 72 / dpi_x` (and likewise for the height), where the resolution comes from the file
+(JFIF/EXIF density, PNG pHYs, TIFF resolution tags) and is 72 dpi when absent or implausible. So a 300 dpi scan of
+a letter page is 612 x 792 points like the PDF of that page, and `rasterResolution` scales images exactly as it
+scales PDF pages; a plain 72 dpi picture at the default 150 dpi is shown at 150/72 of its pixel size. The info
+also carries `pixelWidth`, `pixelHeight` and `dpi` per page for callers that prefer native pixels: rendering
+with dpi=None (jobs.render_raster) gives exactly those pixels times the scale, which is what a viewer wants for a
+large photo (a 6000 px wide 72 dpi camera picture would otherwise be upscaled past any pixel limit). A fax
+TIFF with a non-square resolution (204 x 98 dpi) gets its true aspect ratio in points, and at any given dpi.
+
+EXIF orientation is applied (a JPEG stored 320x200 with Orientation 6 is a 200x320 page). Images with alpha are
+flattened on white. An image whose frame has more pixels than `LIMITS.max_image_pixels` raises ImageTooLarge
+before it is decoded (this also stops decompression bombs).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from .errors import CorruptDocument, EngineError, ImageTooLarge, PageOutOfRange, UnsupportedDocument
+from .raster import LIMITS, RasterPlan
+
+FORMATS = ("TIFF", "PNG", "JPEG", "GIF", "BMP", "WEBP")
+MULTI_PAGE_FORMATS = ("TIFF",)
+MAX_FRAMES = 10_000
+DEFAULT_DPI = 72.0
+OPEN_IMAGES = 4
+DECODED_FRAMES = 2
+_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that turn the image by 90 degrees
+
+
+@dataclass(frozen=True)
+class FramePage:
+    pixel_width: int     # as displayed (after EXIF orientation)
+    pixel_height: int
+    dpi_x: float
+    dpi_y: float
+
+    @property
+    def size(self) -> tuple[float, float]:
+        return (round(self.pixel_width * 72 / self.dpi_x, 3), round(self.pixel_height * 72 / self.dpi_y, 3))
+
+
+def _plausible_dpi(value: Any) -> float:
+    try:
+        dpi = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_DPI
+    if not 10 <= dpi <= 10_000:
+        return DEFAULT_DPI
+    # PNG stores whole pixels per metre, so 144 dpi reads back as 143.9992: snap such values to the integer
+    return float(round(dpi)) if abs(dpi - round(dpi)) < 0.05 else dpi
+
+
+def _too_large() -> ImageTooLarge:
+    return ImageTooLarge(f"The image has more than {LIMITS.max_image_pixels} pixels, the most this server accepts")
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > LIMITS.max_image_pixels:
+        raise ImageTooLarge(f"The image is {width}x{height} pixels; at most {LIMITS.max_image_pixels} pixels "
+                            f"per page are accepted")
+
+
+class OpenImage:
+    """An opened (not yet decoded) image file and the size of each of its pages."""
+
+    def __init__(self, path: str):
+        Image.MAX_IMAGE_PIXELS = LIMITS.max_image_pixels  # Pillow's own bomb check uses the same limit
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                self.image = Image.open(path, formats=FORMATS)
+        except FileNotFoundError:
+            raise EngineError("The document file is missing") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _too_large() from None
+        except Image.UnidentifiedImageError:
+            raise UnsupportedDocument("The file is not a TIFF, PNG, JPEG, GIF, BMP or WebP image") from None
+        except (OSError, ValueError, SyntaxError):
+            raise CorruptDocument("The image is damaged and cannot be read") from None
+        try:
+            frames = getattr(self.image, "n_frames", 1) if self.image.format in MULTI_PAGE_FORMATS else 1
+        except (OSError, ValueError, SyntaxError, EOFError):
+            self.image.close()
+            raise CorruptDocument("The image is damaged and cannot be read") from None
+        if frames > MAX_FRAMES:
+            self.image.close()
+            raise UnsupportedDocument(f"The image has {frames} pages; at most {MAX_FRAMES} are supported")
+        self.page_count = max(1, frames)
+        self._pages: dict[int, FramePage] = {}
+
+    def _seek(self, index: int) -> None:
+        if not 0 <= index < self.page_count or isinstance(index, bool):
+            raise PageOutOfRange(f"Page {index} is outside the image (pages 0 to {self.page_count - 1})")
+        try:
+            if self.image.tell() != index:
+                self.image.seek(index)
+        except (OSError, ValueError, SyntaxError, EOFError):
+            raise CorruptDocument(f"Page {index} of the image cannot be read") from None
+
+    def page(self, index: int) -> FramePage:
+        found = self._pages.get(index)
+        if found is None:
+            self._seek(index)
+            width, height = self.image.size
+            dpi = self.image.info.get("dpi") or (DEFAULT_DPI, DEFAULT_DPI)
+            dpi_x, dpi_y = _plausible_dpi(dpi[0]), _plausible_dpi(dpi[1] if len(dpi) > 1 else dpi[0])
+            if self._orientation() in _SWAPPING_ORIENTATIONS:
+                width, height, dpi_x, dpi_y = height, width, dpi_y, dpi_x
+            found = self._pages[index] = FramePage(width, height, dpi_x, dpi_y)
+        return found
+
+    def _orientation(self) -> int:
+        try:
+            return int(self.image.getexif().get(0x0112, 1))
+        except Exception:  # a damaged EXIF block is ignored, as viewers do
+            return 1
+
+    def decode(self, index: int) -> Image.Image:
+        """The page as an RGB (or L) image, oriented, alpha flattened on white."""
+        self._seek(index)
+        _check_pixels(*self.image.size)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                self.image.load()
+                frame = ImageOps.exif_transpose(self.image) if self._orientation() != 1 else self.image.copy()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _too_large() from None
+        except (OSError, ValueError, SyntaxError, EOFError):
+            raise CorruptDocument(f"Page {index} of the image cannot be decoded") from None
+        return _to_display_mode(frame)
+
+    def close(self) -> None:
+        self.image.close()
+
+
+def _to_display_mode(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGB", "L"):
+        return image
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        # 16-bit and float greys: scale the used range to 8 bits instead of clipping everything to white
+        image = image.convert("F")
+        low, high = image.getextrema()
+        span = (high - low) or 1.0
+        return image.point(lambda v: (v - low) * 255.0 / span).convert("L")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        image = image.convert("RGBA")
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    return image.convert("RGB")  # CMYK, YCbCr, LAB, ...
+
+
+_open: OrderedDict[tuple, OpenImage] = OrderedDict()
+_decoded: OrderedDict[tuple, Image.Image] = OrderedDict()
+
+
+def open_image(path: str) -> OpenImage:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        raise EngineError("The document file is missing") from None
+    key = (os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
+    found = _open.pop(key, None)
+    if found is None:
+        found = OpenImage(path)
+        while len(_open) >= OPEN_IMAGES:
+            _open.popitem(last=False)[1].close()
+    _open[key] = found
+    return found
+
+
+def _decoded_page(path: str, page: int) -> Image.Image:
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_mtime_ns, stat.st_size, page)
+    image = _decoded.pop(key, None)
+    if image is None:
+        image = open_image(path).decode(page)
+        while len(_decoded) >= DECODED_FRAMES:
+            _decoded.popitem(last=False)
+    _decoded[key] = image
+    return image
+
+
+def close_all() -> None:
+    _decoded.clear()
+    while _open:
+        _open.popitem()[1].close()
+
+
+# ---- jobs ------------------------------------------------------------------------------------------------------
+
+def info(path: str) -> dict[str, Any]:
+    image = open_image(path)
+    pages = []
+    for index in range(image.page_count):
+        frame = image.page(index)
+        width, height = frame.size
+        pages.append({"width": width, "height": height, "pixelWidth": frame.pixel_width,
+                      "pixelHeight": frame.pixel_height, "dpi": [frame.dpi_x, frame.dpi_y]})
+    return {"pageCount": image.page_count, "pages": pages}
+
+
+def page_size(path: str, page: int) -> tuple[float, float]:
+    return open_image(path).page(page).size
+
+
+def page_dpi(path: str, page: int) -> tuple[float, float]:
+    """The resolution (x, y) at which the page's points are its native pixels."""
+    frame = open_image(path).page(page)
+    return frame.pixel_width * 72 / frame.size[0], frame.pixel_height * 72 / frame.size[1]
+
+
+def render(path: str, page: int, plan: RasterPlan) -> Image.Image:
+    """The plan's region of the page scaled to the plan's full size (Lanczos), RGB or L."""
+    source = _decoded_page(path, page)
+    if (plan.width, plan.height) == source.size and not plan.is_tile:
+        return source.copy()  # the decoded page stays cached: callers may draw on what they get
+    sx, sy = source.width / plan.full_width, source.height / plan.full_height
+    box = (plan.left * sx, plan.top * sy, (plan.left + plan.width) * sx, (plan.top + plan.height) * sy)
+    # reducing_gap makes big downscales fast (a box reduce first) with no visible loss
+    return source.resize((plan.width, plan.height), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)

@@ -1,0 +1,102 @@
+"""A render worker process: `python -m pageturn.workers.worker '<settings json>'`.
+
+It speaks frames over its standard input (jobs) and standard output (results): an 8-byte big-endian length,
+then a pickle. The first frame it writes is ("ready", pid, [job names]). Then, for each job frame
+(job_id, name, args, kwargs), it writes (job_id, True, result) or (job_id, False, exception). It runs one job at a
+time and exits when its input closes.
+
+Only functions listed in pageturn.engines.jobs.JOBS can be called. Exceptions sent back are engine errors or
+built-in exceptions; anything else becomes an EngineError (its traceback goes to this process's stderr), so the
+server only ever unpickles those classes.
+"""
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import pickle
+import resource
+import signal
+import struct
+import sys
+import traceback
+from typing import Any, BinaryIO
+
+HEADER = struct.Struct(">Q")
+
+
+def write_frame(stream: BinaryIO, message: Any) -> None:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(HEADER.pack(len(payload)))
+    stream.write(payload)
+    stream.flush()
+
+
+def read_frame(stream: BinaryIO) -> Any | None:
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
+        return None
+    (size,) = HEADER.unpack(header)
+    payload = stream.read(size)
+    if len(payload) < size:
+        return None
+    return pickle.loads(payload)  # from the server that started this process
+
+
+def _sendable(exc: BaseException) -> BaseException:
+    """The exception itself when the server may unpickle it, else an EngineError carrying its gist."""
+    from pageturn.engines import errors
+
+    cls = type(exc)
+    allowed = (cls.__module__ == "builtins" and getattr(builtins, cls.__name__, None) is cls) or \
+        (cls.__module__ == errors.__name__ and getattr(errors, cls.__name__, None) is cls)
+    if allowed:
+        try:
+            pickle.loads(pickle.dumps(exc))
+            return exc
+        except Exception:
+            pass
+    traceback.print_exception(exc, file=sys.stderr)
+    return errors.EngineError(f"The page could not be rendered ({cls.__name__})")
+
+
+def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any]) -> None:
+    from pageturn.engines import jobs
+
+    memory_mb = settings.pop("memory_limit_mb", None)
+    if memory_mb:
+        limit = int(memory_mb) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    jobs.configure(**settings)
+    write_frame(results_out, ("ready", os.getpid(), sorted(jobs.JOBS)))
+    while True:
+        message = read_frame(jobs_in)
+        if message is None:
+            return
+        job_id, name, args, kwargs = message
+        function = jobs.JOBS.get(name)
+        try:
+            if function is None:
+                raise ValueError(f"{name!r} is not a render job")
+            reply = (job_id, True, function(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            reply = (job_id, False, _sendable(exc))
+        write_frame(results_out, reply)
+
+
+def main() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the server decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    settings = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    # Results go over the original stdout; fd 1 then points at stderr so stray prints from native libraries or
+    # child processes cannot corrupt the frames.
+    results_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    serve(sys.stdin.buffer, results_out, settings)
+
+
+if __name__ == "__main__":
+    main()
