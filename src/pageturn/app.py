@@ -61,7 +61,8 @@ def _engines(settings: Settings, data_dir: Path, documents: Documents, pages: Pa
     """Starts the render worker pool and the LibreOffice pool with the app, stops them after it."""
     async def context(app: web.Application):
         from .workers.pool import WorkerPool
-        pages.pool = WorkerPool(settings.effective_render_workers, job_timeout=settings.render_timeout)
+        pages.pool = WorkerPool(settings.effective_render_workers, job_timeout=settings.render_timeout,
+                                settings={"max_image_pixels": settings.max_image_pixels})
         await pages.pool.start()
         office_start = None
         if settings.office_enabled:

@@ -54,11 +54,15 @@ def known_pdf() -> bytes:
     pdf.drawString(72, 500, "Landscape page")
     pdf.showPage()
     pdf.setPageSize((612, 792))
-    pdf.setPageRotation(90)
     pdf.drawString(72, 700, "Rotated page")
     pdf.showPage()
     pdf.save()
-    return buffer.getvalue()
+    from pypdf import PdfReader, PdfWriter
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buffer.getvalue())))
+    writer.pages[2].rotate(90)  # /Rotate only: displayed as 792 x 612
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def encrypted_pdf(password: str) -> bytes:

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..engines.raster import LIMITS, pixel_size
 from ..storage.blobs import CacheStore
 from .documents import Documents, PageSource
-from .errors import DomainError, PasswordRequired, ServerError, invalid
+from .errors import DomainError, InputError, PasswordRequired, ServerError, invalid
 
 SVG_TYPES = ("svg", "svga", "svgb")
 RASTER_TYPES = ("png", "jpeg")
-MAX_OUTPUT_PIXELS = 40_000_000     # one answer never allocates more than ~160 MB of pixels
 MAX_THUMBNAIL_SIDE = 4000
 _ENGINE_ERRORS = {
     "ImageTooLarge": ("ImageTooLarge", "The image is larger than this server accepts"),
@@ -58,6 +58,11 @@ class Pages:
                 raise PasswordRequired() from None
             if name == "PageOutOfRange":
                 raise invalid("PageNumber", "a page number within the document", where="path") from None
+            if name == "PoolBusy":
+                raise ServerError("ServerBusy", "Too many pages are waiting to be rendered; try again shortly",
+                                  {"message": str(exc)}) from None
+            if isinstance(exc, ValueError):  # the engine refused the request's parameters
+                raise InputError("InvalidInput", {"in": "query", "message": str(exc)}) from None
             code, message = _ENGINE_ERRORS.get(name, ("RenderFailed", "The page could not be rendered"))
             detail = str(exc) if name in _ENGINE_ERRORS or name.endswith("Error") else ""
             raise ServerError(code, message, {"message": f"{message}: {detail}" if detail else message}) from None
@@ -115,7 +120,11 @@ class Pages:
             self._inflight.pop(path, None)
 
     # ---- outputs ------------------------------------------------------------------------------------------------
-    def raster_resolution(self, session: dict) -> int:
+    def raster_resolution(self, session: dict, size: dict | None = None) -> int | None:
+        """The session's rasterResolution for PDFs; None (the image's own pixels) for raster sources, so a large
+        photo is shown at its native size rather than upscaled."""
+        if size is not None and "pixelWidth" in size:
+            return None
         return int(session["props"]["render"]["html5"]["rasterResolution"])
 
     def svg_available(self, session: dict, source: PageSource) -> bool:
@@ -142,11 +151,12 @@ class Pages:
                      tile: tuple[int, int, int, int] | None = None, fit: tuple[int, int] | None = None) -> Output:
         source, info = await self.info(session)
         size = self.check_page(info, page)
-        dpi = self.raster_resolution(session)
-        width, height = self.pixel_size(source, size, dpi, scale)
-        if fit is None and width * height > MAX_OUTPUT_PIXELS:
-            raise invalid("Scale", f"a scale giving at most {MAX_OUTPUT_PIXELS} pixels for this page",
-                          where="query", received=scale)
+        dpi = self.raster_resolution(session, size)
+        width, height = self.pixel_size(size, dpi, scale)
+        limit = LIMITS.max_output_pixels
+        if fit is None and tile is None and width * height > limit:
+            raise invalid("Scale", f"a scale giving at most {limit} pixels for this page", where="query",
+                          received=scale)
         if tile is not None:
             x, y, _, _ = tile
             if x >= width or y >= height:
@@ -163,8 +173,9 @@ class Pages:
         return Output(await self._cached(path, produce), "image/jpeg" if fmt == "jpeg" else "image/png")
 
     @staticmethod
-    def pixel_size(source: PageSource, size: dict, dpi: int, scale: float) -> tuple[int, int]:
-        from ..engines.raster import pixel_size
+    def pixel_size(size: dict, dpi: int | None, scale: float) -> tuple[int, int]:
+        if dpi is None:  # an image page at its own pixels
+            return max(1, round(size["pixelWidth"] * scale)), max(1, round(size["pixelHeight"] * scale))
         return pixel_size(size["width"], size["height"], dpi, scale)
 
     async def attributes(self, session: dict, page: int, content_type: str) -> dict:
@@ -177,10 +188,11 @@ class Pages:
         return self.raster_attributes(session, source, size)
 
     def raster_attributes(self, session: dict, source: PageSource, size: dict) -> dict:
-        dpi = self.raster_resolution(session)
-        width, height = self.pixel_size(source, size, dpi, 1.0)
+        dpi = self.raster_resolution(session, size)
+        width, height = self.pixel_size(size, dpi, 1.0)
+        x_dpi, y_dpi = (dpi, dpi) if dpi is not None else (round(size["dpi"][0]), round(size["dpi"][1]))
         return {"version": "7.1", "contentType": "jpeg,png", "imageBitDepth": 8, "imageHeight": height,
-                "imageWidth": width, "imageXResolution": dpi, "imageYResolution": dpi}
+                "imageWidth": width, "imageXResolution": x_dpi, "imageYResolution": y_dpi}
 
     async def svg_unavailable(self, session: dict, page: int) -> dict:
         source, info = await self.info(session)

@@ -78,6 +78,7 @@ VERTICAL = ("top", "center", "bottom")
 _UNITS_PT = {"pt": 1.0, "px": 0.75, "in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54, "": 1.0}
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(pt|px|in|mm|cm|%)?\s*$", re.IGNORECASE)
 _MEASURE_PX = 200  # fonts are measured at this size; lengths scale linearly
+MAX_GLYPH_PX = 200  # raster text is drawn at most this size and resampled beyond (bounds memory when zoomed)
 
 
 @dataclass(frozen=True)
@@ -460,51 +461,64 @@ def _with_opacity(mask: Image.Image, opacity: float) -> Image.Image:
 
 
 def _draw_text(image: Image.Image, mark: TextWatermark, plan: RasterPlan) -> None:
-    """Draw only what falls inside the produced region: memory stays bounded by the region (a tile of a hugely
-    zoomed page never allocates the whole page), and every tile computes its pixels exactly as the full page
-    does, so tiles stitch seamlessly."""
+    """Draw only what falls inside the produced region, so memory stays bounded by the region (a tile of a
+    hugely zoomed page never allocates the whole page) and every tile computes its pixels exactly as the whole
+    page does (tiles stitch seamlessly). Glyphs are rasterized at most MAX_GLYPH_PX high and resampled beyond."""
     layout = layout_text(mark, plan.page_width, plan.page_height)
     kx, ky = plan.pixels_per_point_x, plan.pixels_per_point_y
     size_px = layout.size * ky
     if size_px < 1:
         return  # thinner than a pixel: nothing visible to draw
-    font = _font(mark.font_family, mark.bold, mark.italic, round(size_px * 2) / 2)
+    ratio = min(1.0, MAX_GLYPH_PX / size_px)   # mask pixels per page pixel
+    font = _font(mark.font_family, mark.bold, mark.italic, round(size_px * ratio * 2) / 2)
+    mx, my = kx * ratio, ky * ratio             # mask pixels per point
     left, top, right, bottom = layout.box
-    pad = math.ceil(size_px * 0.5) + 2   # glyphs may overhang their advance box
-    block = (math.floor(left * kx) - pad, math.floor(top * ky) - pad,
-             math.ceil(right * kx) + pad, math.ceil(bottom * ky) + pad)   # in whole-page pixels
-    region = (plan.left, plan.top, plan.left + image.width, plan.top + image.height)
-    if not layout.rotation:
+    pad = math.ceil(size_px * ratio * 0.5) + 2  # glyphs may overhang their advance box
+    block = (math.floor(left * mx) - pad, math.floor(top * my) - pad,
+             math.ceil(right * mx) + pad, math.ceil(bottom * my) + pad)   # in mask pixels
+    region = (plan.left, plan.top, plan.left + image.width, plan.top + image.height)   # in page pixels
+    if not layout.rotation and ratio == 1:
         area = _intersect(block, region)
-        if area is None:
-            return
-        mask = _text_mask(layout, font, kx, ky, area)
-        image.paste(mark.color, (area[0] - plan.left, area[1] - plan.top, area[2] - plan.left,
-                                 area[3] - plan.top), _with_opacity(mask, mark.opacity))
+        if area is not None:
+            mask = _with_opacity(_text_mask(layout, font, mx, my, area), mark.opacity)
+            image.paste(mark.color, (area[0] - plan.left, area[1] - plan.top, area[2] - plan.left,
+                                     area[3] - plan.top), mask)
         return
-    # Rotated about c: the page pixel p shows the unrotated text at q = c + R^-1 (p - c). Render the unrotated
-    # text only where the region maps to (plus the resampling filter's reach), then resample it into place.
+    # Turned about c and scaled by ratio: page pixel p shows mask pixel q = ratio * (c + R^-1 (p - c)). Render
+    # the mask only where the region maps to (plus the resampling filter's reach), then resample it into place.
     cx, cy = layout.center[0] * kx, layout.center[1] * ky
     angle = math.radians(layout.rotation)
     cos, sin = math.cos(angle), math.sin(angle)
 
-    def unrotated(x: float, y: float) -> tuple[float, float]:
-        return cx + cos * (x - cx) - sin * (y - cy), cy + sin * (x - cx) + cos * (y - cy)
+    def to_mask(x: float, y: float) -> tuple[float, float]:
+        return (ratio * (cx + cos * (x - cx) - sin * (y - cy)), ratio * (cy + sin * (x - cx) + cos * (y - cy)))
 
-    corners = [unrotated(x, y) for x in (region[0], region[2]) for y in (region[1], region[3])]
+    corners = [to_mask(x, y) for x in (region[0], region[2]) for y in (region[1], region[3])]
     reach = (math.floor(min(x for x, _ in corners)) - 3, math.floor(min(y for _, y in corners)) - 3,
              math.ceil(max(x for x, _ in corners)) + 3, math.ceil(max(y for _, y in corners)) + 3)
     area = _intersect(block, reach)
     if area is None:
         return
-    mask = _text_mask(layout, font, kx, ky, area)
-    # Pillow's affine transform maps output coordinates (u, v) to input coordinates: here region-relative
-    # pixels to mask-relative pixels of the unrotated text
-    origin_x, origin_y = unrotated(region[0], region[1])
-    data = (cos, -sin, origin_x - area[0], sin, cos, origin_y - area[1])
-    turned = mask.transform(image.size, Image.Transform.AFFINE, data, resample=Image.Resampling.BICUBIC)
-    if turned.getbbox() is not None:
-        image.paste(mark.color, (0, 0, image.width, image.height), _with_opacity(turned, mark.opacity))
+    # where the text block lands on the page: only that part of the region is resampled
+    def to_page(u: float, v: float) -> tuple[float, float]:
+        x, y = u / ratio - cx, v / ratio - cy
+        return cx + cos * x + sin * y, cy - sin * x + cos * y
+
+    landed = [to_page(u, v) for u in (block[0], block[2]) for v in (block[1], block[3])]
+    target = _intersect((math.floor(min(x for x, _ in landed)) - 2, math.floor(min(y for _, y in landed)) - 2,
+                         math.ceil(max(x for x, _ in landed)) + 2, math.ceil(max(y for _, y in landed)) + 2),
+                        region)
+    if target is None:
+        return
+    mask = _text_mask(layout, font, mx, my, area)
+    # Pillow's affine transform maps output (u, v) to input coordinates: target pixels to mask-area pixels
+    origin_x, origin_y = to_mask(target[0], target[1])
+    data = (ratio * cos, -ratio * sin, origin_x - area[0], ratio * sin, ratio * cos, origin_y - area[1])
+    size = (target[2] - target[0], target[3] - target[1])
+    placed = mask.transform(size, Image.Transform.AFFINE, data, resample=Image.Resampling.BILINEAR)
+    if placed.getbbox() is not None:
+        x0, y0 = target[0] - plan.left, target[1] - plan.top
+        image.paste(mark.color, (x0, y0, x0 + size[0], y0 + size[1]), _with_opacity(placed, mark.opacity))
 
 
 def _intersect(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
