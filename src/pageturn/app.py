@@ -39,12 +39,17 @@ async def _sweeper(app: web.Application) -> None:
     settings = app[SETTINGS]
     sessions = app[viewing_sessions.SESSIONS]
     workfiles = app[work_files.WORKFILES]
+    cache = app[CACHE]
+    last_prune = 0.0
     while True:
         await asyncio.sleep(settings.sweep_interval)
         try:
             await sessions.sweep()
             workfiles.sweep()
             workfiles.blobs.clean_tmp(older_than=3600)
+            if now() - last_prune > min(600, settings.cache_lifetime / 4):  # a directory walk: not every sweep
+                await asyncio.to_thread(cache.prune, "shared", settings.cache_lifetime)
+                last_prune = now()
         except Exception:  # a failed sweep is retried next time; it must never end the loop
             log.exception("sweep failed")
 
@@ -94,6 +99,7 @@ def build_app(settings: Settings) -> web.Application:
     documents = Documents(blobs, cache, conversion_timeout=settings.office_timeout)
     pages = Pages(documents, None, cache, render_timeout=settings.render_timeout)
     sessions.listeners += [documents, html5.InitialPages(pages)]
+    documents.on_scope_removed.append(pages.hot.forget_under)
     documents.comparer = Comparer(blobs, documents, pages)
 
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_upload_size)

@@ -122,3 +122,19 @@ def test_sigterm_lets_an_in_flight_upload_finish(make_server):
     assert server.proc.wait(30) == 0
     server.start()
     assert api.get(f"{V1}/u{sid}/SourceFile").content == data
+
+
+def test_shared_cache_is_pruned_after_its_lifetime(make_server):
+    server = make_server(cache_lifetime="2s", sweep_interval="0.5s", office_enabled="false")
+    api = Prizm(server.url)
+    sid = api.session_with(pdf_bytes("cached for a short while"))
+    r = api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid, "Scale": "0.2"})
+    assert r.status_code == 200
+    pages = server.data_dir / "cache" / "shared" / "pages"
+    assert list(pages.iterdir())
+    deadline = time.time() + 10
+    while time.time() < deadline and list(pages.iterdir()):
+        time.sleep(0.5)
+    assert not list(pages.iterdir())
+    r = api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid, "Scale": "0.2"})
+    assert r.status_code == 200  # rendered again on demand

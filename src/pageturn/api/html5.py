@@ -63,9 +63,14 @@ def _quality(request: web.Request) -> int:
     return int(raw)
 
 
-def _file(output: Output) -> web.FileResponse:
-    return web.FileResponse(output.path, headers={"Content-Type": output.mime, **NOT_ENCRYPTED,
-                                                  "Cache-Control": "private, max-age=86400"})
+def _file(output: Output, request: web.Request) -> web.StreamResponse:
+    headers = {"Content-Type": output.mime, **NOT_ENCRYPTED, "Cache-Control": "private, max-age=86400"}
+    if output.data is None:  # large: streamed from disk (FileResponse also picks a .gz twin when accepted)
+        return web.FileResponse(output.path, headers=headers)
+    if output.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", ""):
+        return web.Response(body=output.gzipped, headers={**headers, "Content-Encoding": "gzip",
+                                                          "Vary": "Accept-Encoding"})
+    return web.Response(body=output.data, headers=headers)
 
 
 async def document_attributes(request: web.Request) -> web.Response:
@@ -104,9 +109,9 @@ async def page(request: web.Request) -> web.StreamResponse:
         output = await pages.svg(session, number)
         if output is None:
             return json_response(await pages.svg_unavailable(session, number))
-        return _file(output)
+        return _file(output, request)
     return _file(await pages.raster(session, number, fmt=content_type, scale=_scale(request),
-                                    quality=_quality(request)))
+                                    quality=_quality(request)), request)
 
 
 async def tile(request: web.Request) -> web.StreamResponse:
@@ -115,7 +120,7 @@ async def tile(request: web.Request) -> web.StreamResponse:
     box = (_int(info["x"], "X"), _int(info["y"], "Y"), _int(info["w"], "Width", 1), _int(info["h"], "Height", 1))
     content_type = _content_type(request, "png", RASTER_TYPES)
     return _file(await request.app[PAGES].raster(session, _page(request), fmt=content_type, scale=_scale(request),
-                                                 quality=_quality(request), tile=box))
+                                                 quality=_quality(request), tile=box), request)
 
 
 async def thumbnail(request: web.Request) -> web.StreamResponse:
@@ -126,7 +131,7 @@ async def thumbnail(request: web.Request) -> web.StreamResponse:
         raise invalid("Width", "a thumbnail box of at most 4000x4000", where="path")
     content_type = _content_type(request, "png", RASTER_TYPES)
     return _file(await request.app[PAGES].raster(session, _page(request), fmt=content_type,
-                                                 quality=_quality(request), fit=(width, height)))
+                                                 quality=_quality(request), fit=(width, height)), request)
 
 
 async def text(request: web.Request) -> web.Response:

@@ -64,6 +64,7 @@ class Documents:
         self.conversion_timeout = conversion_timeout
         self._tasks: dict[str, asyncio.Task] = {}
         self._failures: dict[str, DomainError] = {}
+        self.on_scope_removed: list = []  # in-memory caches that must forget a removed session's output
 
     # ---- which source, where ----------------------------------------------------------------------------
     @staticmethod
@@ -263,6 +264,8 @@ class Documents:
     async def session_removed(self, session: dict) -> None:
         if self.scope(session) != "shared":
             self.cache.remove_tree(self.scope(session))
+            for forget in self.on_scope_removed:
+                forget(self.cache.path(self.scope(session)))
 
     def failure_for(self, session: dict) -> DomainError | None:
         key = self.conversion_key(session)

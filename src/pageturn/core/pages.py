@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engines.raster import LIMITS, pixel_size
-from ..storage.blobs import CacheStore
+from ..storage.blobs import CacheStore, HotFiles
 from .documents import Documents, PageSource
 from .errors import DomainError, InputError, PasswordRequired, ServerError, invalid
 
@@ -34,6 +34,8 @@ _ENGINE_ERRORS = {
 class Output:
     path: Path
     mime: str
+    data: bytes | None = None      # the bytes when small enough to keep in memory
+    gzipped: bytes | None = None   # a gzip twin (SVG) when there is one
 
 
 class Pages:
@@ -43,6 +45,8 @@ class Pages:
         self.cache = cache
         self.render_timeout = render_timeout
         self._inflight: dict[Path, asyncio.Future] = {}
+        self.hot = HotFiles()
+        self._served: dict[tuple, Path] = {}  # (session, page, parameters) -> cache file, for repeat requests
         self._info: dict[tuple, dict] = {}
 
     # ---- running jobs ---------------------------------------------------------------------------------------
@@ -97,21 +101,23 @@ class Pages:
         digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
         return self.cache.path(source.scope, "pages", source.content_key, str(page), f"{name}-{digest}")
 
-    async def _cached(self, path: Path, produce) -> Path:
-        """Produce a cache file once, however many requests ask for it at the same time."""
-        if path.exists():
-            return path
+    async def _cached(self, path: Path, produce) -> bytes | None:
+        """Produce a cache file once, however many requests ask for it at the same time; its bytes when small."""
+        data = self.hot.get(path)
+        if data is not None or path.exists():
+            return data
         pending = self._inflight.get(path)
         if pending is not None:
             await asyncio.shield(pending)
-            return path
+            return self.hot.get(path)
         future = asyncio.get_running_loop().create_future()
         self._inflight[path] = future
         try:
             data = await produce()
             self.cache.write_bytes(path, data)
+            self.hot.put(path, data)
             future.set_result(None)
-            return path
+            return data
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved here; waiters re-raise it
@@ -145,10 +151,19 @@ class Pages:
             self.cache.write_bytes(path.with_name(path.name + ".gz"), gzip.compress(data, 6))
             return data
 
-        return Output(await self._cached(path, produce), "image/svg+xml")
+        data = await self._cached(path, produce)
+        return Output(path, "image/svg+xml", data, self.hot.get(path.with_name(path.name + ".gz")))
 
     async def raster(self, session: dict, page: int, *, fmt: str, scale: float = 1.0, quality: int = 85,
                      tile: tuple[int, int, int, int] | None = None, fit: tuple[int, int] | None = None) -> Output:
+        mime = "image/jpeg" if fmt == "jpeg" else "image/png"
+        # repeated requests (the common case) skip straight to the bytes kept in memory
+        memo_key = (session["id"], page, fmt, scale, quality, tile, fit)
+        known = self._served.get(memo_key)
+        if known is not None:
+            data = self.hot.get(known)
+            if data is not None:
+                return Output(known, mime, data)
         source, info = await self.info(session)
         size = self.check_page(info, page)
         dpi = self.raster_resolution(session, size)
@@ -170,7 +185,11 @@ class Pages:
             return await self._job(source, "render_raster", page, dpi=dpi, scale=scale, fmt=fmt, quality=quality,
                                    tile=tile, fit=fit, watermarks=watermarks)
 
-        return Output(await self._cached(path, produce), "image/jpeg" if fmt == "jpeg" else "image/png")
+        data = await self._cached(path, produce)
+        if len(self._served) > 50_000:
+            self._served.clear()
+        self._served[memo_key] = path
+        return Output(path, mime, data)
 
     @staticmethod
     def pixel_size(size: dict, dpi: int | None, scale: float) -> tuple[int, int]:
@@ -208,8 +227,8 @@ class Pages:
         for page in range(first, min(last, count - 1) + 1):
             path = self.cache.path(source.scope, "pages", source.content_key, str(page), "text.json")
             try:
-                await self._cached(path, lambda page=page: self._text_job(source, page))
-                pages.append(json.loads(path.read_bytes()))
+                data = await self._cached(path, lambda page=page: self._text_job(source, page))
+                pages.append(json.loads(data if data is not None else path.read_bytes()))
             except ServerError as exc:
                 pages.append({"number": page, "errorCode": 1,
                               "errorDescription": (exc.details or {}).get("message", exc.message)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
 
@@ -17,6 +18,7 @@ from .workfiles import WorkFiles, iso
 log = logging.getLogger(__name__)
 
 KIND = "session"
+RECENT_SECONDS = 1.0
 TOMBSTONE_SECONDS = 86400  # an ended session answers 403 (not 500) for this long
 ACTIVE = "active"
 ROLES = ("original", "revised")
@@ -37,6 +39,7 @@ class ViewingSessions:
         self.lifetime = lifetime
         self.listeners: list[Any] = []
         self._locks: dict[str, asyncio.Lock] = {}
+        self._recent: dict[str, tuple[dict, float]] = {}
 
     # ---- lookup ---------------------------------------------------------------------------------------
     def parse_id(self, prefixed: str) -> str:
@@ -46,11 +49,21 @@ class ViewingSessions:
         return session_id
 
     def load(self, session_id: str) -> dict:
-        """Any known session, in whatever state; unknown -> SessionNotFound."""
+        """Any known session, in whatever state; unknown -> SessionNotFound. A record read in the last second
+        is reused: page requests come in bursts, and another node's change shows within that second."""
+        recent = self._recent.get(session_id)
+        if recent is not None and recent[1] > time.monotonic():
+            return recent[0]
         record = self.store.get(KIND, session_id) if is_valid_id(session_id) else None
         if record is None:
             raise SessionNotFound("Unknown viewing session")
+        self._remember(record)
         return record
+
+    def _remember(self, record: dict) -> None:
+        if len(self._recent) > 10_000:
+            self._recent.clear()
+        self._recent[record["id"]] = (record, time.monotonic() + RECENT_SECONDS)
 
     def usable(self, session_id: str, *, allow_errored: bool = False) -> dict:
         """An active session, or the error its state calls for (403, or its own custom status)."""
@@ -76,6 +89,7 @@ class ViewingSessions:
 
     def _save(self, record: dict) -> None:
         self.store.put(KIND, record["id"], record, record["expires"] + TOMBSTONE_SECONDS)
+        self._remember(record)
 
     def lock(self, session_id: str) -> asyncio.Lock:
         return self._locks.setdefault(session_id, asyncio.Lock())
@@ -325,6 +339,7 @@ class ViewingSessions:
         for session_id, record in self.store.expired(KIND, now()):
             self.store.delete(KIND, session_id)
             self._locks.pop(session_id, None)
+            self._recent.pop(session_id, None)
             removed += 1
         # sessions whose usable time ended but whose tombstone lives on: drop their private data once
         # (the metadata store only knows the tombstone expiry, so scan with a shifted clock)

@@ -130,3 +130,62 @@ class CacheStore:
 
     def remove_tree(self, *segments: str) -> None:
         shutil.rmtree(self.path(*segments), ignore_errors=True)
+
+    def prune(self, scope: str, older_than: float) -> int:
+        """Remove derived-output directories (one per content key) not written to for `older_than` seconds."""
+        import time
+        limit = time.time() - older_than
+        removed = 0
+        base = self.root / scope
+        for kind in ("pages", "converted"):
+            for directory in (base / kind).glob("*"):
+                try:
+                    newest = max((p.stat().st_mtime for p in directory.rglob("*")), default=directory.stat().st_mtime)
+                except FileNotFoundError:
+                    continue
+                if newest < limit:
+                    shutil.rmtree(directory, ignore_errors=True)
+                    removed += 1
+        return removed
+
+
+class HotFiles:
+    """The most recently served small files, kept in memory so a cached page answers without touching the disk.
+    Bounded by total bytes; entries under a removed directory are forgotten with it."""
+
+    def __init__(self, budget: int = 128 << 20, largest: int = 4 << 20):
+        from collections import OrderedDict
+        self.budget = budget
+        self.largest = largest
+        self.used = 0
+        self._entries: "OrderedDict[Path, bytes]" = OrderedDict()
+
+    def get(self, path: Path) -> bytes | None:
+        data = self._entries.get(path)
+        if data is not None:
+            self._entries.move_to_end(path)
+            return data
+        try:
+            if path.stat().st_size > self.largest:
+                return None
+            data = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        self.put(path, data)
+        return data
+
+    def put(self, path: Path, data: bytes) -> None:
+        if len(data) > self.largest:
+            return
+        old = self._entries.pop(path, None)
+        if old is not None:
+            self.used -= len(old)
+        self._entries[path] = data
+        self.used += len(data)
+        while self.used > self.budget:
+            _, evicted = self._entries.popitem(last=False)
+            self.used -= len(evicted)
+
+    def forget_under(self, directory: Path) -> None:
+        for path in [p for p in self._entries if directory in p.parents]:
+            self.used -= len(self._entries.pop(path))
