@@ -1,0 +1,54 @@
+// Printing: every page as a PNG at print resolution in a container only the printer sees, then the
+// browser's print dialog. The screen view is hidden by the print style sheet, so what prints is the document.
+
+const CONCURRENCY = 4;
+const PRINT_DPI = 150;
+
+/**
+ * @param {{api: import("./api.js").PrizmApi, count: number,
+ *          rasterSize: (p: number) => {dpi: number}, root: HTMLElement, onProgress: (done: number) => void,
+ *          signal: AbortSignal}} options
+ */
+export async function preparePrint({ api, count, rasterSize, root, onProgress, signal }) {
+  root.replaceChildren();
+  const pages = [];
+  for (let page = 0; page < count; page++) {
+    const holder = document.createElement("div");
+    holder.className = "print-page";
+    const img = new Image();
+    img.alt = `Page ${page + 1}`;
+    holder.appendChild(img);
+    root.appendChild(holder);
+    // the server's raster resolution is the print resolution unless the source is finer (a 600 dpi scan)
+    const dpi = rasterSize(page).dpi || PRINT_DPI;
+    pages.push({ img, page, scale: Math.min(1, PRINT_DPI / dpi) });
+  }
+  let done = 0;
+  let next = 0;
+  async function worker() {
+    while (next < pages.length) {
+      if (signal.aborted) throw new DOMException("Printing was cancelled", "AbortError");
+      const { img, page, scale } = pages[next++];
+      // a plain URL, not a blob: the browser's image cache may drop decoded pages of a long document
+      await loadImage(img, api.pngUrl(page, scale), () => api.pagePng(page, scale, signal));
+      // the printer's page turns with the document's (named @page "landscape" in the print style sheet)
+      img.parentElement.classList.add(img.naturalWidth > img.naturalHeight ? "landscape" : "portrait");
+      onProgress(++done);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, pages.length) }, worker));
+}
+
+/** Loads an image; when it fails, asks again with fetch to learn why (an ApiError with the server's message). */
+function loadImage(img, url, explain) {
+  return new Promise((resolve, reject) => {
+    img.onload = () => resolve();
+    img.onerror = () => explain().then(() => reject(new Error("The page image could not be decoded")), reject);
+    img.src = url;
+  });
+}
+
+/** Drops the printed pages once the print dialog closed. */
+export function clearPrint(root) {
+  root.replaceChildren();
+}

@@ -1,0 +1,95 @@
+// The toolbar's page and zoom controls, kept in step with the document view.
+
+const ZOOM_PRESETS = new Set(["auto", "fit-width", "fit-page", "0.5", "0.75", "1", "1.25", "1.5", "2", "3", "4"]);
+
+export class Toolbar {
+  /** @param {import("./document-view.js").DocumentView} view */
+  constructor(view) {
+    this.view = view;
+    this.total = 0;
+    this.estimated = false;
+    const $ = (id) => document.getElementById(id);
+    this.pageInput = $("page-input");
+    this.pageTotal = $("page-total");
+    this.first = $("first-page");
+    this.prev = $("prev-page");
+    this.next = $("next-page");
+    this.last = $("last-page");
+    this.zoomSelect = $("zoom-select");
+    this.zoomCustom = $("zoom-custom");
+    this.fitWidth = $("fit-width");
+    this.fitPage = $("fit-page");
+
+    this.first.addEventListener("click", () => view.scrollToPage(0));
+    this.prev.addEventListener("click", () => view.scrollToPage(view.current - 1));
+    this.next.addEventListener("click", () => view.scrollToPage(view.current + 1));
+    this.last.addEventListener("click", () => view.scrollToPage(view.count - 1));
+    $("page-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.goToTyped();
+    });
+    this.pageInput.addEventListener("focus", () => this.pageInput.select());
+    this.pageInput.addEventListener("blur", () => this.showPage(view.current));
+    this.pageInput.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") { this.showPage(view.current); view.scroller.focus({ preventScroll: true }); }
+    });
+    $("zoom-in").addEventListener("click", () => view.zoomIn());
+    $("zoom-out").addEventListener("click", () => view.zoomOut());
+    this.fitWidth.addEventListener("click", () => view.setZoom("fit-width"));
+    this.fitPage.addEventListener("click", () => view.setZoom("fit-page"));
+    this.zoomSelect.addEventListener("change", () => {
+      const value = this.zoomSelect.value;
+      if (value === "custom") return;
+      view.setZoom(/^[a-z-]+$/.test(value) ? value : Number(value));
+    });
+
+    view.addEventListener("pagechange", (event) => this.showPage(event.detail.page));
+    view.addEventListener("zoom", (event) => this.showZoom(event.detail.zoom, event.detail.mode));
+    this.setEnabled(false);
+  }
+
+  goToTyped() {
+    const typed = Number.parseInt(this.pageInput.value, 10);
+    if (Number.isFinite(typed) && this.total) {
+      this.view.scrollToPage(Math.min(Math.max(typed, 1), this.total) - 1);
+      this.view.scroller.focus({ preventScroll: true });
+    }
+    this.showPage(this.view.current);
+  }
+
+  setEnabled(enabled) {
+    for (const control of [this.first, this.prev, this.next, this.last, this.pageInput]) control.disabled = !enabled;
+  }
+
+  /** Pages known so far; while the count is an estimate it reads "/ 12+" (more may come). */
+  setTotal(count, estimated) {
+    this.total = count;
+    this.estimated = estimated;
+    this.pageTotal.textContent = `/ ${count}${estimated ? "+" : ""}`;
+    this.pageTotal.title = estimated ? "The page count is still being worked out" : "";
+    this.setEnabled(count > 0);
+    this.showPage(this.view.current);
+  }
+
+  showPage(page) {
+    if (document.activeElement !== this.pageInput) this.pageInput.value = String(page + 1);
+    this.first.disabled = this.prev.disabled = page <= 0;
+    this.next.disabled = this.last.disabled = page >= this.total - 1;
+  }
+
+  showZoom(zoom, mode) {
+    const percent = `${Math.round(zoom * 100)}%`;
+    const preset = mode === "custom" ? String(Math.round(zoom * 100) / 100) : mode;
+    if (ZOOM_PRESETS.has(preset)) {
+      this.zoomSelect.value = preset;
+      this.zoomCustom.hidden = true;
+    } else {
+      this.zoomCustom.textContent = percent;
+      this.zoomCustom.hidden = false;
+      this.zoomSelect.value = "custom";
+    }
+    this.zoomSelect.title = `Zoom level: ${percent}`;
+    this.fitWidth.setAttribute("aria-pressed", String(mode === "fit-width"));
+    this.fitPage.setAttribute("aria-pressed", String(mode === "fit-page"));
+  }
+}

@@ -1,0 +1,401 @@
+// The viewer on one viewing session: reads the page's config, then wires the document view, toolbar,
+// thumbnails, search, printing, download, the password prompt and (in compare mode) the changes panel.
+
+import { PrizmApi } from "./api.js";
+import { ComparePanel } from "./compare-panel.js";
+import { DocumentView } from "./document-view.js";
+import { bindKeys } from "./keyboard.js";
+import { Notice, describeError } from "./notice.js";
+import { PageAttributes } from "./page-attributes.js";
+import { clearPrint, preparePrint } from "./print.js";
+import { Scheduler } from "./scheduler.js";
+import { Search } from "./search.js";
+import { installCopyHandler, rangeRects } from "./text-layer.js";
+import { TextStore } from "./text-store.js";
+import { Thumbnails } from "./thumbnails.js";
+import { Toolbar } from "./toolbar.js";
+
+const $ = (id) => document.getElementById(id);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const NAME_KEY = (id) => `pageturn:name:${id}`;
+
+function readConfig() {
+  const text = $("pageturn-config")?.textContent || "";
+  try {
+    const config = JSON.parse(text);
+    if (config && typeof config.viewingSessionId === "string" && config.viewingSessionId) return config;
+  } catch { /* reported below */ }
+  return null;
+}
+
+function storedName(id) {
+  try { return sessionStorage.getItem(NAME_KEY(id)) || ""; } catch { return ""; }
+}
+
+class Viewer {
+  constructor(config) {
+    this.config = config;
+    this.permissions = { print: true, download: true, ...(config.permissions || {}) };
+    this.api = new PrizmApi(config.viewingSessionId, config.apiBase || "");
+    this.notice = new Notice($("notice"));
+    this.stopped = false;
+    this.askedPassword = false;
+    // a name the server knows (optional config.documentName) wins over the one the landing page kept
+    this.fileName = (typeof config.documentName === "string" && config.documentName) || storedName(config.viewingSessionId);
+
+    const view = (this.view = new DocumentView($("viewport"), this.pageServices()));
+    this.scheduler.focus = () => view.current;
+    this.toolbar = new Toolbar(view);
+    this.thumbs = new Thumbnails($("thumb-list"), this.api, (page) => view.scrollToPage(page));
+    this.search = new Search(this.textStore);
+    this.compare = config.mode === "compare" ? new ComparePanel($("compare-panel"), this.api) : null;
+
+    view.addEventListener("pagechange", (event) => this.thumbs.setCurrent(event.detail.page));
+    this.wireTitleAndDownload();
+    this.wireSidebar();
+    this.wireSearch();
+    this.wirePrint();
+    this.wireCompare();
+    this.wireKeys();
+    installCopyHandler();
+  }
+
+  /** What every page needs: the API, the request scheduler, sizes, text and highlights. */
+  pageServices() {
+    this.scheduler = new Scheduler(4, () => 0);
+    this.attributes = new PageAttributes(this.api, this.scheduler, (page, w, h) => this.view.sizeChanged(page, w, h));
+    this.textStore = new TextStore(this.api);
+    return {
+      api: this.api,
+      scheduler: this.scheduler,
+      textStore: this.textStore,
+      render: async () => ({ kind: await this.attributes.renderKind() }),
+      renderKind: () => this.attributes.kind,
+      useRaster: (pageAttributes) => this.attributes.useRaster(pageAttributes),
+      rasterSize: (page) => this.attributes.rasterSize(page, this.view.layout.sizeOf(page)),
+      unitSize: (page) => this.view.layout.sizeOf(page),
+      ensureSize: (page, signal) => this.attributes.ensure(page, signal),
+      decorations: (page, entry) => this.decorations(page, entry),
+      onError: (error) => this.report(error, false),
+    };
+  }
+
+  decorations(page, entry) {
+    const marks = [];
+    if (entry) {
+      for (const hit of this.search.hitsOn(page)) {
+        for (const rect of rangeRects(entry, hit.start, hit.end)) {
+          marks.push({ ...rect, kind: hit.current ? "hit current" : "hit" });
+        }
+      }
+    }
+    if (this.compare) marks.push(...this.compare.marksOn(page));
+    return marks;
+  }
+
+  // ---- opening the document ------------------------------------------------------------------------------
+  async open() {
+    if (this.config.error) {
+      const { status, message } = this.config.error;
+      // the server could not give this page a usable session: unknown (404/500) or ended (its own status)
+      return this.fail({ kind: status === 404 || status === 500 ? "not-found" : "session", userMessage: message });
+    }
+    this.notice.loading("Opening document…");
+    try {
+      await this.followPageCount();
+    } catch (error) {
+      this.report(error, true);
+    }
+  }
+
+  /** Document/q/Attributes until the page count is certain: pages appear as the conversion finds them. */
+  async followPageCount() {
+    let desired = 50;
+    let firstPage = null;
+    for (;;) {
+      const answer = await this.api.documentAttributes(desired);
+      if (this.stopped) return;
+      const count = Math.max(0, Number(answer.pageCount) | 0);
+      const confidence = Number.isFinite(+answer.pageCountConfidence) ? +answer.pageCountConfidence : 100;
+      if (confidence < 100 && !this.view.scroller.dataset.ready) {
+        const found = count > 1 ? `${count} pages so far. ` : "";
+        this.notice.loading("Converting document…", `${found}Pages appear as soon as they are ready.`);
+      }
+      if (count > 0) {
+        this.view.setPageCount(count);
+        this.thumbs.setCount(count);
+        this.toolbar.setTotal(count, confidence < 100);
+        if ($("print")) $("print").disabled = confidence < 100;
+        // not awaited: the count keeps being followed while the first page is being prepared
+        firstPage ||= this.showFirstPage().catch((error) => this.report(error, true));
+      }
+      if (confidence >= 100) return firstPage;
+      desired = confidence;  // answers at once with the current estimate; asked again shortly
+      await sleep(1000);
+    }
+  }
+
+  /** The first page's size sets the zoom, so the view is shown only once it is known: nothing jumps. */
+  async showFirstPage() {
+    await this.attributes.ensure(0);
+    if (this.stopped) return;
+    this.view.setZoom("auto");
+    this.notice.hide();
+    this.view.scroller.dataset.ready = "true";
+    if (window.top === window) this.view.scroller.focus({ preventScroll: true });
+  }
+
+  // ---- errors -------------------------------------------------------------------------------------------
+  /** @param {boolean} wholeDocument  the error stops the document (not just one page) */
+  report(error, wholeDocument) {
+    if (this.stopped || !error || error.name === "AbortError") return;
+    const kind = error.kind;
+    if (kind === "password") return this.askPassword();
+    if (wholeDocument || kind === "session" || kind === "unsupported" || kind === "not-found") this.fail(error);
+  }
+
+  fail(error) {
+    this.stopped = true;
+    const { title, text } = describeError(error);
+    const actions = [];
+    if (window.top === window) {
+      const home = document.createElement("a");
+      home.className = "button";
+      home.href = new URL("/", location.href).href;
+      home.textContent = "Open another file";
+      actions.push(home);
+    }
+    this.notice.error(title, text, actions);
+    document.title = `${title} – pageturn`;
+    this.toolbar.setEnabled(false);
+    for (const id of ["print", "toggle-search", "zoom-in", "zoom-out", "zoom-select", "fit-width", "fit-page"]) {
+      if ($(id)) $(id).disabled = true;
+    }
+  }
+
+  askPassword() {
+    if (this.askedPassword) return;
+    this.askedPassword = true;
+    this.stopped = true;
+    this.notice.loading("This document is protected", "Enter its password to open it.");
+    this.notice.root.querySelector(".progress").hidden = true;
+    const dialog = $("password-dialog");
+    const input = $("password-input");
+    const errorText = $("password-error");
+    const attempt = Number(new URLSearchParams(location.search).get("attempt") || 0);
+    errorText.hidden = attempt === 0;
+    dialog.addEventListener("cancel", (event) => event.preventDefault());  // nothing to show without it
+    $("password-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const password = input.value;
+      if (!password) return;
+      $("password-submit").disabled = true;
+      try {
+        const newId = await this.api.replaceWithPassword(password);
+        try {
+          if (this.fileName) sessionStorage.setItem(NAME_KEY(newId), this.fileName);
+        } catch { /* the name is a nicety */ }
+        const next = new URL(encodeURIComponent(newId), location.href);
+        next.search = `?attempt=${attempt + 1}`;
+        location.replace(next.href);
+      } catch (error) {
+        $("password-submit").disabled = false;
+        errorText.textContent = describeError(error).text;
+        errorText.hidden = false;
+      }
+    });
+    dialog.showModal();
+    input.focus();
+  }
+
+  // ---- toolbar parts ------------------------------------------------------------------------------------
+  wireTitleAndDownload() {
+    const title = this.fileName || "Document";
+    $("doc-title").textContent = title;
+    $("doc-title").title = title;
+    document.title = `${title} – pageturn`;
+    const download = $("download");
+    if (this.permissions.download) {
+      const base = (this.fileName || "document").replace(/\.[A-Za-z0-9]{1,8}$/, "");
+      download.href = this.api.sourceFileUrl(base);
+      download.setAttribute("download", "");
+      download.hidden = false;
+    } else {
+      download.remove();
+    }
+  }
+
+  wireSidebar() {
+    const button = $("toggle-sidebar");
+    const sidebar = $("sidebar");
+    const setOpen = (open) => {
+      sidebar.hidden = !open;
+      button.setAttribute("aria-pressed", String(open));
+      if (open) this.thumbs.setCurrent(this.view.current);
+    };
+    button.addEventListener("click", () => setOpen(sidebar.hidden));
+    setOpen(window.innerWidth >= 1000);
+  }
+
+  wireSearch() {
+    const bar = $("searchbar");
+    const input = $("search-input");
+    const count = $("search-count");
+    const toggle = $("toggle-search");
+    let timer = 0;
+    this.openSearch = () => {
+      if (this.stopped) return;
+      bar.hidden = false;
+      toggle.setAttribute("aria-expanded", "true");
+      input.focus();
+      input.select();
+    };
+    this.closeSearch = () => {
+      if (bar.hidden) return false;
+      bar.hidden = true;
+      toggle.setAttribute("aria-expanded", "false");
+      input.value = "";
+      this.search.clear();
+      this.view.scroller.focus({ preventScroll: true });
+      return true;
+    };
+    toggle.addEventListener("click", () => (bar.hidden ? this.openSearch() : this.closeSearch()));
+    $("search-close").addEventListener("click", () => this.closeSearch());
+    $("search-next").addEventListener("click", () => this.search.next());
+    $("search-prev").addEventListener("click", () => this.search.previous());
+    $("search-form").addEventListener("submit", (event) => event.preventDefault());
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => this.search.run(input.value, this.view.count, this.view.current), 220);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      if (input.value !== this.search.query) {  // Enter before the pause: search now
+        clearTimeout(timer);
+        this.search.run(input.value, this.view.count, this.view.current);
+      } else if (event.shiftKey) this.search.previous();
+      else this.search.next();
+    });
+    this.search.addEventListener("change", () => {
+      const { hits, index, done, query } = this.search;
+      count.classList.toggle("none", Boolean(query.trim()) && done && hits.length === 0);
+      if (!query.trim()) count.textContent = "";
+      else if (!hits.length) count.textContent = done ? "No matches" : "Searching…";
+      else count.textContent = `${index + 1} of ${hits.length}${done ? "" : "+"}`;
+      count.dataset.count = String(hits.length);
+      count.dataset.done = String(done);
+      this.view.redecorate();
+    });
+    this.search.addEventListener("current", (event) => this.showHit(event.detail));
+    this.search.addEventListener("error", (event) => this.report(event.detail, false));
+  }
+
+  async showHit(hit) {
+    try {
+      const entry = await this.textStore.get(hit.page);
+      const rect = rangeRects(entry, hit.start, hit.end)[0];
+      const units = this.view.layout.sizeOf(hit.page);
+      const toUnits = entry.width ? units.width / entry.width : 1;
+      this.view.scrollToPage(hit.page, rect ? { x: (rect.x + rect.width / 2) * toUnits, y: rect.y * toUnits } : undefined);
+    } catch (error) {
+      this.view.scrollToPage(hit.page);
+    }
+    this.view.redecorate();
+  }
+
+  wirePrint() {
+    const button = $("print");
+    if (!this.permissions.print) { button.remove(); return; }
+    button.hidden = false;
+    button.disabled = true;
+    const dialog = $("print-dialog");
+    const status = $("print-status");
+    const bar = $("print-bar");
+    const root = $("print-root");
+    window.addEventListener("afterprint", () => clearPrint(root));
+    this.print = async () => {
+      if (this.stopped || !this.view.count || button.disabled) return;
+      const count = this.view.count;
+      const abort = new AbortController();
+      dialog.returnValue = "";
+      dialog.addEventListener("close", () => abort.abort(), { once: true });
+      status.textContent = `Preparing ${count} ${count === 1 ? "page" : "pages"}…`;
+      bar.style.width = "0";
+      dialog.showModal();
+      clearPrint(root);
+      try {
+        await preparePrint({
+          api: this.api, count, root, signal: abort.signal,
+          rasterSize: (page) => this.attributes.rasterSize(page, this.view.layout.sizeOf(page)),
+          onProgress: (done) => {
+            status.textContent = `Prepared ${done} of ${count} ${count === 1 ? "page" : "pages"}`;
+            bar.style.width = `${(done / count) * 100}%`;
+          },
+        });
+      } catch (error) {
+        clearPrint(root);
+        if (error.name !== "AbortError") {
+          status.textContent = `Printing failed: ${error.userMessage || error.message}`;
+          this.report(error, false);
+        } else dialog.close();
+        return;
+      }
+      dialog.close();
+      root.dataset.ready = "true";
+      window.print();
+    };
+    button.addEventListener("click", () => this.print());
+  }
+
+  wireCompare() {
+    if (!this.compare) return;
+    const toggle = $("toggle-changes");
+    const panel = $("compare-panel");
+    toggle.hidden = false;
+    toggle.addEventListener("click", () => {
+      panel.hidden = !panel.hidden;
+      toggle.setAttribute("aria-pressed", String(!panel.hidden));
+    });
+    $("change-next").addEventListener("click", () => this.compare.next());
+    $("change-prev").addEventListener("click", () => this.compare.previous());
+    this.compare.addEventListener("select", (event) => {
+      const change = event.detail;
+      const rect = change.rectangles[0];
+      if (rect) this.view.scrollToPage(rect.page, { x: rect.x + rect.width / 2, y: rect.y });
+      else this.view.scrollToPage(change.startPage);
+      this.view.redecorate();
+    });
+    this.compare.load();
+  }
+
+  wireKeys() {
+    const view = this.view;
+    bindKeys({
+      zoomIn: () => view.zoomIn(),
+      zoomOut: () => view.zoomOut(),
+      zoomReset: () => view.setZoom("fit-width"),
+      nextPage: () => view.scrollToPage(view.current + 1),
+      previousPage: () => view.scrollToPage(view.current - 1),
+      firstPage: () => view.scrollToPage(0),
+      lastPage: () => view.scrollToPage(view.count - 1),
+      find: () => this.openSearch(),
+      findNext: () => this.search.next(),
+      findPrevious: () => this.search.previous(),
+      escape: () => this.closeSearch(),
+      print: () => { if (this.print) this.print(); },  // without permission Ctrl+P does nothing
+      nextChange: this.compare ? () => this.compare.next() : null,
+      previousChange: this.compare ? () => this.compare.previous() : null,
+    });
+  }
+}
+
+const config = readConfig();
+if (config) {
+  const viewer = new Viewer(config);
+  window.pageturnViewer = viewer;  // for embedding pages and tests that want to look inside
+  viewer.open();
+} else {
+  new Notice($("notice")).error("The viewer is not set up",
+    "This page was opened without a viewing session. Open a document from the start page.");
+}
