@@ -88,6 +88,20 @@ def _engines(settings: Settings, data_dir: Path, documents: Documents, pages: Pa
     return context
 
 
+def _render_pool_alive(pages: Pages) -> bool:
+    # a worker being replaced shows as None for a moment; the pool is down only when none is running
+    return pages.pool is not None and any(pid is not None for pid in pages.pool.worker_pids())
+
+
+def _office_alive(documents: Documents) -> bool:
+    """Healthy while at least one LibreOffice process is up or (re)starting, as during warm-up."""
+    office = documents.office
+    if office is None:
+        return False
+    states = [p["state"] for p in office.stats()["processes"]]
+    return not states or any(state not in ("failed", "stopped") for state in states)
+
+
 def build_app(settings: Settings) -> web.Application:
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -112,7 +126,10 @@ def build_app(settings: Settings) -> web.Application:
     app[work_files.WORKFILES] = workfiles
     app[html5.PAGES] = pages
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
-    app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir))]
+    app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir)),
+                                  ("render_workers", lambda: _render_pool_alive(pages))]
+    if settings.office_enabled:
+        app[service.HEALTH_CHECKS].append(("office", lambda: _office_alive(documents)))
     app[service.INSTANCE] = {"version": __version__, "startTime": iso(now()), "instanceId": new_file_id()[:16],
                              "hostname": socket.gethostname(), "pid": os.getpid()}
     app.cleanup_ctx.append(_engines(settings, data_dir, documents, pages))

@@ -252,3 +252,19 @@ def test_killed_worker_is_replaced_and_server_keeps_serving(api, server):
         time.sleep(0.5)
     assert image(page(api, sid, 1, Scale="0.3")).size[0] > 0
     assert api.get("/PCCIS/V1/Service/Current/Health").status_code == 200
+
+
+def test_initial_pages_are_rendered_before_they_are_asked_for(api, server):
+    data = known_pdf() + b"\n% initial pages"
+    sid = api.create({"countOfInitialPages": 2})
+    assert api.upload(sid, data).status_code == 200
+    api.post(f"{V1}/u{sid}/Notification/SessionStarted", json={"viewer": "HTML5"})
+    import hashlib
+    key = hashlib.sha256(data).hexdigest()
+    pages = server.data_dir / "cache" / "shared" / "pages" / key
+    deadline = time.time() + 20
+    while time.time() < deadline and not all(list((pages / str(n)).glob("page.svg-*")) for n in (0, 1)):
+        time.sleep(0.2)
+    assert list((pages / "0").glob("page.svg-*")) and list((pages / "1").glob("page.svg-*"))
+    assert not (pages / "2").exists()  # only the initial pages
+    assert list((pages / "0").glob("text.json"))

@@ -11,6 +11,7 @@ def test_health_and_info(server):
     info = requests.get(server.url + "/PCCIS/V1/Service/Current/Info").json()
     assert info["serviceStatus"] == "running"
     assert info["version"] and info["instanceId"] and info["startTime"].endswith("Z")
+    assert info["components"]["render_workers"] is True and info["components"]["office"] is True
 
 
 def test_health_fails_when_the_data_directory_is_gone(make_server):
