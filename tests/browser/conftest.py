@@ -13,10 +13,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # Playwright's loop must be gone before other packages use asyncio
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
+        pytest.fail("Debian's chromium is not installed: run scripts/setup.sh --test")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
