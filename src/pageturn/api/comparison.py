@@ -1,10 +1,10 @@
 """PrizmDoc revisionData URL for comparison sessions."""
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.web_response import ContentCoding
 
-from ..core.comparison import ContinueTokens, revision_page
-from ..core.errors import invalid
+from ..core.comparison import ContinueTokens, parse_limit, revision_page
 from .common import json_response, query_param
 from .errors import v2_route
 from .html5 import PAGES
@@ -13,20 +13,25 @@ from .viewing_sessions import SESSIONS
 TOKENS = web.AppKey("continue_tokens", ContinueTokens)
 
 
+def accepts_gzip(request: web.Request) -> bool:
+    """Accept-Encoding names gzip (or *) without refusing it with q=0."""
+    for item in request.headers.get(hdrs.ACCEPT_ENCODING, "").split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "x-gzip", "*"):
+            quality = params.strip().lower().replace(" ", "")
+            return not (quality.startswith("q=") and quality[2:].strip("0.") == "")
+    return False
+
+
 @v2_route
 async def revision_data(request: web.Request) -> web.Response:
     session = request.app[SESSIONS].usable(request.match_info["id"])
-    raw = query_param(request, "limit")
-    limit = 100
-    if raw is not None:
-        if not raw.isdigit() or not 0 < int(raw) <= 10_000:
-            raise invalid("limit", "an integer greater than 0", where="query", received=raw)
-        limit = int(raw)
+    limit = parse_limit(query_param(request, "limit"))
     body = await revision_page(request.app[PAGES].documents, request.app[TOKENS], session, limit=limit,
                                token=query_param(request, "continueToken"))
-    response = json_response(body)
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        response.enable_compression()
+    response = json_response(body, headers={"Cache-Control": "no-store"})
+    if accepts_gzip(request):
+        response.enable_compression(ContentCoding.gzip)
     return response
 
 

@@ -1,4 +1,4 @@
-"""Zoho Office Integrator Writer URLs (/writer/officeapi/v1): preview, sessions and documents.
+"""Zoho Office Integrator Writer URLs (/writer/officeapi/v1): preview, compare, sessions and documents.
 
 They live in a sub-application with its own error middleware, so every failure under the prefix (an unknown
 URL, a wrong method, a domain error, a bug) leaves as Zoho's HTTP 400 JSON: the official SDKs read only 200
@@ -21,9 +21,10 @@ from ..core import formats
 from ..core.errors import DomainError, SessionGone, SessionNotFound, TooLarge, UnrecognizedFormat
 from ..core.url_fetch import AllowList, FetchError, fetch_to_workfile
 from ..core.workfiles import WorkFiles
-from ..core.zoho import (INTERNAL_ERROR, INVALID_METHOD, INVALID_NAME, MISSING_PARAMETER, PreviewOptions, Tenants,
-                         ZohoError, ZohoPreviews, expired_session, invalid_value, parse_document_info, parse_lang,
-                         parse_permissions, unknown_session, unsupported_format)
+from ..core.zoho import (INTERNAL_ERROR, INVALID_METHOD, INVALID_NAME, MISSING_PARAMETER, UNSUPPORTED_FORMAT,
+                         CompareOptions, PreviewOptions, Tenants, ZohoError, ZohoPreviews, expired_session,
+                         invalid_value, parse_document_info, parse_lang, parse_permissions, parse_title,
+                         unknown_session, unsupported_format)
 from .common import CHUNK
 from .viewing_sessions import SESSIONS
 from .work_files import WORKFILES
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 BASE = "/writer/officeapi/v1"
 PREVIEW_FIELDS = ("apikey", "document", "url", "document_info", "permissions", "lang")
+COMPARE_FIELDS = ("apikey", "document1", "url1", "document2", "url2", "title", "lang")
 FIELD_LIMIT = 64 << 10  # bytes of one text field
 FORM_LIMIT = 1 << 20    # a url-encoded body (the document itself always comes as multipart)
 _TEXT_TYPES = {"text/plain": "txt", "text/csv": "csv", "text/tab-separated-values": "tsv", "text/html": "html"}
@@ -85,7 +87,7 @@ def as_zoho_error(request: web.Request, exc: BaseException) -> ZohoError:
                          f"use {', '.join(sorted(exc.allowed_methods))}.")
     if isinstance(exc, web.HTTPNotFound):
         return ZohoError(INVALID_METHOD, f"Invalid method. This server has no API at {request.path} (it serves "
-                         "document/preview, sessions/{session_id} and documents/{document_id}).")
+                         "document/preview, document/compare, sessions/{session_id} and documents/{document_id}).")
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return invalid_value("document", "The request body is too large")
     if isinstance(exc, web.HTTPException):
@@ -193,21 +195,24 @@ async def _read_text(part: BodyPartReader) -> str:
         raise invalid_value(part.name or "", f"{part.name} is not UTF-8 text") from None
 
 
-class PreviewForm:
-    """The fields of a preview request. The document part is streamed into a work file as it arrives; the
-    caller must hand that work file on or `discard()` it."""
+class ZohoForm:
+    """The fields of one request: text fields, and file parts streamed into work files as they arrive. The
+    caller takes the work files it hands on (`take`) and must `discard()` the rest."""
 
-    def __init__(self, workfiles: WorkFiles):
+    def __init__(self, workfiles: WorkFiles, fields: tuple[str, ...], file_fields: tuple[str, ...], action: str):
         self.workfiles = workfiles
+        self.fields = fields
+        self.file_fields = file_fields
+        self.action = action
         self.text: dict[str, str] = {}
-        self.work: dict | None = None
-        self.filename: str | None = None
+        self.works: dict[str, dict] = {}
+        self.filenames: dict[str, str] = {}
 
     def _take(self, name: str | None) -> str:
-        if name not in PREVIEW_FIELDS:
-            raise ZohoError(INVALID_NAME, f"Unknown parameter {name}; a preview accepts "
-                            + ", ".join(PREVIEW_FIELDS), name or "")
-        if name in self.text or (name == "document" and self.filename is not None):
+        if name not in self.fields:
+            raise ZohoError(INVALID_NAME, f"Unknown parameter {name}; {self.action} accepts "
+                            + ", ".join(self.fields), name or "")
+        if name in self.text or name in self.filenames:
             raise invalid_value(name, f"{name} is given more than once")
         return name
 
@@ -217,8 +222,9 @@ class PreviewForm:
         elif request.content_type == "application/x-www-form-urlencoded":
             for name, value in await _urlencoded(request):
                 self.text[self._take(name)] = value
-        if "document" in self.text:
-            raise invalid_value("document", "document must be a file part of a multipart/form-data body")
+        for name in self.file_fields:
+            if name in self.text:
+                raise invalid_value(name, f"{name} must be a file part of a multipart/form-data body")
 
     async def _read_multipart(self, request: web.Request) -> None:
         with _readable_multipart():
@@ -227,68 +233,97 @@ class PreviewForm:
                 if not isinstance(part, BodyPartReader):
                     raise invalid_value("", "nested multipart bodies are not supported")
                 name = self._take(part.name)
-                if name == "document":
-                    await self._receive_document(part)
+                if name in self.file_fields:
+                    await self._receive_file(name, part)
                 else:
                     self.text[name] = await _read_text(part)
 
-    async def _receive_document(self, part: BodyPartReader) -> None:
-        self.filename = part.filename or ""
+    async def _receive_file(self, name: str, part: BodyPartReader) -> None:
+        self.filenames[name] = part.filename or ""
         hint = _extension_hint(part.filename, part.headers.get("Content-Type"))
         try:
-            self.work = await self.workfiles.receive(_part_chunks(part), hint)
+            self.works[name] = await self.workfiles.receive(_part_chunks(part), hint)
         except UnrecognizedFormat:
-            raise unsupported_format("document") from None
+            raise unsupported_format(name) from None
         except DomainError as exc:
             if exc.error_code == "MissingInput":
-                raise invalid_value("document", "The document is empty") from None
+                raise invalid_value(name, f"The {name} file is empty") from None
             raise
 
-    def options(self) -> PreviewOptions:
-        options = PreviewOptions()
-        if "document_info" in self.text:
-            options.document_name = parse_document_info(self.text["document_info"])
-        if "permissions" in self.text:
-            options.permissions, options.viewer_permissions = parse_permissions(self.text["permissions"])
-        if self.text.get("lang"):
-            options.lang = parse_lang(self.text["lang"])
-        return options
+    async def document(self, zoho: ZohoContext, file_field: str, url_field: str) -> tuple[dict, str | None]:
+        """The work file of one document, given as a file part or as a URL the server downloads, and its name.
+        It stays in the form (discarded with it) until `take`n."""
+        url = self.text.get(url_field, "").strip() or None
+        work = self.works.get(file_field)
+        if work is None and url is None:
+            raise ZohoError(MISSING_PARAMETER, f"Mandatory parameter(s) missing: give a {file_field} file or a "
+                            f"{url_field}.", file_field)
+        if work is not None and url is not None:
+            raise invalid_value(url_field, f"Give either {file_field} or {url_field}, not both")
+        if url is None:
+            stem = PurePosixPath(self.filenames.get(file_field) or "").stem
+            # the official SDKs send the field's own name as the file name: that names nothing
+            return work, stem if stem and stem != file_field else None
+        try:
+            work = await fetch_to_workfile(url, zoho.workfiles, allow=zoho.allow, timeout=zoho.fetch_timeout,
+                                           max_size=zoho.max_size)
+        except FetchError as exc:
+            raise invalid_value(url_field, exc.message) from None
+        except UnrecognizedFormat:
+            raise unsupported_format(url_field) from None
+        except TooLarge as exc:
+            raise invalid_value(url_field, exc.message) from None
+        self.works[file_field] = work
+        return work, work.get("sourceName")
+
+    def take(self, file_field: str) -> dict:
+        """Hands a work file on: the form no longer deletes it."""
+        return self.works.pop(file_field)
 
     def discard(self) -> None:
-        if self.work is not None:
-            self.workfiles.delete(self.work["fileId"])
-            self.work = None
+        for work in self.works.values():
+            self.workfiles.delete(work["fileId"])
+        self.works.clear()
+
+
+def preview_options(text: dict[str, str]) -> PreviewOptions:
+    options = PreviewOptions()
+    if "document_info" in text:
+        options.document_name = parse_document_info(text["document_info"])
+    if "permissions" in text:
+        options.permissions, options.viewer_permissions = parse_permissions(text["permissions"])
+    if text.get("lang"):
+        options.lang = parse_lang(text["lang"])
+    return options
+
+
+def compare_options(text: dict[str, str]) -> CompareOptions:
+    options = CompareOptions()
+    if "title" in text:
+        options.title = parse_title(text["title"])
+    if text.get("lang"):
+        options.lang = parse_lang(text["lang"])
+    return options
 
 
 # ---- handlers ---------------------------------------------------------------------------------------------------
-async def preview(request: web.Request) -> web.Response:
+async def _read_form(request: web.Request, form: ZohoForm) -> str:
+    """Reads the form and returns the tenant; a bad key in the query stops before the body is read."""
     zoho = _zoho(request)
     query_key = _query_key(request)
-    tenant = zoho.tenants.identify(query_key) if query_key else None  # a bad key stops before the body
-    form = PreviewForm(zoho.workfiles)
+    tenant = zoho.tenants.identify(query_key) if query_key else None
+    await form.read(request)
+    return tenant if tenant is not None else zoho.tenants.identify(form.text.get("apikey"))
+
+
+async def preview(request: web.Request) -> web.Response:
+    zoho = _zoho(request)
+    form = ZohoForm(zoho.workfiles, PREVIEW_FIELDS, ("document",), "a preview")
     try:
-        await form.read(request)
-        if tenant is None:
-            tenant = zoho.tenants.identify(form.text.get("apikey"))
-        options = form.options()
-        url = form.text.get("url", "").strip() or None
-        if form.work is None and url is None:
-            raise ZohoError(MISSING_PARAMETER, "Mandatory parameter(s) missing: give a document file or a url.",
-                            "document")
-        if form.work is not None and url is not None:
-            raise invalid_value("url", "Give either a document or a url, not both")
-        name = PurePosixPath(form.filename).stem if form.filename else None
-        if url is not None:
-            try:
-                form.work = await fetch_to_workfile(url, zoho.workfiles, allow=zoho.allow,
-                                                    timeout=zoho.fetch_timeout, max_size=zoho.max_size)
-            except UnrecognizedFormat:
-                raise unsupported_format("url") from None
-            except TooLarge as exc:
-                raise invalid_value("url", exc.message) from None
-            name = form.work.get("sourceName")
-        work, form.work = form.work, None  # preview() consumes it
-        created = await zoho.previews.preview(tenant, work, options, name=name)
+        tenant = await _read_form(request, form)
+        options = preview_options(form.text)
+        _, name = await form.document(zoho, "document", "url")
+        created = await zoho.previews.preview(tenant, form.take("document"), options, name=name)
     finally:
         form.discard()
     base = _base(request) + BASE
@@ -302,11 +337,44 @@ async def preview(request: web.Request) -> web.Response:
     })
 
 
-async def preview_page(request: web.Request) -> web.Response:
-    """The preview_url a browser opens: the session id is the capability (no key), and the web viewer shows
-    the document with the session's permissions, or why it cannot (deleted, expired)."""
+def _word_document(zoho: ZohoContext, work: dict, parameter: str) -> None:
+    """Comparison takes Word documents only, judged by their bytes (never by a file name)."""
+    if formats.detect(zoho.workfiles.path(work)) not in formats.WORD_FORMATS:
+        raise ZohoError(UNSUPPORTED_FORMAT, f"The file format is not supported: {parameter} must be a Word "
+                        "document (.doc or .docx) to compare.", parameter)
+
+
+async def compare(request: web.Request) -> web.Response:
+    """Two Word documents -> a comparison session (original = document1, revised = document2) the viewer shows
+    with every change marked."""
+    zoho = _zoho(request)
+    form = ZohoForm(zoho.workfiles, COMPARE_FIELDS, ("document1", "document2"), "a comparison")
+    try:
+        tenant = await _read_form(request, form)
+        options = compare_options(form.text)
+        original, first_name = await form.document(zoho, "document1", "url1")
+        _word_document(zoho, original, "url1" if form.text.get("url1", "").strip() else "document1")
+        revised, second_name = await form.document(zoho, "document2", "url2")
+        _word_document(zoho, revised, "url2" if form.text.get("url2", "").strip() else "document2")
+        created = await zoho.previews.compare(tenant, form.take("document1"), form.take("document2"), options,
+                                              names=(first_name, second_name))
+    finally:
+        form.discard()
+    base = _base(request) + BASE
+    session_id = created["session_id"]
+    return zoho_json({
+        "compare_url": f"{base}/documents/{session_id}/compare",
+        "session_id": session_id,
+        "session_delete_url": f"{base}/sessions/{session_id}",
+    })
+
+
+async def viewer_page(request: web.Request) -> web.Response:
+    """The preview_url or compare_url a browser opens: the session id is the capability (no key), and the web
+    viewer shows the document (or the comparison) with the session's permissions, or why it cannot (deleted,
+    expired)."""
     session_id = request.match_info["session_id"]
-    if not _zoho(request).previews.opened(session_id):
+    if not _zoho(request).previews.opened(session_id, request.match_info["view"]):
         raise unknown_session()
     return web.Response(status=302, headers={"Location": f"{_base(request)}/viewer/{session_id}",
                                              "Cache-Control": "no-store"})
@@ -315,9 +383,10 @@ async def preview_page(request: web.Request) -> web.Response:
 async def get_session(request: web.Request) -> web.Response:
     tenant = await _tenant(request)
     session_id = request.match_info["session_id"]
-    answer = _zoho(request).previews.session_info(tenant, session_id)
+    previews = _zoho(request).previews
+    answer = previews.session_info(tenant, session_id)
     base = _base(request) + BASE
-    answer["info"]["session_url"] = f"{base}/documents/{session_id}/preview"
+    answer["info"]["session_url"] = f"{base}/documents/{session_id}/{previews.view_of(session_id)}"
     answer["info"]["session_delete_url"] = f"{base}/sessions/{session_id}"
     return zoho_json(answer)
 
@@ -371,7 +440,8 @@ def setup(app: web.Application, settings: Settings) -> web.Application:
         max_size=min(settings.max_upload_size, workfiles.max_size), public_url=settings.public_url,
         sweep_interval=settings.sweep_interval)
     zoho.router.add_post("/document/preview", preview)
-    zoho.router.add_get("/documents/{session_id}/preview", preview_page)
+    zoho.router.add_post("/document/compare", compare)
+    zoho.router.add_get("/documents/{session_id}/{view:preview|compare}", viewer_page)
     zoho.router.add_get("/sessions/{session_id}", get_session)
     zoho.router.add_delete("/sessions/{session_id}", delete_session)
     zoho.router.add_get("/documents/{document_id}", get_document)

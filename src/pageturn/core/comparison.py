@@ -1,22 +1,30 @@
 """Word comparison sessions: the redlined document, its pages and the list of changes (revisionData).
 
-The comparison runs once per pair of source hashes: the engine writes a redlined DOCX with Word revision marks,
-LibreOffice renders it (tracked changes visible), and each change is located on the rendered pages."""
+The comparison runs once per pair of source hashes (per session for serverCaching "none"): the engine writes a
+redlined DOCX with Word revision marks, LibreOffice renders it (tracked changes visible), and each change is
+located on the rendered pages. The PDF and its change list are published together, so page requests and
+revisionData always agree."""
 from __future__ import annotations
 
 import asyncio
 import base64
 import hashlib
 import hmac
+import os
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any
 
 from ..storage.blobs import BlobStore
-from .errors import InputError, ServerError, invalid
+from .errors import DomainError, InputError, ServerError, invalid
 
-CONTINUE_AFTER_MS = 500
-TEXT_LIMIT = 200
+WORD_OPEN_XML = ("docx", "docm", "dotx")
+CONTINUE_AFTER_MS = 250        # what a client waits between polls while the comparison runs
+HOLD_SECONDS = 1.0             # how long one revisionData request waits for a running comparison
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000             # larger limits are served as this many per answer
+_TOKEN_PURPOSE = b"pageturn revisionData v1\0"
 
 
 class Comparer:
@@ -28,23 +36,21 @@ class Comparer:
         self.pages = pages  # its worker pool does the PDF work (PDFium runs only in workers)
 
     async def _as_docx(self, part: dict, work: Path, name: str) -> Path:
+        """The part as a DOCX the engine reads: Word 2007+ files as they are, .doc/.dot through LibreOffice."""
         source = self.blobs.path(part["sha256"])
         target = work / f"{name}.docx"
-        if part["extension"] in ("docx", "docm", "dotx"):
+        if part["extension"] in WORD_OPEN_XML:
             shutil.copyfile(source, target)
             return target
-        office = self.documents.office
-        if office is None:
-            raise ServerError("FeatureDisabled", "Comparing .doc files needs LibreOffice, which is not enabled")
         private = work / f"{name}.{part['extension']}"
         shutil.copyfile(source, private)
-        await office.convert(private, target, part["extension"], target="docx")
+        await self.documents.office.convert(private, target, part["extension"], target="docx",
+                                            timeout=self.documents.conversion_timeout)
         return target
 
     async def convert(self, session: dict, directory: Path) -> dict:
         from ..engines import compare as engine
-        office = self.documents.office
-        if office is None:
+        if self.documents.office is None:
             raise ServerError("FeatureDisabled", "Comparison pages need LibreOffice, which is not enabled")
         work = self.blobs.temp_path(suffix=".cmp")
         work.unlink()
@@ -52,49 +58,73 @@ class Comparer:
         try:
             original = await self._as_docx(session["original"], work, "original")
             revised = await self._as_docx(session["revised"], work, "revised")
-            redlined = work / "redlined.docx"
-            # the engine runs its own .NET process; a thread keeps the event loop free meanwhile
-            await asyncio.to_thread(engine.compare_docx, original, revised, redlined)
-            changes = await asyncio.to_thread(engine.parse_changes, redlined, original, revised)
-            marked = work / "marked.docx"
-            await asyncio.to_thread(engine.add_change_markers, redlined, marked, changes)
-            pdf = work / "document.pdf"
-            result = await office.convert(marked, pdf, "docx", timeout=self.documents.conversion_timeout)
+            redlined, marked, pdf = work / "redlined.docx", work / "marked.docx", work / "document.pdf"
+            try:
+                # the engine runs its own .NET process; a thread keeps the event loop free meanwhile
+                await asyncio.to_thread(engine.compare_docx, original, revised, redlined)
+                changes = await asyncio.to_thread(engine.parse_changes, redlined, original, revised)
+                await asyncio.to_thread(engine.add_change_markers, redlined, marked, changes)
+            except engine.CompareError as exc:
+                message = f"The documents could not be compared: {exc}"[:500]
+                raise ServerError("ConversionFailed", message, {"message": message}) from None
+            result = await self.documents.office.convert(marked, pdf, "docx",
+                                                         timeout=self.documents.conversion_timeout)
             located = await self.pages.pool.run("cmp-" + session["id"], "locate_changes", str(pdf), changes)
             for change, place in zip(changes, located):
                 change.update(place)
-                if len(change.get("text") or "") > TEXT_LIMIT:
-                    change["text"] = change["text"][:TEXT_LIMIT - 1] + "…"
             meta = {"pageCount": getattr(result, "page_count", None), "changes": changes,
-                    "sha256": hashlib.sha256(pdf.read_bytes()).hexdigest()}
+                    "sha256": await asyncio.to_thread(_sha256, pdf)}
             return self.documents._publish(directory, pdf, meta)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class ContinueTokens:
-    """Opaque continuation tokens bound to one session: an HMAC over (session id, offset) with a server secret,
-    so a client can neither forge an offset nor carry a token to another session."""
+    """Opaque continuation tokens bound to one session: an HMAC over (purpose, session id, offset) with a server
+    secret, so a client can neither forge an offset nor carry a token to another session."""
 
     def __init__(self, secret: bytes):
         self.secret = secret
 
+    def _mac(self, session_id: str, body: bytes) -> bytes:
+        message = _TOKEN_PURPOSE + session_id.encode() + b"\0" + body
+        return hmac.new(self.secret, message, hashlib.sha256).digest()[:16]
+
     def make(self, session_id: str, offset: int) -> str:
         body = offset.to_bytes(4, "big")
-        mac = hmac.new(self.secret, session_id.encode() + body, hashlib.sha256).digest()[:16]
-        return base64.urlsafe_b64encode(body + mac).decode().rstrip("=")
+        return base64.urlsafe_b64encode(body + self._mac(session_id, body)).decode().rstrip("=")
 
     def read(self, session_id: str, token: str) -> int:
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except (ValueError, TypeError):
-            raw = b""
-        if len(raw) == 20:
-            body, mac = raw[:4], raw[4:]
-            expected = hmac.new(self.secret, session_id.encode() + body, hashlib.sha256).digest()[:16]
-            if hmac.compare_digest(mac, expected):
-                return int.from_bytes(body, "big")
-        raise invalid("continueToken", "a continueToken from an earlier answer for this session", where="query")
+        """The offset a token carries; InvalidInput (480) for anything this server did not issue to this session."""
+        raw = b""
+        if len(token) <= 64:
+            try:
+                raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            except (ValueError, TypeError):
+                raw = b""
+        if len(raw) == 20 and hmac.compare_digest(raw[4:], self._mac(session_id, raw[:4])):
+            return int.from_bytes(raw[:4], "big")
+        raise invalid("continueToken", "a continueToken from an earlier answer for this viewing session",
+                      where="query")
+
+
+def parse_limit(raw: str | None) -> int:
+    """revisionData's `limit`: an integer greater than 0 (default 100); larger than MAX_LIMIT counts as MAX_LIMIT."""
+    if raw is None:
+        return DEFAULT_LIMIT
+    digits = raw.strip()
+    if not digits.isascii() or not digits.isdigit() or not digits.lstrip("0"):
+        raise invalid("limit", "an integer greater than 0", where="query", received=raw[:100])
+    significant = digits.lstrip("0")
+    return MAX_LIMIT if len(significant) > 6 else min(int(significant), MAX_LIMIT)
 
 
 def public_change(change: dict) -> dict:
@@ -106,23 +136,45 @@ def public_change(change: dict) -> dict:
     return out
 
 
-async def revision_page(documents: Any, tokens: ContinueTokens, session: dict, *, limit: int,
-                        token: str | None) -> dict:
-    if not documents.is_comparison(session):
-        raise InputError("InvalidInput", {"in": "path", "at": "viewingSessionId",
-                                          "expected": "a comparison viewing session"})
-    offset = tokens.read(session["id"], token) if token else 0
-    pending = {"changes": [], "continueToken": tokens.make(session["id"], offset), "continueAfter": CONTINUE_AFTER_MS}
+def _comparison_failed(failure: DomainError) -> ServerError:
+    message = failure.message or "The comparison failed"
+    return ServerError("InternalError", message, {"message": message})
+
+
+async def _known_changes(documents: Any, session: dict, hold: float) -> list[dict] | None:
+    """Every change once the comparison is done; None while it runs (waiting up to `hold` seconds for it)."""
     if not (session.get("original") and session.get("revised")):
-        return pending  # the second document is still to come
-    progress = documents.progress(session)
-    if not progress.done:
-        await documents.session_started(session)  # make sure the comparison is under way
-        return pending
-    if progress.error is not None:
-        raise ServerError("InternalError", "The comparison failed", {"message": progress.error.message})
-    source = await documents.page_source(session)
-    changes = source.extra.get("changes") or []
+        return None  # a document is still to come
+    failure = documents.failure_for(session)
+    if failure is not None:
+        raise _comparison_failed(failure)
+    await documents.session_started(session)  # under way from now on (again, after a busy pool refused it)
+    try:
+        source = await asyncio.wait_for(documents.page_source(session), hold)
+    except asyncio.TimeoutError:
+        return None
+    except DomainError:
+        failure = documents.failure_for(session)
+        if failure is not None:
+            raise _comparison_failed(failure) from None
+        return None  # a busy or restarting pool: the next poll starts the comparison again
+    return source.extra.get("changes") or []
+
+
+async def revision_page(documents: Any, tokens: ContinueTokens, session: dict, *, limit: int,
+                        token: str | None, hold: float = HOLD_SECONDS) -> dict:
+    """One answer of GET revisionData: the changes after the token's offset, at most `limit`, and a token for
+    the rest (or to poll again while the comparison runs). A session that has no document yet may still become
+    a comparison, so it is answered as one whose documents are still coming."""
+    if session.get("source") is not None:
+        raise InputError("InvalidInput", {"in": "path", "at": "viewingSessionId",
+                                          "expected": "a comparison viewing session (original and revised "
+                                                      "documents); this one views a single document"})
+    offset = tokens.read(session["id"], token) if token else 0
+    changes = await _known_changes(documents, session, hold)
+    if changes is None:
+        return {"changes": [], "continueToken": tokens.make(session["id"], offset),
+                "continueAfter": CONTINUE_AFTER_MS}
     chunk = changes[offset:offset + limit]
     body: dict = {"changes": [public_change(c) for c in chunk]}
     if offset + len(chunk) < len(changes):
@@ -133,14 +185,16 @@ async def revision_page(documents: Any, tokens: ContinueTokens, session: dict, *
 
 def load_secret(path: Path) -> bytes:
     """A per-installation secret, kept in the data directory so tokens survive restarts."""
-    import os
-    import secrets
     if path.exists():
         return path.read_bytes()
     data = secrets.token_bytes(32)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-    return data
-
+    try:
+        os.link(tmp, path)  # first writer wins: nodes sharing a data directory share one secret
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_bytes()

@@ -84,6 +84,8 @@ class Documents:
     def conversion_key(self, session: dict) -> str | None:
         """The key of the conversion a session needs, or None when its source is read as is."""
         if self.is_comparison(session):
+            if not (session.get("original") and session.get("revised")):
+                raise ServerError("DocumentNotProvidedYet", "Both the original and the revised document are needed")
             pair = session["original"]["sha256"] + session["revised"]["sha256"]
             return "cmp-" + hashlib.sha256(pair.encode()).hexdigest()
         part = session.get("source")

@@ -1,8 +1,10 @@
-"""Zoho Office Integrator (Writer) previews on top of pageturn viewing sessions.
+"""Zoho Office Integrator (Writer) previews and comparisons on top of pageturn viewing sessions.
 
 A tenant is an API key. A preview makes one document (the bytes and their name) and one viewing session on
-it, with a fixed lifetime; both belong to the tenant that made them and do not exist for any other. The
-session is an ordinary pageturn viewing session, so its id also works on the PrizmDoc API and in the viewer.
+it, with a fixed lifetime; both belong to the tenant that made them and do not exist for any other. A
+comparison does the same with two Word documents: its session is a comparison session (original and revised)
+and its document stands for the pair. Either session is an ordinary pageturn viewing session, so its id also
+works on the PrizmDoc API (revisionData for a comparison) and in the viewer.
 This module knows no HTTP: the API layer parses requests and renders ZohoError as the protocol's 400 JSON."""
 from __future__ import annotations
 
@@ -119,6 +121,14 @@ def tenant_id(key: str) -> str:
 
 # ---- preview parameters ------------------------------------------------------------------------------------
 @dataclass
+class CompareOptions:
+    """The optional form fields of a comparison, validated."""
+
+    title: str | None = None
+    lang: str | None = None
+
+
+@dataclass
 class PreviewOptions:
     """The optional form fields of a preview, validated."""
 
@@ -171,6 +181,14 @@ def parse_permissions(text: str) -> tuple[dict, dict]:
         if key in VIEWER_PERMISSIONS:
             viewer[VIEWER_PERMISSIONS[key]] = value
     return zoho, viewer
+
+
+def parse_title(text: str) -> str | None:
+    """`title` of a comparison: its name, printable characters only; empty means none."""
+    title = "".join(c for c in text if c.isprintable()).strip()
+    if len(title) > MAX_NAME:
+        raise invalid_value("title", f"title must be at most {MAX_NAME} characters")
+    return title or None
 
 
 def parse_lang(text: str) -> str:
@@ -231,11 +249,41 @@ class ZohoPreviews:
         document = {"id": document_id, "tenant": tenant, "name": options.document_name or name or "Untitled",
                     "type": work["fileExtension"], "created": created, "expires": expires,
                     "sessions": [session["id"]]}
-        record = {"id": session["id"], "tenant": tenant, "documentId": document_id, "created": created,
-                  "expires": expires, "opened": False, "deleted": False}
-        self.store.put(DOCUMENT_KIND, document_id, document, expires + RETAIN_SECONDS, ref=tenant)
+        return self._remember(tenant, session, document)
+
+    async def compare(self, tenant: str, original: dict, revised: dict, options: CompareOptions, *,
+                      names: tuple[str | None, str | None] = (None, None)) -> dict:
+        """A comparison session of two Word documents (work files holding the received bytes, deleted here) and
+        a document record standing for the pair, named by the title or else by both documents' names."""
+        document_id = new_file_id()
+        try:
+            session = self.sessions.create(
+                {"serverCaching": "none"}, lifetime=self.lifetime, sliding=False,
+                extra={"zoho": {"tenant": tenant, "documentId": document_id, "lang": options.lang,
+                                "view": "compare"}})
+            try:
+                for role, work in (("original", original), ("revised", revised)):
+                    await self.sessions.upload(session["id"], role, _file_chunks(self.workfiles.path(work)),
+                                               work["fileExtension"], content_length=work["size"])
+            except BaseException:
+                await self.sessions.delete(session["id"], force=True)
+                raise
+        finally:
+            self.workfiles.delete(original["fileId"])
+            self.workfiles.delete(revised["fileId"])
+        name = options.title or (" vs ".join(n or "Untitled" for n in names)[:MAX_NAME] if any(names)
+                                 else "Comparison")
+        document = {"id": document_id, "tenant": tenant, "name": name, "type": revised["fileExtension"],
+                    "created": session["created"], "expires": session["expires"], "sessions": [session["id"]]}
+        return self._remember(tenant, session, document, view="compare")
+
+    def _remember(self, tenant: str, session: dict, document: dict, view: str = "preview") -> dict:
+        expires = session["expires"]
+        record = {"id": session["id"], "tenant": tenant, "documentId": document["id"], "created": session["created"],
+                  "expires": expires, "opened": False, "deleted": False, "view": view}
+        self.store.put(DOCUMENT_KIND, document["id"], document, expires + RETAIN_SECONDS, ref=tenant)
         self.store.put(SESSION_KIND, record["id"], record, expires + RETAIN_SECONDS, ref=tenant)
-        return {"session_id": record["id"], "document_id": document_id}
+        return {"session_id": record["id"], "document_id": document["id"]}
 
     # ---- sessions --------------------------------------------------------------------------------------------
     def _record(self, session_id: str) -> dict | None:
@@ -277,11 +325,16 @@ class ZohoPreviews:
         record["deleted"] = True
         self.store.put(SESSION_KIND, session_id, record, record["expires"] + RETAIN_SECONDS, ref=tenant)
 
-    def opened(self, session_id: str) -> bool:
-        """The preview URL was opened: True when the session is a Zoho session (in any state), which is then
-        reported active; False when no Zoho session has this id."""
+    def view_of(self, session_id: str) -> str:
+        """The viewer URL's last step for a session: "preview" or "compare"."""
         record = self._record(session_id)
-        if record is None:
+        return (record or {}).get("view", "preview")
+
+    def opened(self, session_id: str, view: str = "preview") -> bool:
+        """The session's viewer URL (preview or compare) was opened: True when the session is a Zoho session
+        of that kind (in any state), which is then reported active; False when no such Zoho session exists."""
+        record = self._record(session_id)
+        if record is None or record.get("view", "preview") != view:
             return False
         if not record["opened"] and not record["deleted"] and record["expires"] > now():
             record["opened"] = True

@@ -58,7 +58,7 @@ export class ComparePanel extends EventTarget {
         for (const raw of answer.changes || []) this.add(normalizeChange(raw));
         token = answer.continueToken;
         if (!token) break;
-        const wait = Number(answer.continueAfter) || 500;
+        const wait = Number(answer.continueAfter ?? 500);
         await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(wait, 100), 10000)));
       }
       this.complete = true;
