@@ -168,8 +168,12 @@ class InitialPages:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    @staticmethod
+    def _has_document(session: dict) -> bool:
+        return bool(session.get("source") or (session.get("original") and session.get("revised")))
+
     async def session_started(self, session: dict) -> None:
-        if session.get("source"):
+        if self._has_document(session):
             self._schedule(session)
 
     async def source_attached(self, session: dict) -> None:
