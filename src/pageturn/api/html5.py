@@ -164,9 +164,7 @@ class InitialPages:
         if props.get("startConverting") == "none":
             return
         count = max(int(props.get("countOfInitialPages") or 0), 1)
-        task = asyncio.create_task(self.pages.prepare(session, count))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._track(asyncio.create_task(self.pages.prepare(session, count)))
 
     @staticmethod
     def _has_document(session: dict) -> bool:
@@ -179,6 +177,19 @@ class InitialPages:
     async def source_attached(self, session: dict) -> None:
         if session.get("started") or session["props"].get("countOfInitialPages"):
             self._schedule(session)
+        elif session["props"].get("startConverting") != "none" and session.get("source"):
+            # open the document now: the first page request then needs one render job, not two
+            self._track(asyncio.create_task(self._warm(session)))
+
+    async def _warm(self, session: dict) -> None:
+        try:
+            await self.pages.info(session)
+        except Exception:
+            pass  # the requests that follow report the error
+
+    def _track(self, task: asyncio.Task) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
 def add_routes(app: web.Application) -> None:

@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import shutil
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -183,7 +184,7 @@ class Documents:
         try:
             # LibreOffice sees only this private copy, named by the format so its filters pick correctly
             private = work / f"document.{part['extension']}"
-            private.write_bytes(source.read_bytes())
+            shutil.copyfile(source, private)  # streamed: sources may be hundreds of MB
             out = work / "document.pdf"
             result = await self.office.convert(private, out, part["extension"], password=self._password(session),
                                                timeout=self.conversion_timeout)
@@ -195,7 +196,6 @@ class Documents:
                 raise PasswordRequired() from None
             raise
         finally:
-            import shutil
             shutil.rmtree(work, ignore_errors=True)
 
     def _publish(self, directory: Path, pdf: Path, meta: dict) -> dict:
