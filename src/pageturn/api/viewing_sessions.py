@@ -27,7 +27,8 @@ def _id(request: web.Request) -> str:
 async def create(request: web.Request) -> web.Response:
     body = await json_body_or_invalid(request)
     sessions = _sessions(request)
-    record = sessions.create(body, affinity_hint=request.headers.get("Accusoft-Affinity-Hint"))
+    record = sessions.create(body, affinity_hint=request.headers.get("Accusoft-Affinity-Hint"),
+                             extra={"workFileAffinityToken": request.headers.get("Accusoft-Affinity-Token")})
     if record["props"]["documentSource"] == "http":
         try:
             await sessions.attach_url(record["id"], request.app[URL_FETCHER])
