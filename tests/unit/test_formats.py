@@ -52,3 +52,17 @@ def test_extension_must_be_alphanumeric(value):
     with pytest.raises(ValueError):
         formats.normalize_extension(value)
     assert formats.normalize_extension("PDF") == "pdf"
+
+
+def test_zip_bomb_content_types_is_read_only_up_to_a_limit(tmp_path):
+    import tracemalloc
+    import zipfile
+    path = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        # 300 MB of nothing after a plausible start: detection must not inflate it all
+        archive.writestr("[Content_Types].xml", b"<Types>" + b" " * (300 << 20))
+    tracemalloc.start()
+    assert formats.detect(path) is None
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 20 << 20

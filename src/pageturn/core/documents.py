@@ -231,7 +231,7 @@ class Documents:
         if part["extension"] in ("docx", "docm", "dotx", "pptx", "ppsx", "xlsx", "xlsm"):
             try:
                 with zipfile.ZipFile(path) as archive:
-                    app = archive.read("docProps/app.xml")[:100_000].decode("utf-8", "replace")
+                    app = formats.read_member(archive, "docProps/app.xml", 100_000).decode("utf-8", "replace")
                 for tag in ("Pages", "Slides"):
                     start = app.find(f"<{tag}>")
                     if start >= 0:

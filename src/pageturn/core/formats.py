@@ -113,13 +113,13 @@ def _detect_zip(path: Path) -> str | None:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if "mimetype" in names:
-                mimetype = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+                mimetype = read_member(archive, "mimetype", 100).decode("ascii", "replace").strip()
                 return {"application/vnd.oasis.opendocument.text": "odt",
                         "application/vnd.oasis.opendocument.spreadsheet": "ods",
                         "application/vnd.oasis.opendocument.presentation": "odp"}.get(mimetype)
             if "[Content_Types].xml" not in names:
                 return None
-            types = archive.read("[Content_Types].xml")[:200_000].decode("utf-8", "replace")
+            types = read_member(archive, "[Content_Types].xml", 200_000).decode("utf-8", "replace")
     except (zipfile.BadZipFile, OSError, KeyError, RuntimeError):
         return None
     if "wordprocessingml" in types or "ms-word" in types:
@@ -131,6 +131,12 @@ def _detect_zip(path: Path) -> str | None:
     if "presentationml" in types or "ms-powerpoint" in types:
         return "ppsx" if "slideshow.main" in types else "pptx"
     return None
+
+
+def read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """At most `limit` decompressed bytes of a member: a zip bomb never inflates further than that."""
+    with archive.open(name) as member:
+        return member.read(limit)
 
 
 def _detect_ole(path: Path) -> str | None:

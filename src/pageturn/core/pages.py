@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engines.raster import LIMITS, pixel_size
+from ..engines.watermark import fingerprint
 from ..storage.blobs import CacheStore, HotFiles
 from .documents import Documents, PageSource
 from .errors import DomainError, InputError, PasswordRequired, ServerError, invalid
@@ -96,8 +97,8 @@ class Pages:
 
     # ---- cached outputs ---------------------------------------------------------------------------------------
     def _cache_path(self, session: dict, source: PageSource, page: int, name: str, params: dict) -> Path:
-        watermarks = session["props"].get("watermarks") or []
-        canonical = json.dumps({"p": params, "w": watermarks}, sort_keys=True, separators=(",", ":"))
+        marks = fingerprint(session["props"].get("watermarks") or [])
+        canonical = json.dumps({"p": params, "w": marks}, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
         return self.cache.path(source.scope, "pages", source.content_key, str(page), f"{name}-{digest}")
 
