@@ -19,7 +19,11 @@ def viewer_config(sessions: ViewingSessions, session_id: str) -> dict:
     record = sessions.usable(session_id)
     mode = "compare" if (record.get("original") or record.get("revised")) else "view"
     permissions = {**DEFAULT_PERMISSIONS, **(record.get("viewerPermissions") or {})}
-    return {"viewingSessionId": session_id, "permissions": permissions, "mode": mode, "apiBase": ""}
+    config = {"viewingSessionId": session_id, "permissions": permissions, "mode": mode, "apiBase": ""}
+    name = record.get("documentName") or record["props"].get("attachmentDisplayName")
+    if isinstance(name, str) and name:
+        config["documentName"] = name  # shown in the toolbar and used for downloads
+    return config
 
 
 def viewer_page(config: dict) -> web.Response:

@@ -235,6 +235,7 @@ class ZohoPreviews:
             session = self.sessions.create(
                 {"serverCaching": "none"}, lifetime=self.lifetime, sliding=False,
                 extra={"viewerPermissions": options.viewer_permissions,
+                       "documentName": options.document_name or name,
                        "zoho": {"tenant": tenant, "documentId": document_id, "lang": options.lang,
                                 "permissions": options.permissions}})
             try:
