@@ -23,7 +23,7 @@ from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
 from .core.ids import new_file_id
 from .storage.blobs import BlobStore, CacheStore
-from .storage.metadata import SqliteMetadataStore, now
+from .storage.metadata import MetadataStore, now, open_store
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _office_alive(documents: Documents) -> bool:
 def build_app(settings: Settings) -> web.Application:
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = SqliteMetadataStore(data_dir / "metadata.sqlite3")
+    store = open_store(settings.metadata, data_dir)
     blobs = BlobStore(data_dir)
     cache = CacheStore(data_dir / "cache", blobs.tmp)
     workfiles = WorkFiles(store, blobs, lifetime=settings.workfile_lifetime, max_size=settings.max_upload_size)
@@ -146,5 +146,5 @@ def build_app(settings: Settings) -> web.Application:
     return app
 
 
-async def _close(store: SqliteMetadataStore) -> None:
+async def _close(store: MetadataStore) -> None:
     store.close()

@@ -58,7 +58,11 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = build_app(settings)
+    try:
+        app = build_app(settings)
+    except ValueError as exc:  # a setting that only shows its problem when used, such as a bad metadata URL
+        print(f"pageturn: {exc}", file=sys.stderr)
+        return 2
     print(f"pageturn {__version__} listening on http://{settings.host}:{settings.port}/ "
           f"(data in {settings.data_dir.resolve()})", flush=True)
     # run_app handles SIGINT and SIGTERM: it stops accepting, lets in-flight requests finish, then cleans up

@@ -52,6 +52,8 @@ class Settings:
     host: str = _setting("127.0.0.1", "address to listen on")
     port: int = _setting(18681, "TCP port to listen on", "int")
     data_dir: Path = _setting(Path("./data"), "directory for metadata, documents and cached output", "path")
+    metadata: str = _setting("sqlite", "where session and work-file records live: sqlite (in the data directory) or "
+                             "a redis:// URL shared by several nodes (which then share the data directory too)")
     public_url: str = _setting("", "base URL clients reach this server at (for links in answers); "
                                "default: taken from each request's Host header")
     session_lifetime: float = _setting(20 * 60, "how long a viewing session stays usable after its last use", "duration")

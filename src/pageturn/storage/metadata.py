@@ -91,3 +91,95 @@ def now() -> float:
 
 def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"))
+
+
+class RedisMetadataStore:
+    """The same collections in Redis, for several nodes sharing state (with a shared data directory).
+
+    A record is `{prefix}{kind}:r:{id}` (JSON); `{prefix}{kind}:exp` is a sorted set of ids by expiry, so the sweep
+    still sees what has expired (it must remove private data) instead of Redis dropping it unseen; each `ref`
+    has a set of ids, and `{prefix}{kind}:refs` the refs in use. Keys also get a Redis TTL a day past their
+    expiry, so nothing outlives its time even if no node sweeps."""
+
+    GRACE = 86400
+
+    def __init__(self, url: str, prefix: str = "pageturn:"):
+        import redis
+        self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._prefix = prefix
+
+    def _key(self, kind: str, *parts: str) -> str:
+        return self._prefix + ":".join((kind, *parts))
+
+    def put(self, kind: str, id: str, data: dict, expires_at: float | None, ref: str | None = None) -> None:
+        key = self._key(kind, "r", id)
+        old = self._redis.hget(self._key(kind, "ref-of"), id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(key, dumps(data))
+        if expires_at is not None:
+            pipe.zadd(self._key(kind, "exp"), {id: expires_at})
+            pipe.expireat(key, int(expires_at + self.GRACE))
+        else:
+            pipe.zrem(self._key(kind, "exp"), id)
+            pipe.persist(key)
+        if old is not None and old.decode() != ref:
+            self._unlink_ref(pipe, kind, id, old.decode())
+        if ref is not None:
+            pipe.sadd(self._key(kind, "ref", ref), id)
+            pipe.sadd(self._key(kind, "refs"), ref)
+            pipe.hset(self._key(kind, "ref-of"), id, ref)
+        pipe.execute()
+
+    def _unlink_ref(self, pipe, kind: str, id: str, ref: str) -> None:
+        pipe.srem(self._key(kind, "ref", ref), id)
+        pipe.hdel(self._key(kind, "ref-of"), id)
+
+    def get(self, kind: str, id: str) -> dict | None:
+        raw = self._redis.get(self._key(kind, "r", id))
+        return None if raw is None else json.loads(raw)
+
+    def delete(self, kind: str, id: str) -> bool:
+        ref = self._redis.hget(self._key(kind, "ref-of"), id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(self._key(kind, "r", id))
+        pipe.zrem(self._key(kind, "exp"), id)
+        if ref is not None:
+            self._unlink_ref(pipe, kind, id, ref.decode())
+        removed = pipe.execute()[0] > 0
+        if ref is not None and not self._redis.scard(self._key(kind, "ref", ref.decode())):
+            self._redis.srem(self._key(kind, "refs"), ref)
+        return removed
+
+    def _records(self, kind: str, ids: list) -> list[tuple[str, dict]]:
+        if not ids:
+            return []
+        names = [i.decode() if isinstance(i, bytes) else i for i in ids]
+        values = self._redis.mget([self._key(kind, "r", i) for i in names])
+        return [(i, json.loads(v)) for i, v in zip(names, values) if v is not None]
+
+    def find(self, kind: str, ref: str) -> list[tuple[str, dict]]:
+        return self._records(kind, list(self._redis.smembers(self._key(kind, "ref", ref))))
+
+    def expired(self, kind: str, now: float) -> list[tuple[str, dict]]:
+        return self._records(kind, self._redis.zrangebyscore(self._key(kind, "exp"), "-inf", now))
+
+    def refs(self, kind: str) -> set[str]:
+        return {r.decode() for r in self._redis.smembers(self._key(kind, "refs"))}
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+def open_store(url: str, data_dir: Path) -> MetadataStore:
+    """`sqlite` (embedded, in the data directory) or a `redis://` URL."""
+    if not url or url == "sqlite":
+        return SqliteMetadataStore(data_dir / "metadata.sqlite3")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisMetadataStore(url)
+    raise ValueError(f"metadata must be 'sqlite' or a redis:// URL, not {url!r}")
