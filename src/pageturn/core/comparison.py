@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..storage.blobs import BlobStore
+from ..storage.blobs import BlobStore, file_sha256
 from .errors import DomainError, InputError, ServerError, invalid
 
 WORD_OPEN_XML = ("docx", "docm", "dotx")
@@ -73,18 +73,10 @@ class Comparer:
             for change, place in zip(changes, located):
                 change.update(place)
             meta = {"pageCount": getattr(result, "page_count", None), "changes": changes,
-                    "sha256": await asyncio.to_thread(_sha256, pdf)}
+                    "sha256": await asyncio.to_thread(file_sha256, pdf)}
             return self.documents._publish(directory, pdf, meta)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class ContinueTokens:

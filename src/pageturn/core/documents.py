@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..storage.blobs import BlobStore, CacheStore
+from ..storage.blobs import BlobStore, CacheStore, file_sha256
 from . import formats
 from .errors import DomainError, PasswordRequired, ServerError, UnrecognizedFormat
 
@@ -189,7 +189,7 @@ class Documents:
             result = await self.office.convert(private, out, part["extension"], password=self._password(session),
                                                timeout=self.conversion_timeout)
             meta = {"pageCount": getattr(result, "page_count", None), "sheets": getattr(result, "sheets", None),
-                    "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
+                    "sha256": await asyncio.to_thread(file_sha256, out)}
             return self._publish(directory, out, meta)
         except Exception as exc:
             if type(exc).__name__ == "PasswordRequired":

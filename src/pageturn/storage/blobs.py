@@ -14,6 +14,15 @@ from typing import AsyncIterator
 _HEX = set("0123456789abcdef")
 
 
+def file_sha256(path: Path) -> str:
+    """Hash a file in blocks (callers on the event loop run it in a thread: files can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class TooLargeError(Exception):
     def __init__(self, limit: int):
         super().__init__(f"larger than the limit of {limit} bytes")
@@ -61,12 +70,8 @@ class BlobStore:
 
     def put_file(self, source: Path) -> tuple[str, int]:
         """Move a finished temp file (under tmp/) into the store."""
-        digest = hashlib.sha256()
-        with open(source, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
         size = source.stat().st_size
-        return self._commit(source, digest.hexdigest()), size
+        return self._commit(source, file_sha256(source)), size
 
     def put_bytes(self, data: bytes) -> str:
         tmp = self.temp_path()
