@@ -86,6 +86,15 @@ def make_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def office_server(tmp_path_factory):
+    """A server light on processes (one LibreOffice, one render worker) for modules that convert documents."""
+    server = ServerProcess(tmp_path_factory.mktemp("office"), {"PAGETURN_OFFICE_WORKERS": "1",
+                                                               "PAGETURN_RENDER_WORKERS": "1"}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def server(tmp_path_factory):
     server = ServerProcess(tmp_path_factory.mktemp("data"), {"PAGETURN_OFFICE_WORKERS": "1"}).start()
     yield server

@@ -34,12 +34,8 @@ ISSUE_PAIRS = ["word_inserted", "paragraph_deleted", "word_made_bold", "alignmen
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from conftest import ServerProcess
-    server = ServerProcess(tmp_path_factory.mktemp("data"), {"PAGETURN_OFFICE_WORKERS": "1",
-                                                             "PAGETURN_RENDER_WORKERS": "1"}).start()
-    yield server
-    server.stop()
+def server(office_server):
+    return office_server
 
 
 @pytest.fixture(scope="module")

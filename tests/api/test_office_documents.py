@@ -17,15 +17,6 @@ from unit.test_url_fetch import Listener
 
 
 @pytest.fixture(scope="module")
-def office_server(tmp_path_factory):
-    from conftest import ServerProcess
-    server = ServerProcess(tmp_path_factory.mktemp("office"), {"PAGETURN_OFFICE_WORKERS": "1",
-                                                               "PAGETURN_RENDER_WORKERS": "1"}).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def api(office_server) -> Prizm:
     return Prizm(office_server.url)
 

@@ -24,6 +24,7 @@ import comparegen
 from api.prizm import V1, Prizm
 from api.samples import pdf_bytes
 from api.test_comparison import walk
+from api.test_zoho_sdk import ok
 
 BASE = "/writer/officeapi/v1"
 
@@ -111,13 +112,6 @@ def zoho(zoho_server, tmp_path):
     def make(apikey: str = "key-a") -> Zoho:
         return Zoho(zoho_server.url, apikey, str(tmp_path / "sdk.log"))
     return make
-
-
-def ok(response, kind):
-    assert response is not None, "the SDK dropped the answer (not a 200 or 400 JSON reply)"
-    assert response.get_status_code() == 200, vars(response.get_object())
-    assert isinstance(response.get_object(), kind), type(response.get_object())
-    return response.get_object()
 
 
 def error(response, code: int, parameter: str | None = None) -> InvalidConfigurationException:
