@@ -573,3 +573,18 @@ def test_permissions_given_at_session_creation_are_honoured(page, make_server):
     page.wait_for_timeout(300)
     assert page.evaluate("window.__printed") is None
     assert page.locator("#print-root img").count() == 0
+
+
+def test_text_boxes_line_up_after_characters_outside_the_bmp(page, server):
+    """The Text API counts code points, JS strings count UTF-16 units: boxes after an emoji must not shift."""
+    page.goto(server.url + "/")
+    boxes = page.evaluate("""async () => {
+        const { parsePageText } = await import('/viewer/static/js/text-store.js');
+        const parsed = parsePageText(0, {text: "a😀b", width: 100, height: 100,
+                                         rectangles: [[0, 0, 5, 10], [5, 0, 12, 10], [17, 0, 6, 10]]});
+        return Array.from(parsed.rects);
+    }""")
+    assert boxes[0:4] == [0, 0, 5, 10]
+    assert boxes[4:8] == [5, 0, 12, 10]       # the emoji's high surrogate
+    assert boxes[8:12] == [17, 0, 0, 10]      # its low surrogate: zero width at its right edge
+    assert boxes[12:16] == [17, 0, 6, 10]     # "b" keeps its own box

@@ -114,10 +114,18 @@ export class TextStore {
 export function parsePageText(page, item) {
   const text = typeof item.text === "string" ? item.text : "";
   const source = Array.isArray(item.rectangles) ? item.rectangles : [];
+  // the server gives one rectangle per Unicode code point; JS strings count UTF-16 units, so a character
+  // outside the BMP (emoji, rare CJK) spans two units: its low half gets a zero-width box at its right edge
   const rects = new Float32Array(text.length * 4);
-  for (let i = 0; i < text.length && i < source.length; i++) {
-    const r = source[i];
-    if (Array.isArray(r) && r.length >= 4) rects.set([r[0], r[1], r[2], r[3]], i * 4);
+  let unit = 0;
+  let point = 0;
+  for (const ch of text) {
+    const r = source[point++];
+    if (Array.isArray(r) && r.length >= 4) {
+      rects.set([r[0], r[1], r[2], r[3]], unit * 4);
+      if (ch.length === 2) rects.set([r[0] + r[2], r[1], 0, r[3]], (unit + 1) * 4);
+    }
+    unit += ch.length;
   }
   const links = [];
   for (const mark of Array.isArray(item.markup) ? item.markup : []) {
