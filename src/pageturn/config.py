@@ -58,7 +58,7 @@ class Settings:
                                "default: taken from each request's Host header")
     session_lifetime: float = _setting(20 * 60, "how long a viewing session stays usable after its last use", "duration")
     workfile_lifetime: float = _setting(24 * 3600, "how long a work file is kept after creation", "duration")
-    cache_lifetime: float = _setting(24 * 3600, "how long shared rendered output is kept after last use", "duration")
+    cache_lifetime: float = _setting(24 * 3600, "how long shared converted and rendered output is kept after it was written", "duration")
     sweep_interval: float = _setting(30, "how often expired sessions, work files and cache entries are removed",
                                      "duration")
     max_upload_size: int = _setting(512 << 20, "largest accepted upload or fetched document", "size")
