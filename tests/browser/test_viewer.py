@@ -588,3 +588,12 @@ def test_text_boxes_line_up_after_characters_outside_the_bmp(page, server):
     assert boxes[4:8] == [5, 0, 12, 10]       # the emoji's high surrogate
     assert boxes[8:12] == [17, 0, 0, 10]      # its low surrogate: zero width at its right edge
     assert boxes[12:16] == [17, 0, 6, 10]     # "b" keeps its own box
+
+
+def test_long_documents_print_at_a_lower_resolution(page, server):
+    page.goto(server.url + "/")
+    dpis = page.evaluate("""async () => {
+        const { printDpi } = await import('/viewer/static/js/print.js');
+        return [printDpi(3), printDpi(100), printDpi(400), printDpi(5000)];
+    }""")
+    assert dpis == [150, 150, 75, 72]

@@ -3,6 +3,15 @@
 
 const CONCURRENCY = 4;
 const PRINT_DPI = 150;
+const FULL_RESOLUTION_PAGES = 100;
+const MIN_PRINT_DPI = 72;
+
+/** Print resolution for a document of `count` pages: full up to 100 pages, then lower so the decoded pages of a
+ *  long document stay within the browser's memory (the pixel total grows like the page count times dpi²). */
+export function printDpi(count) {
+  if (count <= FULL_RESOLUTION_PAGES) return PRINT_DPI;
+  return Math.max(MIN_PRINT_DPI, Math.round(PRINT_DPI * Math.sqrt(FULL_RESOLUTION_PAGES / count)));
+}
 
 /**
  * @param {{api: import("./api.js").PrizmApi, count: number,
@@ -12,6 +21,7 @@ const PRINT_DPI = 150;
 export async function preparePrint({ api, count, rasterSize, root, onProgress, signal }) {
   root.replaceChildren();
   const pages = [];
+  const target = printDpi(count);
   for (let page = 0; page < count; page++) {
     const holder = document.createElement("div");
     holder.className = "print-page";
@@ -21,7 +31,7 @@ export async function preparePrint({ api, count, rasterSize, root, onProgress, s
     root.appendChild(holder);
     // the server's raster resolution is the print resolution unless the source is finer (a 600 dpi scan)
     const dpi = rasterSize(page).dpi || PRINT_DPI;
-    pages.push({ img, page, scale: Math.min(1, PRINT_DPI / dpi) });
+    pages.push({ img, page, scale: Math.min(1, target / dpi) });
   }
   let done = 0;
   let next = 0;
