@@ -70,6 +70,8 @@ def test_e_prefixed_base64_id_reaches_the_same_session(api):
     ({"origin": "here"}, "origin"),
     ({"documentExtension": ".pdf"}, "documentExtension"),
     ({"startConverting": "later"}, "startConverting"),
+    ({"pageContentEncryption": True}, "pageContentEncryption"),   # not offered: refused, not ignored
+    ({"attachmentIndex": 2}, "attachmentIndex"),
 ])
 def test_create_rejects_invalid_properties_naming_them(api, body, field):
     r = api.post(V1, json=body)
