@@ -268,3 +268,14 @@ def test_initial_pages_are_rendered_before_they_are_asked_for(api, server):
     assert list((pages / "0").glob("page.svg-*")) and list((pages / "1").glob("page.svg-*"))
     assert not (pages / "2").exists()  # only the initial pages
     assert list((pages / "0").glob("text.json"))
+
+
+def test_legacy_watermark_text_is_drawn_too(api):
+    plain = image(page(api, api.session_with(PDF), 1, Scale="0.5")).convert("L")
+    marked_sid = api.session_with(PDF, body={"watermarkText": "DRAFT COPY"})
+    marked = image(page(api, marked_sid, 1, Scale="0.5")).convert("L")
+    w, h = marked.size
+    centre = (w // 4, h // 4, w * 3 // 4, h * 3 // 4)  # diagonal text crosses the middle of the page
+    grey = sum(1 for v in marked.crop(centre).getdata() if v < 235)
+    assert grey > sum(1 for v in plain.crop(centre).getdata() if v < 235) + 200
+    assert "DRAFT COPY" in page(api, marked_sid, 1, ContentType="svgb").text

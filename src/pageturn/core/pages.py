@@ -31,6 +31,15 @@ _ENGINE_ERRORS = {
 }
 
 
+def session_watermarks(props: dict) -> list[dict]:
+    """The watermarks drawn for a session: its `watermarks`, plus the legacy `watermarkText` as diagonal text."""
+    marks = list(props.get("watermarks") or [])
+    legacy = props.get("watermarkText")
+    if isinstance(legacy, str) and legacy.strip():
+        marks.append({"type": "diagonalText", "text": legacy, "color": "gray", "opacity": 0.35})
+    return marks
+
+
 @dataclass
 class Output:
     path: Path
@@ -97,7 +106,7 @@ class Pages:
 
     # ---- cached outputs ---------------------------------------------------------------------------------------
     def _cache_path(self, session: dict, source: PageSource, page: int, name: str, params: dict) -> Path:
-        marks = fingerprint(session["props"].get("watermarks") or [])
+        marks = fingerprint(session_watermarks(session["props"]))
         canonical = json.dumps({"p": params, "w": marks}, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
         return self.cache.path(source.scope, "pages", source.content_key, str(page), f"{name}-{digest}")
@@ -143,7 +152,7 @@ class Pages:
         self.check_page(info, page)
         if not self.svg_available(session, source):
             return None
-        watermarks = session["props"].get("watermarks") or []
+        watermarks = session_watermarks(session["props"])
         path = self._cache_path(session, source, page, "page.svg", {"k": "svg"})
 
         async def produce() -> bytes:
@@ -177,7 +186,7 @@ class Pages:
             x, y, _, _ = tile
             if x >= width or y >= height:
                 raise invalid("Tile", f"a tile origin inside the {width}x{height} page", where="path")
-        watermarks = session["props"].get("watermarks") or []
+        watermarks = session_watermarks(session["props"])
         params = {"k": fmt, "dpi": dpi, "s": scale, "q": quality if fmt == "jpeg" else None, "t": tile, "f": fit}
         name = f"{'tile' if tile else 'thumb' if fit else 'page'}.{'jpg' if fmt == 'jpeg' else 'png'}"
         path = self._cache_path(session, source, page, name, params)
