@@ -9,22 +9,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from officeintegrator.src.com.zoho.api.authenticator.auth import Auth
-from officeintegrator.src.com.zoho.officeintegrator import Initializer
-from officeintegrator.src.com.zoho.officeintegrator.dc import DataCenter
-from officeintegrator.src.com.zoho.officeintegrator.logger import Logger
 from officeintegrator.src.com.zoho.officeintegrator.util import StreamWrapper
 from officeintegrator.src.com.zoho.officeintegrator.v1 import (CompareDocumentParameters, CompareDocumentResponse,
                                                                DocumentMeta, DocumentSessionDeleteSuccessResponse,
-                                                               InvalidConfigurationException, SessionMeta,
-                                                               V1Operations)
-from officeintegrator.src.com.zoho.officeintegrator.v1.authentication import Authentication
+                                                               InvalidConfigurationException, SessionMeta)
 
 import comparegen
 from api.prizm import V1, Prizm
 from api.samples import pdf_bytes
 from api.test_comparison import walk
-from api.test_zoho_sdk import ok
+from api.test_zoho_sdk import ZohoClient, ok
 
 BASE = "/writer/officeapi/v1"
 
@@ -80,18 +74,8 @@ def pair(tmp_path_factory) -> tuple[bytes, bytes]:
     return original.read_bytes(), revised.read_bytes()
 
 
-class Zoho:
-    """The SDK bound to one server and key (it keeps one global configuration: set again before each call)."""
-
-    def __init__(self, base_url: str, apikey: str, log_path: str):
-        self.base_url, self.apikey, self.log_path = base_url, apikey, log_path
-
-    def ops(self) -> V1Operations:
-        auth = Auth.Builder().add_param("apikey", self.apikey).authentication_schema(
-            Authentication.TokenFlow()).build()
-        Initializer.initialize(DataCenter.Production(self.base_url), [auth],
-                               logger=Logger.get_instance(Logger.Levels.INFO, self.log_path))
-        return V1Operations()
+class Zoho(ZohoClient):
+    """The preview tests' SDK client, plus the compare call."""
 
     def compare(self, document1: bytes | None = None, document2: bytes | None = None, *, url1: str | None = None,
                 url2: str | None = None, title: str | None = None, lang: str | None = None):
