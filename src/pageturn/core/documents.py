@@ -150,9 +150,9 @@ class Documents:
             if self.is_comparison(session):
                 if self.comparer is None:
                     raise ServerError("FeatureDisabled", "Document comparison is not available on this server")
-                meta = await self.comparer.convert(session, directory)
+                await self.comparer.convert(session, directory)  # both publish their PDF and facts
             else:
-                meta = await self._convert_office(session, directory)
+                await self._convert_office(session, directory)
             log.info("converted %s in %.2fs", key[:16], time.monotonic() - started)
         except DomainError as exc:
             self._failures[str(directory)] = exc
