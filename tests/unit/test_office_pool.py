@@ -13,9 +13,9 @@ import pytest
 
 import officegen
 from pageturn.engines import text_input
-from pageturn.engines.errors import CorruptDocument, PasswordRequired
-from pageturn.engines.office import (ConversionFailed, ConversionTimeout, OfficePool, QueueFull,
-                                     UnreadableDocument, _sheet_ranges)
+from pageturn.engines.errors import (ConversionFailed, ConversionTimeout, CorruptDocument, PasswordRequired,
+                                     QueueFull, UnreadableDocument)
+from pageturn.engines.office import OfficePool, _sheet_ranges
 
 needs_libreoffice = pytest.mark.skipif(
     not Path("/usr/lib/libreoffice/program/soffice.bin").exists() or not Path("/usr/bin/python3").exists(),

@@ -11,10 +11,10 @@ import time
 import pytest
 
 import docgen
-from pageturn.engines.errors import PageOutOfRange, PasswordRequired, SvgNotAvailable
+from pageturn.engines.errors import (JobTimeout, PageOutOfRange, PasswordRequired, PoolBusy, PoolClosed,
+                                     SvgNotAvailable, WorkerCrashed)
 from pageturn.workers import worker as worker_module
-from pageturn.workers.pool import (JobTimeout, PoolBusy, PoolClosed, WorkerCrashed, WorkerPool,
-                                   _load_result)
+from pageturn.workers.pool import WorkerPool, _load_result
 
 # A 600 dpi A4 PNG: ~35 million pixels, well over half a second of work, under the default pixel limit.
 SLOW = {"dpi": 600}

@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from . import text_input
-from .errors import CorruptDocument, EngineError, PasswordRequired
+from .errors import (ConversionFailed, ConversionTimeout, OfficeError, OfficeUnavailable, PasswordRequired,
+                     QueueFull, UnreadableDocument)
 
 log = logging.getLogger(__name__)
 
@@ -42,34 +43,6 @@ BRIDGE = Path(__file__).resolve().with_name("uno_bridge.py")
 START_TIMEOUT = 120.0    # a first start creates the profile; on a loaded machine that takes a while
 STOP_GRACE = 10.0
 REVIVE_DELAYS = (1, 2, 5, 10, 30)
-
-
-# ---- errors -------------------------------------------------------------------------------------------------
-# PasswordRequired is the engines' shared one (errors.py): a missing or wrong password, never a hang.
-class OfficeError(EngineError):
-    """A LibreOffice conversion did not produce a document."""
-
-    default_message = "The document could not be converted"
-
-
-class ConversionFailed(OfficeError):
-    """LibreOffice could not convert the document, or stopped while converting it."""
-
-
-class UnreadableDocument(ConversionFailed, CorruptDocument):
-    """LibreOffice could not open the document: damaged, or not of its stated format."""
-
-
-class ConversionTimeout(OfficeError):
-    """The conversion took longer than its timeout; the process was killed and replaced."""
-
-
-class QueueFull(OfficeError):
-    """Every process is busy and the waiting line is at its limit."""
-
-
-class OfficeUnavailable(OfficeError):
-    """LibreOffice cannot be started here, or the pool is not running."""
 
 
 # ---- formats ------------------------------------------------------------------------------------------------

@@ -47,33 +47,13 @@ from pathlib import Path
 from typing import Any
 
 from ..engines import errors as engine_errors
-from ..engines.errors import EngineError
+from ..engines.errors import EngineError, JobTimeout, PoolBusy, PoolClosed, WorkerCrashed
 
 log = logging.getLogger(__name__)
 
 HEADER = struct.Struct(">Q")
 MAX_FRAME = 1 << 31          # a result above 2 GiB is a protocol error, not a page
 STREAM_LIMIT = 1 << 23
-
-
-class PoolError(EngineError):
-    default_message = "The render service failed"
-
-
-class WorkerCrashed(PoolError):
-    default_message = "The renderer stopped while working on this page"
-
-
-class JobTimeout(PoolError):
-    default_message = "Rendering took too long"
-
-
-class PoolBusy(PoolError):
-    default_message = "The render service is busy; try again shortly"
-
-
-class PoolClosed(PoolError):
-    default_message = "The render service is not running"
 
 
 class _ResultUnpickler(pickle.Unpickler):
