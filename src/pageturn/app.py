@@ -22,7 +22,9 @@ from .core.pages import Pages
 from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
 from .core.ids import new_file_id
-from .storage.blobs import BlobStore, CacheStore
+from .engines.office import OfficePool
+from .storage.blobs import BlobStore, CacheStore, HotFiles
+from .workers.pool import WorkerPool
 from .storage.metadata import MetadataStore, now, open_store
 
 log = logging.getLogger(__name__)
@@ -45,8 +47,9 @@ async def _sweeper(app: web.Application) -> None:
         await asyncio.sleep(settings.sweep_interval)
         try:
             await sessions.sweep()
-            workfiles.sweep()
-            workfiles.blobs.clean_tmp(older_than=3600)
+            # directory walks and deletions: off the event loop
+            await asyncio.to_thread(workfiles.sweep)
+            await asyncio.to_thread(workfiles.blobs.clean_tmp, 3600)
             if now() - last_prune > min(600, settings.cache_lifetime / 4):  # a directory walk: not every sweep
                 await asyncio.to_thread(cache.prune, "shared", settings.cache_lifetime)
                 last_prune = now()
@@ -62,59 +65,61 @@ async def _background(app: web.Application):
         await task
 
 
-def _engines(settings: Settings, data_dir: Path, documents: Documents, pages: Pages):
+def _engines(render_pool: WorkerPool, office: OfficePool | None):
     """Starts the render worker pool and the LibreOffice pool with the app, stops them after it."""
     async def context(app: web.Application):
-        from .workers.pool import WorkerPool
-        pages.pool = WorkerPool(settings.effective_render_workers, job_timeout=settings.render_timeout,
-                                settings={"max_image_pixels": settings.max_image_pixels})
-        await pages.pool.start()
-        office_start = None
-        if settings.office_enabled:
-            from .engines.office import OfficePool
-            documents.office = OfficePool(
-                settings.effective_office_workers, timeout=settings.office_timeout,
-                max_conversions=settings.office_max_conversions, max_memory_mb=settings.office_max_memory_mb,
-                queue_limit=settings.office_queue_limit, work_dir=data_dir / "office")
-            # warming LibreOffice takes seconds: PDFs and images are served meanwhile
-            office_start = asyncio.create_task(documents.office.start())
+        await render_pool.start()
+        # warming LibreOffice takes seconds: PDFs and images are served meanwhile
+        office_start = asyncio.create_task(office.start()) if office is not None else None
         yield
-        if office_start is not None:
+        if office is not None and office_start is not None:
             office_start.cancel()
             with contextlib.suppress(BaseException):
                 await office_start
-            await documents.office.stop()
-        await pages.pool.stop()
+            await office.stop()
+        await render_pool.stop()
     return context
 
 
-def _render_pool_alive(pages: Pages) -> bool:
+def _render_pool_alive(pool: WorkerPool) -> bool:
     # a worker being replaced shows as None for a moment; the pool is down only when none is running
-    return pages.pool is not None and any(pid is not None for pid in pages.pool.worker_pids())
+    return any(pid is not None for pid in pool.worker_pids())
 
 
-def _office_alive(documents: Documents) -> bool:
+def _office_alive(office: OfficePool) -> bool:
     """Healthy while at least one LibreOffice process is up or (re)starting, as during warm-up."""
-    office = documents.office
-    if office is None:
-        return False
     states = [p["state"] for p in office.stats()["processes"]]
     return not states or any(state not in ("failed", "stopped") for state in states)
 
 
 def build_app(settings: Settings) -> web.Application:
     data_dir = settings.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)  # documents and records are private to the server's user
     store = open_store(settings.metadata, data_dir)
     blobs = BlobStore(data_dir)
     cache = CacheStore(data_dir / "cache", blobs.tmp)
+    hot = HotFiles()
+
+    # engines' pools: built here, started and stopped with the app (_engines)
+    render_pool = WorkerPool(settings.effective_render_workers, job_timeout=settings.render_timeout,
+                             settings={"max_image_pixels": settings.max_image_pixels})
+    office = None
+    if settings.office_enabled:
+        office = OfficePool(settings.effective_office_workers, timeout=settings.office_timeout,
+                            max_conversions=settings.office_max_conversions,
+                            max_memory_mb=settings.office_max_memory_mb, queue_limit=settings.office_queue_limit,
+                            work_dir=data_dir / "office")
+
+    # the domain
     workfiles = WorkFiles(store, blobs, lifetime=settings.workfile_lifetime, max_size=settings.max_upload_size)
-    sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime)
-    documents = Documents(blobs, cache, conversion_timeout=settings.office_timeout)
-    pages = Pages(documents, None, cache, render_timeout=settings.render_timeout)
-    sessions.listeners += [documents, html5.InitialPages(pages)]
-    documents.on_scope_removed.append(pages.hot.forget_under)
-    documents.comparer = Comparer(blobs, documents, pages)
+    comparer = (Comparer(blobs, office, render_pool, conversion_timeout=settings.office_timeout)
+                if office is not None else None)
+    documents = Documents(blobs, cache, office=office, comparer=comparer, conversion_timeout=settings.office_timeout,
+                          on_scope_removed=(hot.forget_under,))
+    pages = Pages(documents, render_pool, cache, hot, render_timeout=settings.render_timeout)
+    sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime,
+                               listeners=(documents, html5.InitialPages(pages)))
 
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_upload_size)
     app[SETTINGS] = settings
@@ -127,12 +132,12 @@ def build_app(settings: Settings) -> web.Application:
     app[html5.PAGES] = pages
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
     app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir)),
-                                  ("render_workers", lambda: _render_pool_alive(pages))]
-    if settings.office_enabled:
-        app[service.HEALTH_CHECKS].append(("office", lambda: _office_alive(documents)))
+                                  ("render_workers", lambda: _render_pool_alive(render_pool))]
+    if office is not None:
+        app[service.HEALTH_CHECKS].append(("office", lambda: _office_alive(office)))
     app[service.INSTANCE] = {"version": __version__, "startTime": iso(now()), "instanceId": new_file_id()[:16],
                              "hostname": socket.gethostname(), "pid": os.getpid()}
-    app.cleanup_ctx.append(_engines(settings, data_dir, documents, pages))
+    app.cleanup_ctx.append(_engines(render_pool, office))
     app.cleanup_ctx.append(_background)
     app.on_cleanup.append(lambda _app: _close(store))
 

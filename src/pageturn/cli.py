@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from . import __version__
@@ -56,6 +57,8 @@ def serve(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"pageturn: {exc}", file=sys.stderr)
         return 2
+    # documents, records and cached pages are private to the server's user: files 0600, directories 0700
+    os.umask(0o077)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

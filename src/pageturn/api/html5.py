@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ..core.errors import SessionNotFound, invalid
 from ..core.pages import RASTER_TYPES, SVG_TYPES, Output, Pages
+from ..core.sessions import SessionListener
 from .common import json_response, query_param
 from .viewing_sessions import SESSIONS
 
@@ -152,7 +153,7 @@ async def license_client_viewer(request: web.Request) -> web.Response:
     return json_response({"errorCode": "InternalError", "errorDetails": {"message": "Deprecated"}}, 500)
 
 
-class InitialPages:
+class InitialPages(SessionListener):
     """Listens to sessions: renders the first pages as soon as a session starts or gets its document."""
 
     def __init__(self, pages: Pages):

@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ..storage.blobs import BlobStore, file_sha256
+from .documents import Documents, OfficeConverter
 from .errors import DomainError, InputError, ServerError, invalid
+from .pages import RenderPool
+from .records import DocumentPart, SessionRecord
 
 WORD_OPEN_XML = ("docx", "docm", "dotx")
 CONTINUE_AFTER_MS = 250        # what a client waits between polls while the comparison runs
@@ -28,55 +31,48 @@ _TOKEN_PURPOSE = b"pageturn revisionData v1\0"
 
 
 class Comparer:
-    """Plugged into Documents as its `comparer`: turns a comparison session into a PDF plus change list."""
+    """Documents' comparison converter: turns a comparison session into a PDF plus its change list."""
 
-    def __init__(self, blobs: BlobStore, documents: Any, pages: Any):
+    def __init__(self, blobs: BlobStore, office: OfficeConverter, pool: RenderPool, *, conversion_timeout: float):
         self.blobs = blobs
-        self.documents = documents
-        self.pages = pages  # its worker pool does the PDF work (PDFium runs only in workers)
+        self.office = office
+        self.pool = pool  # the render worker pool does the PDF work (PDFium runs only in workers)
+        self.conversion_timeout = conversion_timeout
 
-    async def _as_docx(self, part: dict, work: Path, name: str) -> Path:
+    async def _as_docx(self, part: DocumentPart, work: Path, name: str) -> Path:
         """The part as a DOCX the engine reads: Word 2007+ files as they are, .doc/.dot through LibreOffice."""
         source = self.blobs.path(part["sha256"])
         target = work / f"{name}.docx"
         if part["extension"] in WORD_OPEN_XML:
-            shutil.copyfile(source, target)
+            await asyncio.to_thread(shutil.copyfile, source, target)
             return target
         private = work / f"{name}.{part['extension']}"
-        shutil.copyfile(source, private)
-        await self.documents.office.convert(private, target, part["extension"], target="docx",
-                                            timeout=self.documents.conversion_timeout)
+        await asyncio.to_thread(shutil.copyfile, source, private)
+        await self.office.convert(private, target, part["extension"], target="docx", timeout=self.conversion_timeout)
         return target
 
-    async def convert(self, session: dict, directory: Path) -> dict:
+    async def convert(self, session: SessionRecord, work: Path) -> dict[str, Any]:
+        """Writes work/document.pdf and answers the facts to publish with it (page count, changes, hash)."""
         from ..engines import compare as engine
-        if self.documents.office is None:
-            raise ServerError("FeatureDisabled", "Comparison pages need LibreOffice, which is not enabled")
-        work = self.blobs.temp_path(suffix=".cmp")
-        work.unlink()
-        work.mkdir()
+        original_part, revised_part = session["original"], session["revised"]
+        assert original_part is not None and revised_part is not None  # Documents converts complete pairs only
+        original = await self._as_docx(original_part, work, "original")
+        revised = await self._as_docx(revised_part, work, "revised")
+        redlined, marked, pdf = work / "redlined.docx", work / "marked.docx", work / "document.pdf"
         try:
-            original = await self._as_docx(session["original"], work, "original")
-            revised = await self._as_docx(session["revised"], work, "revised")
-            redlined, marked, pdf = work / "redlined.docx", work / "marked.docx", work / "document.pdf"
-            try:
-                # the engine runs its own .NET process; a thread keeps the event loop free meanwhile
-                await asyncio.to_thread(engine.compare_docx, original, revised, redlined)
-                changes = await asyncio.to_thread(engine.parse_changes, redlined, original, revised)
-                await asyncio.to_thread(engine.add_change_markers, redlined, marked, changes)
-            except engine.CompareError as exc:
-                message = f"The documents could not be compared: {exc}"[:500]
-                raise ServerError("ConversionFailed", message, {"message": message}) from None
-            result = await self.documents.office.convert(marked, pdf, "docx",
-                                                         timeout=self.documents.conversion_timeout)
-            located = await self.pages.pool.run("cmp-" + session["id"], "locate_changes", str(pdf), changes)
-            for change, place in zip(changes, located):
-                change.update(place)
-            meta = {"pageCount": getattr(result, "page_count", None), "changes": changes,
-                    "sha256": await asyncio.to_thread(file_sha256, pdf)}
-            return self.documents._publish(directory, pdf, meta)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+            # the engine runs its own .NET process; a thread keeps the event loop free meanwhile
+            await asyncio.to_thread(engine.compare_docx, original, revised, redlined)
+            changes = await asyncio.to_thread(engine.parse_changes, redlined, original, revised)
+            await asyncio.to_thread(engine.add_change_markers, redlined, marked, changes)
+        except engine.CompareError as exc:
+            message = f"The documents could not be compared: {exc}"[:500]
+            raise ServerError("ConversionFailed", message, {"message": message}) from None
+        result = await self.office.convert(marked, pdf, "docx", timeout=self.conversion_timeout)
+        located = await self.pool.run("cmp-" + session["id"], "locate_changes", str(pdf), changes)
+        for change, place in zip(changes, located):
+            change.update(place)
+        return {"pageCount": result.page_count, "changes": changes,
+                "sha256": await asyncio.to_thread(file_sha256, pdf)}
 
 
 class ContinueTokens:
@@ -133,7 +129,7 @@ def _comparison_failed(failure: DomainError) -> ServerError:
     return ServerError("InternalError", message, {"message": message})
 
 
-async def _known_changes(documents: Any, session: dict, hold: float) -> list[dict] | None:
+async def _known_changes(documents: Documents, session: SessionRecord, hold: float) -> list[dict[str, Any]] | None:
     """Every change once the comparison is done; None while it runs (waiting up to `hold` seconds for it)."""
     if not (session.get("original") and session.get("revised")):
         return None  # a document is still to come
@@ -153,7 +149,7 @@ async def _known_changes(documents: Any, session: dict, hold: float) -> list[dic
     return source.extra.get("changes") or []
 
 
-async def revision_page(documents: Any, tokens: ContinueTokens, session: dict, *, limit: int,
+async def revision_page(documents: Documents, tokens: ContinueTokens, session: SessionRecord, *, limit: int,
                         token: str | None, hold: float = HOLD_SECONDS) -> dict:
     """One answer of GET revisionData: the changes after the token's offset, at most `limit`, and a token for
     the rest (or to poll again while the comparison runs). A session that has no document yet may still become

@@ -12,13 +12,17 @@ import logging
 import shutil
 import time
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Protocol
 
 from ..storage.blobs import BlobStore, CacheStore, file_sha256
 from . import formats
-from .errors import DomainError, PasswordRequired, ServerError, UnrecognizedFormat
+from .engine_errors import remember_seconds, to_domain
+from .errors import DomainError, ServerError, UnrecognizedFormat
+from .records import SessionRecord
+from .sessions import SessionListener
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +36,8 @@ class PageSource:
     content_key: str       # sha256 of the bytes the pages come from
     scope: str             # "shared", or "s-<session id>" for sessions that must not share output
     password: str | None = None
-    sheets: list | None = None
-    extra: dict = field(default_factory=dict)
+    sheets: list[dict[str, Any]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)   # the conversion's published facts (meta.json)
 
 
 @dataclass
@@ -44,45 +48,60 @@ class Progress:
     estimate: int
     confidence: int
     error: DomainError | None = None
-    sheets: list | None = None
+    sheets: list[dict[str, Any]] | None = None
 
 
-_TRANSIENT = {"QueueFull": "Too many documents are waiting for conversion; try again shortly",
-              "OfficeUnavailable": "The document converter is starting; try again shortly"}
+class ConversionResult(Protocol):
+    page_count: int | None
+    sheets: list[dict[str, Any]] | None
 
 
-class ConversionFailed(ServerError):
-    def __init__(self, message: str):
-        super().__init__("ConversionFailed", message, {"message": message})
+class OfficeConverter(Protocol):
+    """The LibreOffice pool as the domain uses it (engines.office.OfficePool)."""
+
+    async def convert(self, source: Path, out: Path, extension: str, *, password: str | None = None,
+                      timeout: float | None = None, target: str = "pdf") -> ConversionResult: ...
 
 
-class Documents:
-    def __init__(self, blobs: BlobStore, cache: CacheStore, *, office: Any = None, conversion_timeout: float = 120):
+class ComparisonConverter(Protocol):
+    """Turns a comparison session into `work/document.pdf` plus the facts to publish with it (core.comparison)."""
+
+    async def convert(self, session: SessionRecord, work: Path) -> dict[str, Any]: ...
+
+
+MAX_FAILURES = 1000             # conversion failures remembered at once (each only for a while)
+
+
+class Documents(SessionListener):
+    def __init__(self, blobs: BlobStore, cache: CacheStore, *, office: OfficeConverter | None,
+                 comparer: ComparisonConverter | None, conversion_timeout: float = 120,
+                 on_scope_removed: tuple[Callable[[Path], None], ...] = ()):
         self.blobs = blobs
         self.cache = cache
-        self.office = office          # engines.office.OfficePool, or None when LibreOffice is off
-        self.comparer: Any = None     # set by the comparison feature
+        self.office = office          # None when LibreOffice is off
+        self.comparer = comparer      # None when comparison is off
         self.conversion_timeout = conversion_timeout
-        self._tasks: dict[str, asyncio.Task] = {}
-        self._failures: dict[str, DomainError] = {}
-        self.on_scope_removed: list = []  # in-memory caches that must forget a removed session's output
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        # failures the document caused, each with when it is forgotten; bounded, oldest first
+        self._failures: OrderedDict[str, tuple[DomainError, float]] = OrderedDict()
+        self.on_scope_removed = on_scope_removed  # in-memory caches that must forget a removed session's output
 
     # ---- which source, where ----------------------------------------------------------------------------
     @staticmethod
-    def scope(session: dict) -> str:
+    def scope(session: SessionRecord) -> str:
         return "shared" if session["props"]["serverCaching"] == "full" else "s-" + session["id"]
 
     @staticmethod
-    def is_comparison(session: dict) -> bool:
+    def is_comparison(session: SessionRecord) -> bool:
         return bool(session.get("original") or session.get("revised"))
 
-    def _password(self, session: dict) -> str | None:
+    def _password(self, session: SessionRecord) -> str | None:
         return session["props"].get("password")
 
-    def _converted_dir(self, session: dict, key: str) -> Path:
+    def _converted_dir(self, session: SessionRecord, key: str) -> Path:
         return self.cache.path(self.scope(session), "converted", key)
 
-    def conversion_key(self, session: dict) -> str | None:
+    def conversion_key(self, session: SessionRecord) -> str | None:
         """The key of the conversion a session needs, or None when its source is read as is."""
         if self.is_comparison(session):
             if not (session.get("original") and session.get("revised")):
@@ -102,7 +121,7 @@ class Documents:
             return f"{part['sha256']}-{part['extension']}-{salt}"
         return None
 
-    async def page_source(self, session: dict, *, wait: bool = True) -> PageSource | None:
+    async def page_source(self, session: SessionRecord, *, wait: bool = True) -> PageSource | None:
         """The page source, converting first if needed; None when `wait` is False and it is not ready yet."""
         part = session.get("source")
         if part is None and not self.is_comparison(session):
@@ -127,16 +146,34 @@ class Documents:
                           password=None, sheets=meta.get("sheets"), extra=meta)
 
     @staticmethod
-    def _meta(directory: Path) -> dict:
+    def _meta(directory: Path) -> dict[str, Any]:
         try:
             return json.loads((directory / "meta.json").read_text())
         except (FileNotFoundError, ValueError):
             return {}
 
-    def _start(self, session: dict, key: str, directory: Path) -> asyncio.Task:
+    def _failure(self, full_key: str) -> DomainError | None:
+        remembered = self._failures.get(full_key)
+        if remembered is None:
+            return None
+        if remembered[1] <= time.monotonic():
+            del self._failures[full_key]
+            return None
+        return remembered[0]
+
+    def _remember_failure(self, full_key: str, error: DomainError, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self._failures[full_key] = (error, time.monotonic() + seconds)
+        self._failures.move_to_end(full_key)
+        while len(self._failures) > MAX_FAILURES:
+            self._failures.popitem(last=False)
+
+    def _start(self, session: SessionRecord, key: str, directory: Path) -> asyncio.Task[None]:
         full_key = str(directory)
-        if full_key in self._failures:
-            raise self._failures[full_key]
+        failure = self._failure(full_key)
+        if failure is not None:
+            raise failure
         task = self._tasks.get(full_key)
         if task is None or task.done():
             task = asyncio.create_task(self._convert(session, key, directory))
@@ -144,69 +181,51 @@ class Documents:
             self._tasks[full_key] = task
         return task
 
-    async def _convert(self, session: dict, key: str, directory: Path) -> None:
+    async def _convert(self, session: SessionRecord, key: str, directory: Path) -> None:
         started = time.monotonic()
+        work = self.blobs.temp_path(suffix=".d")
+        work.unlink()
+        work.mkdir()
         try:
             if self.is_comparison(session):
                 if self.comparer is None:
                     raise ServerError("FeatureDisabled", "Document comparison is not available on this server")
-                await self.comparer.convert(session, directory)  # both publish their PDF and facts
+                meta = await self.comparer.convert(session, work)
             else:
-                await self._convert_office(session, directory)
+                meta = await self._convert_office(session, work)
+            await asyncio.to_thread(self.publish, directory, work / "document.pdf", meta)
             log.info("converted %s in %.2fs", key[:16], time.monotonic() - started)
-        except DomainError as exc:
-            self._failures[str(directory)] = exc
-            raise
-        except Exception as exc:  # an engine's failure becomes the session's clear 580
-            name = type(exc).__name__
-            if name in _TRANSIENT:  # a busy or restarting pool: the next request tries again
-                raise ServerError("ServerBusy", _TRANSIENT[name], {"message": _TRANSIENT[name]}) from None
-            if name == "ConversionTimeout":
-                error = ConversionFailed(f"Converting the document took longer than {self.conversion_timeout:g} s")
-            elif name in ("UnreadableDocument", "CorruptDocument", "ConversionFailed"):
-                error = ConversionFailed(f"The document could not be read: {getattr(exc, 'message', exc)}")
-            else:
-                log.exception("conversion of %s failed", key[:16])
-                error = ConversionFailed("The document could not be converted")
-            self._failures[str(directory)] = error
+        except Exception as exc:  # an engine's failure becomes the session's clear 580 (or 480 for a password)
+            error = to_domain(exc, "convert")
+            self._remember_failure(str(directory), error, remember_seconds(exc))
             raise error from None
         finally:
             self._tasks.pop(str(directory), None)
+            await asyncio.to_thread(shutil.rmtree, work, True)
 
-    async def _convert_office(self, session: dict, directory: Path) -> dict:
+    async def _convert_office(self, session: SessionRecord, work: Path) -> dict[str, Any]:
         if self.office is None:
             raise ServerError("FeatureDisabled", "Office, text and HTML documents are not enabled on this server")
         part = session["source"]
-        source = self.blobs.path(part["sha256"])
-        work = Path(self.blobs.temp_path(suffix=".d"))
-        work.unlink()
-        work.mkdir()
-        try:
-            # LibreOffice sees only this private copy, named by the format so its filters pick correctly
-            private = work / f"document.{part['extension']}"
-            shutil.copyfile(source, private)  # streamed: sources may be hundreds of MB
-            out = work / "document.pdf"
-            result = await self.office.convert(private, out, part["extension"], password=self._password(session),
-                                               timeout=self.conversion_timeout)
-            meta = {"pageCount": getattr(result, "page_count", None), "sheets": getattr(result, "sheets", None),
-                    "sha256": await asyncio.to_thread(file_sha256, out)}
-            return self._publish(directory, out, meta)
-        except Exception as exc:
-            if type(exc).__name__ == "PasswordRequired":
-                raise PasswordRequired() from None
-            raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        assert part is not None  # conversion_key() gave a key, so there is a source
+        # LibreOffice sees only this private copy, named by the format so its filters pick correctly;
+        # copied in a thread: sources may be hundreds of MB
+        private = work / f"document.{part['extension']}"
+        await asyncio.to_thread(shutil.copyfile, self.blobs.path(part["sha256"]), private)
+        out = work / "document.pdf"
+        result = await self.office.convert(private, out, part["extension"], password=self._password(session),
+                                           timeout=self.conversion_timeout)
+        return {"pageCount": result.page_count, "sheets": result.sheets,
+                "sha256": await asyncio.to_thread(file_sha256, out)}
 
-    def _publish(self, directory: Path, pdf: Path, meta: dict) -> dict:
+    def publish(self, directory: Path, pdf: Path, meta: dict[str, Any]) -> None:
         """meta.json first, then the PDF by rename: a reader that sees the PDF also sees its facts."""
         directory.mkdir(parents=True, exist_ok=True)
         self.cache.write_bytes(directory / "meta.json", json.dumps(meta).encode())
         self.cache.adopt(directory / "document.pdf", pdf)
-        return meta
 
     # ---- progress -----------------------------------------------------------------------------------------
-    def progress(self, session: dict) -> Progress | None:
+    def progress(self, session: SessionRecord) -> Progress | None:
         """None when the source is read as is; otherwise how far its conversion is."""
         key = self.conversion_key(session)
         if key is None:
@@ -215,13 +234,13 @@ class Documents:
         if (directory / "document.pdf").exists():
             meta = self._meta(directory)
             return Progress(True, meta.get("pageCount") or 0, 100, sheets=meta.get("sheets"))
-        failure = self._failures.get(str(directory))
+        failure = self._failure(str(directory))
         if failure is not None:
             return Progress(True, 0, 100, error=failure)
         estimate, confidence = self.estimate_pages(session)
         return Progress(False, estimate, confidence)
 
-    def estimate_pages(self, session: dict) -> tuple[int, int]:
+    def estimate_pages(self, session: SessionRecord) -> tuple[int, int]:
         """An honest early page count: what the file itself records (Word and PowerPoint store their page and
         slide counts in docProps/app.xml), else a rough guess with low confidence."""
         part = session.get("source") or session.get("revised")
@@ -244,12 +263,12 @@ class Documents:
         return max(1, size // 50_000), 10
 
     # ---- session events -------------------------------------------------------------------------------------
-    async def source_attached(self, session: dict) -> None:
+    async def source_attached(self, session: SessionRecord) -> None:
         # converting from the upload on (not only from SessionStarted) gives faster first pages
         if session["props"].get("startConverting") != "none" or session.get("started"):
             await self.session_started(session)
 
-    async def session_started(self, session: dict) -> None:
+    async def session_started(self, session: SessionRecord) -> None:
         """Start converting now, so the first page request finds the work under way or done."""
         try:
             key = self.conversion_key(session)
@@ -263,12 +282,12 @@ class Documents:
                 except DomainError:
                     pass
 
-    async def session_removed(self, session: dict) -> None:
+    async def session_removed(self, session: SessionRecord) -> None:
         if self.scope(session) != "shared":
             self.cache.remove_tree(self.scope(session))
             for forget in self.on_scope_removed:
                 forget(self.cache.path(self.scope(session)))
 
-    def failure_for(self, session: dict) -> DomainError | None:
+    def failure_for(self, session: SessionRecord) -> DomainError | None:
         key = self.conversion_key(session)
-        return None if key is None else self._failures.get(str(self._converted_dir(session, key)))
+        return None if key is None else self._failure(str(self._converted_dir(session, key)))

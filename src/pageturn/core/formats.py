@@ -11,7 +11,7 @@ from pathlib import Path
 
 import olefile
 
-_EXTENSION = re.compile(r"^[A-Za-z0-9]{1,16}$")
+_EXTENSION = re.compile(r"[A-Za-z0-9]{1,16}")  # used with fullmatch: `$` would accept a final newline
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def normalize_extension(value: str | None) -> str | None:
     """None when absent; raises ValueError when not alphanumeric (a leading dot is an error, as in the spec)."""
     if value is None or value == "":
         return None
-    if not _EXTENSION.match(value):
+    if not _EXTENSION.fullmatch(value):
         raise ValueError("an alphanumeric file extension without a leading period, such as pdf or docx")
     return value.lower()
 

@@ -6,7 +6,7 @@ import binascii
 import re
 import secrets
 
-_ID_CHARS = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
+_ID_CHARS = re.compile(r"[A-Za-z0-9_-]{16,200}")  # fullmatch: `$` would accept a final newline
 
 
 def new_session_id() -> str:
@@ -25,7 +25,7 @@ def new_affinity_token() -> str:
 
 
 def is_valid_id(value: str) -> bool:
-    return bool(_ID_CHARS.match(value or ""))
+    return bool(_ID_CHARS.fullmatch(value or ""))
 
 
 def decode_prefixed_id(value: str) -> str | None:

@@ -11,27 +11,27 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable, Protocol
 
 from ..engines.raster import LIMITS, pixel_size
 from ..engines.watermark import fingerprint
 from ..storage.blobs import CacheStore, HotFiles
 from .documents import Documents, PageSource
-from .errors import DomainError, InputError, PasswordRequired, ServerError, invalid
+from .engine_errors import to_domain
+from .errors import DomainError, ServerError, invalid
+from .records import SessionRecord
 
 SVG_TYPES = ("svg", "svga", "svgb")
 RASTER_TYPES = ("png", "jpeg")
-MAX_THUMBNAIL_SIDE = 4000
-_ENGINE_ERRORS = {
-    "ImageTooLarge": ("ImageTooLarge", "The image is larger than this server accepts"),
-    "CorruptDocument": ("InvalidDocument", "The document is damaged or not of its stated format"),
-    "UnsupportedDocument": ("InvalidDocument", "The document cannot be rendered"),
-    "WorkerCrashed": ("RenderFailed", "The renderer stopped while working on this page"),
-    "JobTimeout": ("RenderTimeout", "Rendering this page took too long"),
-}
 
 
-def session_watermarks(props: dict) -> list[dict]:
+class RenderPool(Protocol):
+    """The render worker pool as the domain uses it (workers.pool.WorkerPool): jobs of engines.jobs by name."""
+
+    async def run(self, key: str, fn: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any: ...
+
+
+def session_watermarks(props: dict[str, Any]) -> list[dict[str, Any]]:
     """The watermarks drawn for a session: its `watermarks`, plus the legacy `watermarkText` as diagonal text."""
     marks = list(props.get("watermarks") or [])
     legacy = props.get("watermarkText")
@@ -49,44 +49,31 @@ class Output:
 
 
 class Pages:
-    def __init__(self, documents: Documents, pool: Any, cache: CacheStore, *, render_timeout: float):
+    def __init__(self, documents: Documents, pool: RenderPool, cache: CacheStore, hot: HotFiles, *,
+                 render_timeout: float):
         self.documents = documents
         self.pool = pool
         self.cache = cache
+        self.hot = hot
         self.render_timeout = render_timeout
-        self._inflight: dict[Path, asyncio.Future] = {}
-        self.hot = HotFiles()
-        self._served: dict[tuple, Path] = {}  # (session, page, parameters) -> cache file, for repeat requests
-        self._info: dict[tuple, dict] = {}
+        self._inflight: dict[Path, asyncio.Future[None]] = {}
+        self._served: dict[tuple[Any, ...], Path] = {}  # (session, page, parameters) -> file, for repeat requests
+        self._info: dict[tuple[str, str], dict[str, Any]] = {}
 
     # ---- running jobs ---------------------------------------------------------------------------------------
     async def _job(self, source: PageSource, fn: str, *args: Any, **kwargs: Any) -> Any:
         try:
             return await self.pool.run(source.content_key, fn, str(source.path), source.kind, *args,
                                        password=source.password, timeout=self.render_timeout, **kwargs)
-        except DomainError:
-            raise
         except Exception as exc:
-            name = type(exc).__name__
-            if name == "PasswordRequired":
-                raise PasswordRequired() from None
-            if name == "PageOutOfRange":
-                raise invalid("PageNumber", "a page number within the document", where="path") from None
-            if name == "PoolBusy":
-                raise ServerError("ServerBusy", "Too many pages are waiting to be rendered; try again shortly",
-                                  {"message": str(exc)}) from None
-            if isinstance(exc, ValueError):  # the engine refused the request's parameters
-                raise InputError("InvalidInput", {"in": "query", "message": str(exc)}) from None
-            code, message = _ENGINE_ERRORS.get(name, ("RenderFailed", "The page could not be rendered"))
-            detail = str(exc) if name in _ENGINE_ERRORS or name.endswith("Error") else ""
-            raise ServerError(code, message, {"message": f"{message}: {detail}" if detail else message}) from None
+            raise to_domain(exc, "render") from None
 
-    async def source(self, session: dict) -> PageSource:
+    async def source(self, session: SessionRecord) -> PageSource:
         if self.documents.is_comparison(session) and self.documents.comparer is None:
             raise ServerError("FeatureDisabled", "Comparison pages are not available on this server yet")
         return await self.documents.page_source(session)
 
-    async def info(self, session: dict) -> tuple[PageSource, dict]:
+    async def info(self, session: SessionRecord) -> tuple[PageSource, dict[str, Any]]:
         """The page count and page sizes (page units), checking the password on the way."""
         source = await self.source(session)
         key = (str(source.path), hashlib.sha256((source.password or "").encode()).hexdigest())
@@ -98,20 +85,20 @@ class Pages:
             self._info[key] = info
         return source, info
 
-    def check_page(self, info: dict, page: int) -> dict:
+    def check_page(self, info: dict[str, Any], page: int) -> dict[str, Any]:
         if not 0 <= page < info["pageCount"]:
             raise invalid("PageNumber", f"a page number from 0 to {info['pageCount'] - 1}", where="path",
                           received=page)
         return info["pages"][page]
 
     # ---- cached outputs ---------------------------------------------------------------------------------------
-    def _cache_path(self, session: dict, source: PageSource, page: int, name: str, params: dict) -> Path:
+    def _cache_path(self, session: SessionRecord, source: PageSource, page: int, name: str, params: dict[str, Any]) -> Path:
         marks = fingerprint(session_watermarks(session["props"]))
         canonical = json.dumps({"p": params, "w": marks}, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
         return self.cache.path(source.scope, "pages", source.content_key, str(page), f"{name}-{digest}")
 
-    async def _cached(self, path: Path, produce) -> bytes | None:
+    async def _cached(self, path: Path, produce: Callable[[], Awaitable[bytes]]) -> bytes | None:
         """Produce a cache file once, however many requests ask for it at the same time; its bytes when small."""
         data = self.hot.get(path)
         if data is not None or path.exists():
@@ -136,17 +123,17 @@ class Pages:
             self._inflight.pop(path, None)
 
     # ---- outputs ------------------------------------------------------------------------------------------------
-    def raster_resolution(self, session: dict, size: dict | None = None) -> int | None:
+    def raster_resolution(self, session: SessionRecord, size: dict[str, Any] | None = None) -> int | None:
         """The session's rasterResolution for PDFs; None (the image's own pixels) for raster sources, so a large
         photo is shown at its native size rather than upscaled."""
         if size is not None and "pixelWidth" in size:
             return None
         return int(session["props"]["render"]["html5"]["rasterResolution"])
 
-    def svg_available(self, session: dict, source: PageSource) -> bool:
+    def svg_available(self, session: SessionRecord, source: PageSource) -> bool:
         return source.kind == "pdf" and not session["props"]["render"]["html5"]["alwaysUseRaster"]
 
-    async def svg(self, session: dict, page: int) -> Output | None:
+    async def svg(self, session: SessionRecord, page: int) -> Output | None:
         """SVG of a page, or None when SVG is not available for this session (raster source or alwaysUseRaster)."""
         source, info = await self.info(session)
         self.check_page(info, page)
@@ -164,7 +151,7 @@ class Pages:
         data = await self._cached(path, produce)
         return Output(path, "image/svg+xml", data, self.hot.get(path.with_name(path.name + ".gz")))
 
-    async def raster(self, session: dict, page: int, *, fmt: str, scale: float = 1.0, quality: int = 85,
+    async def raster(self, session: SessionRecord, page: int, *, fmt: str, scale: float = 1.0, quality: int = 85,
                      tile: tuple[int, int, int, int] | None = None, fit: tuple[int, int] | None = None) -> Output:
         mime = "image/jpeg" if fmt == "jpeg" else "image/png"
         # repeated requests (the common case) skip straight to the bytes kept in memory
@@ -202,12 +189,12 @@ class Pages:
         return Output(path, mime, data)
 
     @staticmethod
-    def pixel_size(size: dict, dpi: int | None, scale: float) -> tuple[int, int]:
+    def pixel_size(size: dict[str, Any], dpi: int | None, scale: float) -> tuple[int, int]:
         if dpi is None:  # an image page at its own pixels
             return max(1, round(size["pixelWidth"] * scale)), max(1, round(size["pixelHeight"] * scale))
         return pixel_size(size["width"], size["height"], dpi, scale)
 
-    async def attributes(self, session: dict, page: int, content_type: str) -> dict:
+    async def attributes(self, session: SessionRecord, page: int, content_type: str) -> dict[str, Any]:
         source, info = await self.info(session)
         size = self.check_page(info, page)
         if content_type in SVG_TYPES and self.svg_available(session, source):
@@ -216,19 +203,19 @@ class Pages:
                     "imageXResolution": 90, "imageYResolution": 90}
         return self.raster_attributes(session, source, size)
 
-    def raster_attributes(self, session: dict, source: PageSource, size: dict) -> dict:
+    def raster_attributes(self, session: SessionRecord, source: PageSource, size: dict[str, Any]) -> dict[str, Any]:
         dpi = self.raster_resolution(session, size)
         width, height = self.pixel_size(size, dpi, 1.0)
         x_dpi, y_dpi = (dpi, dpi) if dpi is not None else (round(size["dpi"][0]), round(size["dpi"][1]))
         return {"version": "7.1", "contentType": "jpeg,png", "imageBitDepth": 8, "imageHeight": height,
                 "imageWidth": width, "imageXResolution": x_dpi, "imageYResolution": y_dpi}
 
-    async def svg_unavailable(self, session: dict, page: int) -> dict:
+    async def svg_unavailable(self, session: SessionRecord, page: int) -> dict[str, Any]:
         source, info = await self.info(session)
         size = self.check_page(info, page)
         return {"errorCode": "SvgNotAvailable", "pageAttributes": self.raster_attributes(session, source, size)}
 
-    async def text(self, session: dict, first: int, last: int) -> list[dict]:
+    async def text(self, session: SessionRecord, first: int, last: int) -> list[dict[str, Any]]:
         source, info = await self.info(session)
         count = info["pageCount"]
         if first > last or first >= count:
@@ -248,7 +235,7 @@ class Pages:
         result = await self._job(source, "page_text", page)
         return json.dumps(result, separators=(",", ":")).encode()
 
-    async def prepare(self, session: dict, count: int) -> None:
+    async def prepare(self, session: SessionRecord, count: int) -> None:
         """Render the first pages ahead of requests (SessionStarted, countOfInitialPages)."""
         try:
             source, info = await self.info(session)

@@ -6,13 +6,15 @@ import copy
 import logging
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
+from typing import Any, AsyncIterator, Awaitable, Callable, Sequence, cast
 
 from ..storage.metadata import MetadataStore, now
 from . import formats
-from .errors import DomainError, InputError, ServerError, SessionGone, SessionNotFound, invalid, missing
+from .errors import (DomainError, InputError, ServerError, SessionGone, SessionNotFound, UnrecognizedFormat, invalid,
+                     missing)
 from .ids import decode_prefixed_id, is_valid_id, new_affinity_token, new_session_id
 from .properties import validate_properties
+from .records import DocumentPart, SessionRecord, WorkFileRecord
 from .workfiles import WorkFiles, iso
 
 log = logging.getLogger(__name__)
@@ -24,22 +26,28 @@ ACTIVE = "active"
 ROLES = ("original", "revised")
 
 
-class SessionListener(Protocol):
-    """What the document pipeline hears about sessions; every method is optional."""
+class SessionListener:
+    """What the document pipeline hears about sessions; a listener overrides the events it cares about."""
 
-    async def source_attached(self, session: dict) -> None: ...
-    async def session_started(self, session: dict) -> None: ...
-    async def session_removed(self, session: dict) -> None: ...
+    async def source_attached(self, session: SessionRecord) -> None:
+        """A session's document (or both comparison documents) arrived."""
+
+    async def session_started(self, session: SessionRecord) -> None:
+        """SessionStarted was posted."""
+
+    async def session_removed(self, session: SessionRecord) -> None:
+        """A session was deleted or expired: its private data goes."""
 
 
 class ViewingSessions:
-    def __init__(self, store: MetadataStore, workfiles: WorkFiles, *, lifetime: float):
+    def __init__(self, store: MetadataStore, workfiles: WorkFiles, *, lifetime: float,
+                 listeners: Sequence[SessionListener] = ()):
         self.store = store
         self.workfiles = workfiles
         self.lifetime = lifetime
-        self.listeners: list[Any] = []
+        self.listeners = tuple(listeners)
         self._locks: dict[str, asyncio.Lock] = {}
-        self._recent: dict[str, tuple[dict, float]] = {}
+        self._recent: dict[str, tuple[SessionRecord, float]] = {}
 
     # ---- lookup ---------------------------------------------------------------------------------------
     def parse_id(self, prefixed: str) -> str:
@@ -48,7 +56,7 @@ class ViewingSessions:
             raise SessionNotFound("Invalid viewing session id")
         return session_id
 
-    def load(self, session_id: str) -> dict:
+    def load(self, session_id: str) -> SessionRecord:
         """Any known session, in whatever state; unknown -> SessionNotFound. A record read in the last second
         is reused: page requests come in bursts, and another node's change shows within that second."""
         recent = self._recent.get(session_id)
@@ -60,12 +68,12 @@ class ViewingSessions:
         self._remember(record)
         return record
 
-    def _remember(self, record: dict) -> None:
+    def _remember(self, record: SessionRecord) -> None:
         if len(self._recent) > 10_000:
             self._recent.clear()
         self._recent[record["id"]] = (record, time.monotonic() + RECENT_SECONDS)
 
-    def usable(self, session_id: str, *, allow_errored: bool = False) -> dict:
+    def usable(self, session_id: str, *, allow_errored: bool = False) -> SessionRecord:
         """An active session, or the error its state calls for (403, or its own custom status)."""
         record = self.load(session_id)
         state = record["state"]
@@ -78,7 +86,7 @@ class ViewingSessions:
         self._touch(record)
         return record
 
-    def _touch(self, record: dict) -> None:
+    def _touch(self, record: SessionRecord) -> None:
         """Sliding lifetime: each use keeps the session alive; written back only when half the time is used."""
         if not record.get("sliding", True):
             return
@@ -87,25 +95,24 @@ class ViewingSessions:
             record["expires"] = now() + life
             self._save(record)
 
-    def _save(self, record: dict) -> None:
+    def _save(self, record: SessionRecord) -> None:
         self.store.put(KIND, record["id"], record, record["expires"] + TOMBSTONE_SECONDS)
         self._remember(record)
 
     def lock(self, session_id: str) -> asyncio.Lock:
         return self._locks.setdefault(session_id, asyncio.Lock())
 
-    async def _notify(self, event: str, record: dict) -> None:
+    async def _notify(self, event: str, record: SessionRecord) -> None:
         for listener in self.listeners:
-            handler: Callable[[dict], Awaitable[None]] | None = getattr(listener, event, None)
-            if handler is not None:
-                try:
-                    await handler(record)
-                except Exception:  # a listener's failure must not break the session API
-                    log.exception("session listener %s failed", event)
+            handler: Callable[[SessionRecord], Awaitable[None]] = getattr(listener, event)
+            try:
+                await handler(record)
+            except Exception:  # a listener's failure must not break the session API
+                log.exception("session listener %s failed", event)
 
     # ---- creation and description --------------------------------------------------------------------
     def create(self, body: Any, *, affinity_hint: str | None = None, lifetime: float | None = None,
-               sliding: bool = True, extra: dict | None = None) -> dict:
+               sliding: bool = True, extra: dict[str, Any] | None = None) -> SessionRecord:
         """A new session. `sliding` False gives a fixed end (the Zoho API's sessions); `extra` holds fields
         other APIs keep on the session (such as the viewer's permissions)."""
         props = validate_properties(body)
@@ -113,24 +120,25 @@ class ViewingSessions:
         if props["minSecondsAvailable"]:
             life = max(life, float(props["minSecondsAvailable"]))
         created = now()
-        record = {
+        # `extra` keys are the record's optional fields (SessionRecord lists them)
+        record = cast(SessionRecord, {
             "id": new_session_id(), "props": props, "created": created, "creationTime": iso(created),
             "lifetime": life, "expires": created + life, "state": ACTIVE, "endStatus": None, "endMessage": None,
             "affinityToken": new_affinity_token(), "affinityHint": affinity_hint,
             "source": None, "original": None, "revised": None, "started": False, "sliding": sliding,
             **(extra or {}),
-        }
+        })
         self._save(record)
         return record
 
     @staticmethod
-    def describe(record: dict) -> dict:
+    def describe(record: SessionRecord) -> dict:
         out = copy.deepcopy(record["props"])
         out["creationTime"] = record["creationTime"]
         return out
 
     # ---- sources ---------------------------------------------------------------------------------------
-    def _check_can_take(self, record: dict, role: str) -> None:
+    def _check_can_take(self, record: SessionRecord, role: str) -> None:
         """role: 'source' for a single document, or 'original'/'revised' for comparison."""
         if role == "source":
             if record["original"] or record["revised"]:
@@ -147,13 +155,13 @@ class ViewingSessions:
                 raise InputError("CannotChangeDocument", {"in": "body", "at": role,
                                  "expected": f"a session without an {role} document"})
 
-    def check_can_take(self, session_id: str, role: str) -> dict:
+    def check_can_take(self, session_id: str, role: str) -> SessionRecord:
         record = self.usable(session_id)
         self._check_can_take(record, role)
         return record
 
     async def upload(self, session_id: str, role: str, chunks: AsyncIterator[bytes], extension: str | None,
-                     content_length: int | None = None) -> dict:
+                     content_length: int | None = None) -> SessionRecord:
         """PUT SourceFile (role 'source') or a v2 comparison upload (role 'original'/'revised')."""
         async with self.lock(session_id):
             record = self.check_can_take(session_id, role)
@@ -171,7 +179,7 @@ class ViewingSessions:
                 raise
             return await self._attach(record, {role: work}, owned=True)
 
-    async def attach_ref(self, session_id: str, body: Any) -> dict:
+    async def attach_ref(self, session_id: str, body: Any) -> SessionRecord:
         """PUT SourceRef: one work file, or a comparison pair."""
         if not isinstance(body, dict):
             raise invalid("", "a JSON object with refType")
@@ -182,7 +190,10 @@ class ViewingSessions:
             record = self.usable(session_id)
             if ref_type == "workFile":
                 self._check_can_take(record, "source")
-                return await self._attach(record, {"source": self._workfile_ref(body, "")}, owned=False)
+                work = self._workfile_ref(body, "")
+                if formats.format_of(work["fileExtension"]) is None:  # as PUT SourceFile answers, now, not later
+                    raise UnrecognizedFormat()
+                return await self._attach(record, {"source": work}, owned=False)
             if ref_type == "comparison":
                 for role in ROLES:
                     part = body.get(role)
@@ -200,7 +211,7 @@ class ViewingSessions:
                 return await self._attach(record, found, owned=False)
             raise invalid("refType", '"workFile" or "comparison"', received=ref_type)
 
-    async def attach_url(self, session_id: str, fetch: Callable[..., Awaitable[dict]]) -> dict:
+    async def attach_url(self, session_id: str, fetch: Callable[..., Awaitable[WorkFileRecord]]) -> SessionRecord:
         """documentSource "http": the server downloads externalId (through `fetch`, which enforces the address
         rules and limits) and attaches it as the source."""
         async with self.lock(session_id):
@@ -210,7 +221,7 @@ class ViewingSessions:
                                owner=session_id)
             return await self._attach(record, {"source": work}, owned=True)
 
-    def _workfile_ref(self, body: dict, prefix: str) -> dict:
+    def _workfile_ref(self, body: dict[str, Any], prefix: str) -> WorkFileRecord:
         file_id = body.get("fileId")
         if file_id is None:
             raise missing(prefix + "fileId")
@@ -222,7 +233,7 @@ class ViewingSessions:
                                           "message": "The work file has expired or does not exist"})
         return work
 
-    async def _attach(self, record: dict, parts: dict[str, dict], *, owned: bool) -> dict:
+    async def _attach(self, record: SessionRecord, parts: dict[str, WorkFileRecord], *, owned: bool) -> SessionRecord:
         for role, work in parts.items():
             record[role] = {"fileId": work["fileId"], "sha256": work["sha256"], "size": work["size"],
                             "extension": work["fileExtension"], "owned": owned}
@@ -233,7 +244,7 @@ class ViewingSessions:
             await self._notify("source_attached", record)
         return record
 
-    def source(self, session_id: str, role: str) -> tuple[dict, Path]:
+    def source(self, session_id: str, role: str) -> tuple[DocumentPart, Path]:
         """The stored bytes of a session's document: role 'source', 'original' or 'revised'."""
         record = self.usable(session_id, allow_errored=True)
         if role == "source" and (record["original"] or record["revised"]):
@@ -257,7 +268,7 @@ class ViewingSessions:
             "affinityToken"]}
 
     # ---- lifecycle -------------------------------------------------------------------------------------
-    async def start(self, session_id: str, body: Any) -> dict:
+    async def start(self, session_id: str, body: Any) -> SessionRecord:
         record = self.usable(session_id)
         if not record["started"]:
             record["started"] = True
@@ -281,7 +292,7 @@ class ViewingSessions:
             record.update(state=state, endStatus=status, endMessage=message)
             self._save(record)
 
-    async def replace(self, session_id: str, body: Any) -> dict:
+    async def replace(self, session_id: str, body: Any) -> SessionRecord:
         if not isinstance(body, dict):
             raise invalid("", 'a JSON object such as {"password": "..."}')
         unexpected = sorted(set(body) - {"password"})
@@ -325,7 +336,7 @@ class ViewingSessions:
             record["expires"] = now()
             self._save(record)
 
-    async def _remove_private_data(self, record: dict) -> None:
+    async def _remove_private_data(self, record: SessionRecord) -> None:
         for role in ("source", *ROLES):
             part = record.get(role)
             if part and part.get("owned") and (record["props"]["serverCaching"] == "none"

@@ -9,6 +9,7 @@ from ..storage.blobs import BlobStore, TooLargeError
 from ..storage.metadata import MetadataStore, now
 from . import formats
 from .errors import InputError, TooLarge, UnrecognizedFormat, invalid
+from .records import WorkFileRecord
 from .ids import is_valid_id, new_affinity_token, new_file_id
 
 KIND = "workfile"
@@ -27,7 +28,7 @@ class WorkFiles:
 
     async def receive(self, chunks: AsyncIterator[bytes], extension: str | None, *, min_seconds: int | None = None,
                       require_format: bool = True, owner: str | None = None,
-                      content_length: int | None = None) -> dict:
+                      content_length: int | None = None) -> WorkFileRecord:
         """Store uploaded bytes as a new work file. Undetectable content without a known extension is
         refused when `require_format` (a document to view); otherwise kept with the given extension."""
         if content_length is not None and content_length > self.max_size:
@@ -42,7 +43,7 @@ class WorkFiles:
                           owner=owner)
 
     def adopt(self, sha256: str, size: int, extension: str | None, *, min_seconds: int | None = None,
-              require_format: bool = True, owner: str | None = None, lifetime: float | None = None) -> dict:
+              require_format: bool = True, owner: str | None = None, lifetime: float | None = None) -> WorkFileRecord:
         detected = formats.detect(self.blobs.path(sha256))
         fmt = formats.resolve(detected, extension)
         if fmt is None:
@@ -60,7 +61,7 @@ class WorkFiles:
         self.store.put(KIND, record["fileId"], record, record["expires"], ref=sha256)
         return record
 
-    def get(self, file_id: str) -> dict | None:
+    def get(self, file_id: str) -> WorkFileRecord | None:
         if not is_valid_id(file_id):
             return None
         record = self.store.get(KIND, file_id)
@@ -68,13 +69,13 @@ class WorkFiles:
             return None
         return record
 
-    def extend(self, record: dict, until: float) -> None:
+    def extend(self, record: WorkFileRecord, until: float) -> None:
         """Keep a work file at least as long as a session that uses it."""
         if record["expires"] < until:
             record["expires"] = until
             self.store.put(KIND, record["fileId"], record, until, ref=record["sha256"])
 
-    def path(self, record: dict) -> Path:
+    def path(self, record: WorkFileRecord) -> Path:
         return self.blobs.path(record["sha256"])
 
     def delete(self, file_id: str) -> bool:
@@ -89,7 +90,7 @@ class WorkFiles:
         if not self.store.find(KIND, sha256):
             self.blobs.delete(sha256)
 
-    def info(self, record: dict) -> dict:
+    def info(self, record: WorkFileRecord) -> dict:
         return {
             "fileId": record["fileId"], "fileExtension": record["fileExtension"], "size": record["size"],
             "sha256": record["sha256"], "mimeType": formats.mime_type(record["fileExtension"]),

@@ -42,9 +42,6 @@ class BlobStore:
             raise ValueError("not a sha256")
         return self.blobs / sha256[:2] / sha256
 
-    def exists(self, sha256: str) -> bool:
-        return self.path(sha256).exists()
-
     def temp_path(self, suffix: str = "") -> Path:
         fd, name = tempfile.mkstemp(dir=self.tmp, suffix=suffix)
         os.close(fd)
@@ -67,16 +64,6 @@ class BlobStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-
-    def put_file(self, source: Path) -> tuple[str, int]:
-        """Move a finished temp file (under tmp/) into the store."""
-        size = source.stat().st_size
-        return self._commit(source, file_sha256(source)), size
-
-    def put_bytes(self, data: bytes) -> str:
-        tmp = self.temp_path()
-        tmp.write_bytes(data)
-        return self._commit(tmp, hashlib.sha256(data).hexdigest())
 
     def _commit(self, tmp: Path, sha256: str) -> str:
         final = self.path(sha256)
