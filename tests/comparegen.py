@@ -51,8 +51,11 @@ class ComparePair:
     def write(self, directory: Path) -> tuple[Path, Path]:
         directory.mkdir(parents=True, exist_ok=True)
         original, revised = directory / f"{self.name}-original.docx", directory / f"{self.name}-revised.docx"
-        self.build(False).save(original)
-        self.build(True).save(revised)
+        # written once: a docx's zip entries carry the time they were written, so a second save a second later
+        # gives other bytes (and another comparison) for the same pair
+        if not (original.exists() and revised.exists()):
+            self.build(False).save(original)
+            self.build(True).save(revised)
         return original, revised
 
 

@@ -146,6 +146,7 @@ async def _known_changes(documents: Documents, session: SessionRecord, hold: flo
         if failure is not None:
             raise _comparison_failed(failure) from None
         return None  # a busy or restarting pool: the next poll starts the comparison again
+    assert source is not None  # page_source waits for the comparison
     return source.extra.get("changes") or []
 
 

@@ -104,9 +104,10 @@ class Documents(SessionListener):
     def conversion_key(self, session: SessionRecord) -> str | None:
         """The key of the conversion a session needs, or None when its source is read as is."""
         if self.is_comparison(session):
-            if not (session.get("original") and session.get("revised")):
+            original, revised = session["original"], session["revised"]
+            if original is None or revised is None:
                 raise ServerError("DocumentNotProvidedYet", "Both the original and the revised document are needed")
-            pair = session["original"]["sha256"] + session["revised"]["sha256"]
+            pair = original["sha256"] + revised["sha256"]
             return "cmp-" + hashlib.sha256(pair.encode()).hexdigest()
         part = session.get("source")
         if part is None:
@@ -130,8 +131,9 @@ class Documents(SessionListener):
             raise ServerError("DocumentNotProvidedYet", "Both the original and the revised document are needed")
         key = self.conversion_key(session)
         if key is None:
+            assert part is not None  # only a single document is read as is
             fmt = formats.format_of(part["extension"])
-            return PageSource(kind="pdf" if fmt.family == "pdf" else "image", path=self.blobs.path(part["sha256"]),
+            return PageSource(kind="pdf" if fmt is not None and fmt.family == "pdf" else "image", path=self.blobs.path(part["sha256"]),
                               content_key=part["sha256"], scope=self.scope(session),
                               password=self._password(session))
         directory = self._converted_dir(session, key)

@@ -36,7 +36,7 @@ def missing(at: str, where: str = "body") -> InputError:
 
 
 def invalid(at: str, expected: str, where: str = "body", received: Any = None) -> InputError:
-    details = {"in": where, "at": at, "expected": expected}
+    details: dict[str, Any] = {"in": where, "at": at, "expected": expected}
     if received is not None:
         details["received"] = received if isinstance(received, (str, int, float, bool)) else type(received).__name__
     return InputError("InvalidInput", details)

@@ -6,6 +6,7 @@ serverCaching is "full" and their watermarks are the same."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import hashlib
 import json
@@ -28,7 +29,8 @@ RASTER_TYPES = ("png", "jpeg")
 class RenderPool(Protocol):
     """The render worker pool as the domain uses it (workers.pool.WorkerPool): jobs of engines.jobs by name."""
 
-    async def run(self, key: str, fn: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any: ...
+    async def run(self, affinity_key: str, fn: str, *args: Any, timeout: float | None = None,
+                  **kwargs: Any) -> Any: ...
 
 
 def session_watermarks(props: dict[str, Any]) -> list[dict[str, Any]]:
@@ -71,7 +73,9 @@ class Pages:
     async def source(self, session: SessionRecord) -> PageSource:
         if self.documents.is_comparison(session) and self.documents.comparer is None:
             raise ServerError("FeatureDisabled", "Comparison pages are not available on this server yet")
-        return await self.documents.page_source(session)
+        source = await self.documents.page_source(session)
+        assert source is not None  # page_source waits for the conversion unless told not to
+        return source
 
     async def info(self, session: SessionRecord) -> tuple[PageSource, dict[str, Any]]:
         """The page count and page sizes (page units), checking the password on the way."""
@@ -224,7 +228,7 @@ class Pages:
         for page in range(first, min(last, count - 1) + 1):
             path = self.cache.path(source.scope, "pages", source.content_key, str(page), "text.json")
             try:
-                data = await self._cached(path, lambda page=page: self._text_job(source, page))
+                data = await self._cached(path, functools.partial(self._text_job, source, page))
                 pages.append(json.loads(data if data is not None else path.read_bytes()))
             except ServerError as exc:
                 pages.append({"number": page, "errorCode": 1,

@@ -4,7 +4,9 @@ They stay dictionaries (not dataclasses) because the metadata store holds JSON: 
 Redis is the same object the services pass around, with no conversion layer to keep in step."""
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
+
+Role = Literal["source", "original", "revised"]   # which document of a session: its single one, or one of a pair
 
 
 class WorkFileRecord(TypedDict):

@@ -14,7 +14,7 @@ from .errors import (DomainError, InputError, ServerError, SessionGone, SessionN
                      missing)
 from .ids import decode_prefixed_id, is_valid_id, new_affinity_token, new_session_id
 from .properties import validate_properties
-from .records import DocumentPart, SessionRecord, WorkFileRecord
+from .records import DocumentPart, Role, SessionRecord, WorkFileRecord
 from .workfiles import WorkFiles, iso
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,8 @@ KIND = "session"
 RECENT_SECONDS = 1.0
 TOMBSTONE_SECONDS = 86400  # an ended session answers 403 (not 500) for this long
 ACTIVE = "active"
-ROLES = ("original", "revised")
+ROLES: tuple[Role, Role] = ("original", "revised")
+ALL_ROLES: tuple[Role, Role, Role] = ("source", "original", "revised")
 
 
 class SessionListener:
@@ -62,9 +63,10 @@ class ViewingSessions:
         recent = self._recent.get(session_id)
         if recent is not None and recent[1] > time.monotonic():
             return recent[0]
-        record = self.store.get(KIND, session_id) if is_valid_id(session_id) else None
-        if record is None:
+        found = self.store.get(KIND, session_id) if is_valid_id(session_id) else None
+        if found is None:
             raise SessionNotFound("Unknown viewing session")
+        record = cast(SessionRecord, found)
         self._remember(record)
         return record
 
@@ -80,7 +82,7 @@ class ViewingSessions:
         if state == "errored" and allow_errored and record["expires"] > now():
             return record
         if state in ("stopped", "errored"):
-            raise SessionGone(record["endStatus"], record["endMessage"])
+            raise SessionGone(record["endStatus"] or 403, record["endMessage"] or "The session is invalid or has expired")
         if state != ACTIVE or record["expires"] <= now():
             raise SessionGone()
         self._touch(record)
@@ -138,7 +140,7 @@ class ViewingSessions:
         return out
 
     # ---- sources ---------------------------------------------------------------------------------------
-    def _check_can_take(self, record: SessionRecord, role: str) -> None:
+    def _check_can_take(self, record: SessionRecord, role: Role) -> None:
         """role: 'source' for a single document, or 'original'/'revised' for comparison."""
         if role == "source":
             if record["original"] or record["revised"]:
@@ -155,12 +157,12 @@ class ViewingSessions:
                 raise InputError("CannotChangeDocument", {"in": "body", "at": role,
                                  "expected": f"a session without an {role} document"})
 
-    def check_can_take(self, session_id: str, role: str) -> SessionRecord:
+    def check_can_take(self, session_id: str, role: Role) -> SessionRecord:
         record = self.usable(session_id)
         self._check_can_take(record, role)
         return record
 
-    async def upload(self, session_id: str, role: str, chunks: AsyncIterator[bytes], extension: str | None,
+    async def upload(self, session_id: str, role: Role, chunks: AsyncIterator[bytes], extension: str | None,
                      content_length: int | None = None) -> SessionRecord:
         """PUT SourceFile (role 'source') or a v2 comparison upload (role 'original'/'revised')."""
         async with self.lock(session_id):
@@ -233,7 +235,7 @@ class ViewingSessions:
                                           "message": "The work file has expired or does not exist"})
         return work
 
-    async def _attach(self, record: SessionRecord, parts: dict[str, WorkFileRecord], *, owned: bool) -> SessionRecord:
+    async def _attach(self, record: SessionRecord, parts: dict[Role, WorkFileRecord], *, owned: bool) -> SessionRecord:
         for role, work in parts.items():
             record[role] = {"fileId": work["fileId"], "sha256": work["sha256"], "size": work["size"],
                             "extension": work["fileExtension"], "owned": owned}
@@ -244,7 +246,7 @@ class ViewingSessions:
             await self._notify("source_attached", record)
         return record
 
-    def source(self, session_id: str, role: str) -> tuple[DocumentPart, Path]:
+    def source(self, session_id: str, role: Role) -> tuple[DocumentPart, Path]:
         """The stored bytes of a session's document: role 'source', 'original' or 'revised'."""
         record = self.usable(session_id, allow_errored=True)
         if role == "source" and (record["original"] or record["revised"]):
@@ -289,7 +291,7 @@ class ViewingSessions:
         message = "".join(c if c.isprintable() else " " for c in message).strip()[:500] or "Session ended"
         async with self.lock(session_id):
             record = self.usable(session_id)
-            record.update(state=state, endStatus=status, endMessage=message)
+            record.update({"state": state, "endStatus": status, "endMessage": message})
             self._save(record)
 
     async def replace(self, session_id: str, body: Any) -> SessionRecord:
@@ -306,15 +308,16 @@ class ViewingSessions:
             old = self.usable(session_id, allow_errored=True)
             props = copy.deepcopy(old["props"])
             props["password"] = password
-            new = {**copy.deepcopy(old), "id": new_session_id(), "props": props, "created": now(),
+            new: SessionRecord = {**copy.deepcopy(old), "id": new_session_id(), "props": props, "created": now(),
                    "creationTime": iso(now()), "expires": now() + old["lifetime"], "state": ACTIVE,
                    "endStatus": None, "endMessage": None, "affinityToken": new_affinity_token(),
                    "started": False, "replaces": old["id"]}
-            for role in ("source", *ROLES):
-                if new[role]:
-                    new[role]["owned"] = False  # the old session's tombstone still refers to the bytes
-            old.update(state="stopped", endStatus=403, endMessage="The session is invalid or has expired",
-                       replacedBy=new["id"])
+            for role in ALL_ROLES:
+                part = new[role]
+                if part is not None:
+                    part["owned"] = False  # the old session's tombstone still refers to the bytes
+            old.update({"state": "stopped", "endStatus": 403, "endMessage": "The session is invalid or has expired",
+                        "replacedBy": new["id"]})
             self._save(old)
             self._save(new)
         if new["source"] or (new["original"] and new["revised"]):
@@ -332,13 +335,13 @@ class ViewingSessions:
                 raise ServerError("CannotDeleteCachedViewingSession",
                                   "Only sessions created with serverCaching \"none\" can be deleted")
             await self._remove_private_data(record)
-            record.update(state="deleted", endStatus=403, endMessage="The session is invalid or has expired")
+            record.update({"state": "deleted", "endStatus": 403, "endMessage": "The session is invalid or has expired"})
             record["expires"] = now()
             self._save(record)
 
     async def _remove_private_data(self, record: SessionRecord) -> None:
-        for role in ("source", *ROLES):
-            part = record.get(role)
+        for role in ALL_ROLES:
+            part = record[role]
             if part and part.get("owned") and (record["props"]["serverCaching"] == "none"
                                                or not record.get("sliding", True)):
                 self.workfiles.delete(part["fileId"])
@@ -354,12 +357,13 @@ class ViewingSessions:
             removed += 1
         # sessions whose usable time ended but whose tombstone lives on: drop their private data once
         # (the metadata store only knows the tombstone expiry, so scan with a shifted clock)
-        for session_id, record in self.store.expired(KIND, now() + TOMBSTONE_SECONDS):
-            if not record.get("cleaned"):
-                await self._remove_private_data(record)
-                record["cleaned"] = True
-                if record["state"] == ACTIVE:
-                    record["state"] = "expired"
-                self._save(record)
+        for _, found in self.store.expired(KIND, now() + TOMBSTONE_SECONDS):
+            ended = cast(SessionRecord, found)
+            if not ended.get("cleaned"):
+                await self._remove_private_data(ended)
+                ended["cleaned"] = True
+                if ended["state"] == ACTIVE:
+                    ended["state"] = "expired"
+                self._save(ended)
         return removed
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, cast
 
 from ..storage.blobs import BlobStore, TooLargeError
 from ..storage.metadata import MetadataStore, now
@@ -53,7 +53,7 @@ class WorkFiles:
             fmt = extension or "tmp"
         created = now()
         life = max(lifetime or self.lifetime, float(min_seconds or 0))
-        record = {
+        record: WorkFileRecord = {
             "fileId": new_file_id(), "sha256": sha256, "size": size, "fileExtension": fmt,
             "detected": detected is not None, "affinityToken": new_affinity_token(),
             "created": created, "expires": created + life, "owner": owner,
@@ -67,7 +67,7 @@ class WorkFiles:
         record = self.store.get(KIND, file_id)
         if record is None or record["expires"] <= now():
             return None
-        return record
+        return cast(WorkFileRecord, record)
 
     def extend(self, record: WorkFileRecord, until: float) -> None:
         """Keep a work file at least as long as a session that uses it."""

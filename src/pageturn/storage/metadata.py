@@ -9,11 +9,11 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterator, Mapping, Protocol
 
 
 class MetadataStore(Protocol):
-    def put(self, kind: str, id: str, data: dict, expires_at: float | None, ref: str | None = None) -> None: ...
+    def put(self, kind: str, id: str, data: Mapping[str, Any], expires_at: float | None, ref: str | None = None) -> None: ...
     def get(self, kind: str, id: str) -> dict | None: ...
     def delete(self, kind: str, id: str) -> bool: ...
     def find(self, kind: str, ref: str) -> list[tuple[str, dict]]: ...
@@ -46,7 +46,7 @@ class SqliteMetadataStore:
         for id, data in rows:
             yield id, json.loads(data)
 
-    def put(self, kind: str, id: str, data: dict, expires_at: float | None, ref: str | None = None) -> None:
+    def put(self, kind: str, id: str, data: Mapping[str, Any], expires_at: float | None, ref: str | None = None) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO records (kind, id, data, expires_at, ref) VALUES (?,?,?,?,?)",
                              (kind, id, json.dumps(data, separators=(",", ":")), expires_at, ref))
@@ -85,6 +85,10 @@ class SqliteMetadataStore:
             self._db.close()
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def now() -> float:
     return time.time()
 
@@ -111,7 +115,7 @@ class RedisMetadataStore:
     def _key(self, kind: str, *parts: str) -> str:
         return self._prefix + ":".join((kind, *parts))
 
-    def put(self, kind: str, id: str, data: dict, expires_at: float | None, ref: str | None = None) -> None:
+    def put(self, kind: str, id: str, data: Mapping[str, Any], expires_at: float | None, ref: str | None = None) -> None:
         key = self._key(kind, "r", id)
         old = self._redis.hget(self._key(kind, "ref-of"), id)
         pipe = self._redis.pipeline(transaction=True)
@@ -122,8 +126,8 @@ class RedisMetadataStore:
         else:
             pipe.zrem(self._key(kind, "exp"), id)
             pipe.persist(key)
-        if old is not None and old.decode() != ref:
-            self._unlink_ref(pipe, kind, id, old.decode())
+        if old is not None and _text(old) != ref:
+            self._unlink_ref(pipe, kind, id, _text(old))
         if ref is not None:
             pipe.sadd(self._key(kind, "ref", ref), id)
             pipe.sadd(self._key(kind, "refs"), ref)
@@ -144,16 +148,16 @@ class RedisMetadataStore:
         pipe.delete(self._key(kind, "r", id))
         pipe.zrem(self._key(kind, "exp"), id)
         if ref is not None:
-            self._unlink_ref(pipe, kind, id, ref.decode())
+            self._unlink_ref(pipe, kind, id, _text(ref))
         removed = pipe.execute()[0] > 0
-        if ref is not None and not self._redis.scard(self._key(kind, "ref", ref.decode())):
+        if ref is not None and not self._redis.scard(self._key(kind, "ref", _text(ref))):
             self._redis.srem(self._key(kind, "refs"), ref)
         return removed
 
     def _records(self, kind: str, ids: list) -> list[tuple[str, dict]]:
         if not ids:
             return []
-        names = [i.decode() if isinstance(i, bytes) else i for i in ids]
+        names = [_text(i) for i in ids]
         values = self._redis.mget([self._key(kind, "r", i) for i in names])
         return [(i, json.loads(v)) for i, v in zip(names, values) if v is not None]
 
@@ -164,7 +168,7 @@ class RedisMetadataStore:
         return self._records(kind, self._redis.zrangebyscore(self._key(kind, "exp"), "-inf", now))
 
     def refs(self, kind: str) -> set[str]:
-        return {r.decode() for r in self._redis.smembers(self._key(kind, "refs"))}
+        return {_text(r) for r in self._redis.smembers(self._key(kind, "refs"))}
 
     def ping(self) -> bool:
         try:
