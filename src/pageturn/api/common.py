@@ -31,8 +31,8 @@ def query_param(request: web.Request, name: str) -> str | None:
     return None
 
 
-# an 8 MB image watermark (README) is about 11 MB in base64; a session body may carry a few of them
-MAX_JSON_BODY = 48 << 20
+# a session's watermark images add up to at most 8 MB (README), about 10.7 MB in base64, plus the rest
+MAX_JSON_BODY = 16 << 20
 
 
 async def read_body(request: web.Request, max_bytes: int) -> bytes | None:
