@@ -64,8 +64,10 @@ VIEWER_STATIC = ("/viewer/static/", viewer.VIEWER_DIR)
 def add_routes(app: web.Application) -> None:
     not_found_routes = app.setdefault(NOT_FOUND_ROUTES, set())
     for route in PRIZMDOC + VIEWER:
-        added = app.router.add_route(route.method, route.path, route.handler)
-        if route.unknown_session_404:
-            not_found_routes.add(added)
+        methods = ("HEAD", "GET") if route.method == "GET" else (route.method,)  # HEAD wherever GET, as add_get
+        for method in methods:
+            added = app.router.add_route(method, route.path, route.handler)
+            if route.unknown_session_404:
+                not_found_routes.add(added)
     prefix, directory = VIEWER_STATIC
     app.router.add_static(prefix, directory, follow_symlinks=False)

@@ -430,7 +430,10 @@ def setup(app: web.Application, service: ZohoService) -> web.Application:
     zoho = web.Application(middlewares=[zoho_errors])
     zoho[ZOHO] = service
     for method, path, handler in ROUTES:
-        zoho.router.add_route(method, path.removeprefix(BASE), handler)
+        if method == "GET":  # HEAD as well, as add_get does
+            zoho.router.add_get(path.removeprefix(BASE), handler)
+        else:
+            zoho.router.add_route(method, path.removeprefix(BASE), handler)
     zoho.cleanup_ctx.append(_sweeper)
     app.add_subapp(BASE, zoho)
     return zoho
