@@ -12,15 +12,17 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .api import comparison, html5, service, viewer, viewing_sessions, work_files, zoho
+from .api import comparison, html5, routes, security, service, viewing_sessions, work_files, zoho
 from .api.errors import error_middleware
 from .config import Settings
 from .core.comparison import Comparer, ContinueTokens, load_secret
 from .core.documents import Documents
-from .core.url_fetch import fetch_to_workfile
+from .core.url_fetch import AllowList, fetch_to_workfile
+from .core.initial_pages import InitialPages
 from .core.pages import Pages
 from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
+from .core.zoho import Tenants, ZohoPreviews, ZohoService
 from .core.ids import new_file_id
 from .engines.office import OfficePool
 from .storage.blobs import BlobStore, CacheStore, HotFiles
@@ -119,10 +121,19 @@ def build_app(settings: Settings) -> web.Application:
                           on_scope_removed=(hot.forget_under,))
     pages = Pages(documents, render_pool, cache, hot, render_timeout=settings.render_timeout)
     sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime,
-                               listeners=(documents, html5.InitialPages(pages)))
+                               listeners=(documents, InitialPages(pages)))
+
+    zoho_service = ZohoService(
+        previews=ZohoPreviews(sessions, lifetime=settings.zoho_session_lifetime),
+        tenants=Tenants(settings.zoho_api_keys), workfiles=workfiles, allow=AllowList.parse(settings.fetch_allow),
+        fetch_timeout=settings.fetch_timeout, max_size=min(settings.max_upload_size, workfiles.max_size),
+        public_url=settings.public_url, sweep_interval=settings.sweep_interval,
+        allowed_hosts=settings.allowed_hosts)
 
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_upload_size)
+    security.install(app, settings.frame_ancestors)
     app[SETTINGS] = settings
+    app[viewing_sessions.TENANTS] = zoho_service.tenants
     app[CACHE] = cache
     app[viewing_sessions.SESSIONS] = sessions
     app[viewing_sessions.URL_FETCHER] = functools.partial(
@@ -141,13 +152,8 @@ def build_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_background)
     app.on_cleanup.append(lambda _app: _close(store))
 
-    viewing_sessions.add_routes(app)
-    html5.add_routes(app)
-    comparison.add_routes(app)
-    work_files.add_routes(app)
-    service.add_routes(app)
-    viewer.add_routes(app)
-    zoho.setup(app, settings)
+    routes.add_routes(app)
+    zoho.setup(app, zoho_service)
     return app
 
 

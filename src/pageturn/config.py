@@ -56,6 +56,11 @@ class Settings:
                              "a redis:// URL shared by several nodes (which then share the data directory too)")
     public_url: str = _setting("", "base URL clients reach this server at (for links in answers); "
                                "default: taken from each request's Host header")
+    allowed_hosts: list = _setting([], "host names (Host header, without port) this server answers links for when "
+                                   "public_url is empty, besides the address it was reached at (comma-separated)",
+                                   "list")
+    frame_ancestors: str = _setting("'self'", "sites allowed to embed the viewer in a frame, as a CSP "
+                                    "frame-ancestors source list (e.g. 'self' https://app.example.com)")
     session_lifetime: float = _setting(20 * 60, "how long a viewing session stays usable after its last use", "duration")
     workfile_lifetime: float = _setting(24 * 3600, "how long a work file is kept after creation", "duration")
     cache_lifetime: float = _setting(24 * 3600, "how long shared converted and rendered output is kept after it was written", "duration")

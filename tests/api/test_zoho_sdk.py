@@ -115,7 +115,7 @@ def test_preview_a_pdf_then_read_and_delete_its_session(client, zoho_server):
 
     # the same id is a PrizmDoc viewing session on the same bytes
     assert prizm.get(f"{V1}/u{session_id}").status_code == 200
-    assert prizm.get(f"{V1}/u{session_id}/SourceFile").content == data
+    assert prizm.get(f"{V1}/u{session_id}/SourceFile").status_code == 403  # print is off: no source either
 
     meta = ok(zoho.get_session(session_id), SessionMeta)
     assert meta.get_status() == "inactive"  # nobody opened the preview yet

@@ -540,9 +540,47 @@ def test_compare_mode_lists_changes_and_highlights_them(page, server, api):
     assert page.is_hidden("#compare-panel")
 
 
-def test_the_viewer_works_inside_an_iframe(page, server, three_pages):
-    page.set_content(f'<iframe id="v" src="{server.url}/viewer/{three_pages}" style="width:700px;height:600px;border:0">'
-                     '</iframe><input id="host-field">')
+@pytest.fixture(scope="module")
+def embedder():
+    """Another site (a port of its own on 127.0.0.1) whose page frames the URL given in its query."""
+    import html
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlparse
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):
+            url = parse_qs(urlparse(self.path).query).get("frame", [""])[0]
+            body = (f'<iframe id="v" src="{html.escape(url)}" style="width:700px;height:600px;border:0"></iframe>'
+                    '<input id="host-field">').encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _embed(page, site: str, viewer_url: str) -> None:
+    from urllib.parse import quote
+    page.goto(f"{site}/?frame={quote(viewer_url, safe='')}")
+
+
+def test_the_viewer_works_inside_an_iframe(page, make_server, embedder):
+    """frame_ancestors names the sites that may embed the viewer."""
+    from browser.helpers import Api
+    server = make_server(frame_ancestors=f"'self' {embedder}", office_enabled="false", render_workers=1)
+    sid = Api(server.url).session(DOC.data, "pdf")
+    _embed(page, embedder, f"{server.url}/viewer/{sid}")
     page.focus("#host-field")
     frame = page.frame_locator("#v")
     frame.locator('.page[data-page="0"][data-content]').wait_for()
@@ -551,6 +589,21 @@ def test_the_viewer_works_inside_an_iframe(page, server, three_pages):
     frame.locator("#page-input").wait_for()
     page.wait_for_timeout(300)
     assert frame.locator("#page-input").input_value() == "2"
+
+
+def test_a_site_not_named_in_frame_ancestors_cannot_embed_the_viewer(page, server, three_pages, embedder):
+    with page.expect_console_message(lambda message: "frame-ancestors" in message.text):
+        _embed(page, embedder, f"{server.url}/viewer/{three_pages}")
+    assert page.frame_locator("#v").locator("#viewport").count() == 0
+
+
+def test_a_hostile_document_name_leaves_the_page_intact(page, server, api):
+    name = '<!--<script>window.__pwned = 1</script> </script><script>window.__pwned = 2</script>'
+    sid = api.session(DOC.data, "pdf", body={"attachmentDisplayName": name})
+    open_viewer(page, server.url, sid)
+    wait_for_content(page, 0)
+    assert page.text_content("#doc-title") == name
+    assert page.evaluate("window.__pwned") is None
 
 
 def test_permissions_given_at_session_creation_are_honoured(page, make_server):

@@ -31,10 +31,26 @@ def query_param(request: web.Request, name: str) -> str | None:
     return None
 
 
-async def read_json(request: web.Request, *, allow_empty: bool = True, max_bytes: int = 4 << 20) -> Any:
+# a session's watermark images add up to at most 8 MB (README), about 10.7 MB in base64, plus the rest
+MAX_JSON_BODY = 16 << 20
+
+
+async def read_body(request: web.Request, max_bytes: int) -> bytes | None:
+    """The whole body, however many TCP writes it came in, or None when it is longer than `max_bytes`."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        return None
+    data = bytearray()
+    while chunk := await request.content.read(CHUNK):
+        data += chunk
+        if len(data) > max_bytes:
+            return None
+    return bytes(data)
+
+
+async def read_json(request: web.Request, *, allow_empty: bool = True, max_bytes: int = MAX_JSON_BODY) -> Any:
     """The request's JSON body, or ValueError when it is not JSON (callers choose the protocol's error)."""
-    raw = await request.content.read(max_bytes + 1)
-    if len(raw) > max_bytes:
+    raw = await read_body(request, max_bytes)
+    if raw is None:
         raise invalid("", f"a JSON body of at most {max_bytes} bytes")
     if not raw.strip():
         if allow_empty:

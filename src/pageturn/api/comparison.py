@@ -6,7 +6,6 @@ from aiohttp.web_response import ContentCoding
 
 from ..core.comparison import ContinueTokens, parse_limit, revision_page
 from .common import json_response, query_param
-from .errors import v2_route
 from .html5 import PAGES
 from .viewing_sessions import SESSIONS
 
@@ -23,7 +22,6 @@ def accepts_gzip(request: web.Request) -> bool:
     return False
 
 
-@v2_route
 async def revision_data(request: web.Request) -> web.Response:
     session = request.app[SESSIONS].usable(request.match_info["id"])
     limit = parse_limit(query_param(request, "limit"))
@@ -33,7 +31,3 @@ async def revision_data(request: web.Request) -> web.Response:
     if accepts_gzip(request):
         response.enable_compression(ContentCoding.gzip)
     return response
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v2/viewingSessions/{id}/revisionData", revision_data)

@@ -12,7 +12,8 @@ from .common import json_response
 
 log = logging.getLogger(__name__)
 
-NOT_FOUND_AS_404 = "pageturn.not_found_as_404"
+# the routes whose spec answers 404 (not the V1 URLs' documented 500) for an unknown session: see api/routes.py
+NOT_FOUND_ROUTES = web.AppKey("not_found_routes", set)
 _UNSAFE_REASON = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -32,7 +33,7 @@ def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
     if callable(to_response):
         return to_response()
     if isinstance(exc, SessionNotFound):
-        if request.get(NOT_FOUND_AS_404):
+        if request.match_info.route in request.app.get(NOT_FOUND_ROUTES, ()):
             return web.Response(status=404, reason="Not Found")
         return json_response({"errorCode": "InternalError", "errorDetails": {"message": exc.message}}, 500)
     if isinstance(exc, StatusOnlyError):
@@ -47,8 +48,17 @@ def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
     if isinstance(exc, DomainError):
         return json_response({"errorCode": exc.error_code or "Error", "errorDetails": {"message": exc.message}},
                              exc.status)
+    if client_disconnected(exc):
+        log.debug("client went away during %s %s: %s", request.method, request.path, exc)
+        return web.Response(status=499, reason="Client Closed Request")  # nobody reads it
     log.exception("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return json_response({"errorCode": "InternalError"}, 500)
+
+
+def client_disconnected(exc: BaseException) -> bool:
+    """The client closed the connection (aiohttp's ClientConnectionResetError is a ConnectionResetError): its
+    own choice, not a server fault worth a traceback."""
+    return isinstance(exc, ConnectionResetError)
 
 
 @web.middleware
@@ -59,12 +69,3 @@ async def error_middleware(request: web.Request, handler):
         raise
     except Exception as exc:  # every error leaves as a protocol-shaped answer
         return error_response(request, exc)
-
-
-def v2_route(handler):
-    """v2 URLs answer 404 (not 500) for an unknown session id."""
-    async def wrapped(request: web.Request):
-        request[NOT_FOUND_AS_404] = True
-        return await handler(request)
-    wrapped.__name__ = handler.__name__
-    return wrapped

@@ -1,14 +1,12 @@
 """PrizmDoc HTML5 viewing URLs: page attributes, SVG/PNG/JPEG pages, tiles, thumbnails and text."""
 from __future__ import annotations
 
-import asyncio
 import re
 
 from aiohttp import web
 
 from ..core.errors import SessionNotFound, invalid
 from ..core.pages import RASTER_TYPES, SVG_TYPES, Output, Pages
-from ..core.sessions import SessionListener
 from .common import json_response, query_param
 from .viewing_sessions import SESSIONS
 
@@ -151,54 +149,3 @@ async def text(request: web.Request) -> web.Response:
 async def license_client_viewer(request: web.Request) -> web.Response:
     # documented: deprecated, no longer functions and answers 500
     return json_response({"errorCode": "InternalError", "errorDetails": {"message": "Deprecated"}}, 500)
-
-
-class InitialPages(SessionListener):
-    """Listens to sessions: renders the first pages as soon as a session starts or gets its document."""
-
-    def __init__(self, pages: Pages):
-        self.pages = pages
-        self._tasks: set[asyncio.Task] = set()
-
-    def _schedule(self, session: dict) -> None:
-        props = session["props"]
-        if props.get("startConverting") == "none":
-            return
-        count = max(int(props.get("countOfInitialPages") or 0), 1)
-        self._track(asyncio.create_task(self.pages.prepare(session, count)))
-
-    @staticmethod
-    def _has_document(session: dict) -> bool:
-        return bool(session.get("source") or (session.get("original") and session.get("revised")))
-
-    async def session_started(self, session: dict) -> None:
-        if self._has_document(session):
-            self._schedule(session)
-
-    async def source_attached(self, session: dict) -> None:
-        if session.get("started") or session["props"].get("countOfInitialPages"):
-            self._schedule(session)
-        elif session["props"].get("startConverting") != "none" and session.get("source"):
-            # open the document now: the first page request then needs one render job, not two
-            self._track(asyncio.create_task(self._warm(session)))
-
-    async def _warm(self, session: dict) -> None:
-        try:
-            await self.pages.info(session)
-        except Exception:
-            pass  # the requests that follow report the error
-
-    def _track(self, task: asyncio.Task) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-
-def add_routes(app: web.Application) -> None:
-    base = "/PCCIS/V1"
-    app.router.add_get(base + "/Document/q/Attributes", document_attributes)
-    app.router.add_get(base + "/Document/q/{first:[^/-]+}-{last:[^/]+}/Text", text)
-    app.router.add_get(base + "/Page/q/{page}/Attributes", page_attributes)
-    app.router.add_get(base + "/Page/q/{page}/Tile/{x}/{y}/{w}/{h}", tile)
-    app.router.add_get(base + "/Page/q/{page}/{size:[^/]*x[^/]*}", thumbnail)
-    app.router.add_get(base + "/Page/q/{page}", page)
-    app.router.add_get(base + "/License/ClientViewer", license_client_viewer)

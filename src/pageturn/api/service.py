@@ -30,8 +30,3 @@ async def info(request: web.Request) -> web.Response:
     healthy = all(_passes(check) for _, check in request.app[HEALTH_CHECKS])
     return json_response({**instance, "serviceStatus": "running" if healthy else "unhealthy",
                           "components": {name: _passes(check) for name, check in request.app[HEALTH_CHECKS]}})
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/PCCIS/V1/Service/Current/Health", health)
-    app.router.add_get("/PCCIS/V1/Service/Current/Info", info)

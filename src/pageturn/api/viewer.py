@@ -8,6 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ..core.sessions import ViewingSessions
+from .security import viewer_page_headers
 from .viewing_sessions import SESSIONS
 
 VIEWER_DIR = Path(__file__).resolve().parent.parent / "viewer"
@@ -26,16 +27,27 @@ def viewer_config(sessions: ViewingSessions, session_id: str) -> dict:
     return config
 
 
-def viewer_page(config: dict) -> web.Response:
+# JSON escapes for every character that means something to the HTML parser inside a script element ('<!--',
+# '<script', '</script'), and for the line separators JavaScript source once refused: no string from a document
+# or a client can change the page's structure, and JSON.parse reads the same value back
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                              "\u2029": "\\u2029"})
+
+
+def script_safe_json(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False).translate(_SCRIPT_SAFE)
+
+
+def viewer_page(request: web.Request, config: dict) -> web.Response:
     template = (VIEWER_DIR / "viewer.html").read_text(encoding="utf-8")
-    # '</' cannot close the script element once escaped; the JSON stays valid
-    payload = json.dumps(config).replace("</", "<\\/")
-    return web.Response(text=template.replace("{{CONFIG_JSON}}", payload), content_type="text/html",
-                        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+    return web.Response(text=template.replace("{{CONFIG_JSON}}", script_safe_json(config)),
+                        content_type="text/html",
+                        headers={"Cache-Control": "no-store", **viewer_page_headers(request)})
 
 
 async def landing(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(VIEWER_DIR / "index.html", headers={"Content-Type": "text/html; charset=utf-8"})
+    return web.FileResponse(VIEWER_DIR / "index.html", headers={"Content-Type": "text/html; charset=utf-8",
+                                                                **viewer_page_headers(request)})
 
 
 async def viewer(request: web.Request) -> web.Response:
@@ -48,10 +60,4 @@ async def viewer(request: web.Request) -> web.Response:
         message = getattr(exc, "message", "") or "This document is not available"
         config = {"viewingSessionId": session_id, "permissions": DEFAULT_PERMISSIONS, "mode": "view",
                   "apiBase": "", "error": {"status": status, "message": message}}
-    return viewer_page(config)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/", landing)
-    app.router.add_get("/viewer/{id:[A-Za-z0-9_-]+}", viewer)
-    app.router.add_static("/viewer/static/", VIEWER_DIR, follow_symlinks=False)
+    return viewer_page(request, config)

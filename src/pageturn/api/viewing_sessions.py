@@ -1,19 +1,21 @@
 """PrizmDoc viewing-session URLs: translate HTTP to ViewingSessions calls and back."""
 from __future__ import annotations
 
+from typing import Awaitable, Callable
+
 from aiohttp import web
 
-from ..core import formats
-from ..core.errors import invalid
+from ..core.errors import SessionGone, SessionNotFound, invalid
 from ..core.sessions import ViewingSessions
 from ..core.workfiles import parse_extension_param
+from ..core.zoho import Tenants, check_download, check_owner
 from .common import (body_chunks, content_disposition, json_body_or_invalid, json_response, query_param,
                      read_json)
-from .errors import NOT_FOUND_AS_404, v2_route
+from .security import document_headers
 
 SESSIONS = web.AppKey("sessions", ViewingSessions)
+TENANTS = web.AppKey("zoho_tenants", Tenants)  # Zoho sessions are ended through these URLs with their key only
 URL_FETCHER = web.AppKey("url_fetcher", object)  # async (url, *, extension, owner) -> work file record
-V1 = "/PCCIS/V1/ViewingSession"
 
 
 def _sessions(request: web.Request) -> ViewingSessions:
@@ -45,8 +47,13 @@ async def get(request: web.Request) -> web.Response:
 
 
 async def delete(request: web.Request) -> web.Response:
-    request[NOT_FOUND_AS_404] = True  # documented: 404 when no such session
-    await _sessions(request).delete(_id(request))
+    sessions = _sessions(request)
+    session_id = _id(request)
+    check_owner(sessions.load(session_id), request.app[TENANTS], query_param(request, "apikey"))
+    try:
+        await sessions.delete(session_id)
+    except SessionGone:  # already deleted or expired: documented as 404, no such session
+        raise SessionNotFound("No viewing session with this id could be found") from None
     return web.Response(status=204)
 
 
@@ -63,7 +70,6 @@ async def put_source_file(request: web.Request) -> web.Response:
     return await _upload(request, _id(request), "source")
 
 
-@v2_route
 async def put_comparison_file(request: web.Request) -> web.Response:
     return await _upload(request, request.match_info["id"], request.match_info["role"])
 
@@ -81,24 +87,24 @@ _DEFAULT_NAMES = {"source": "SourceFile", "original": "OriginalSourceFile", "rev
 
 def _download(request: web.Request, session_id: str, role: str) -> web.StreamResponse:
     part, path = _sessions(request).source(session_id, role)
+    check_download(_sessions(request).load(session_id))
     name = query_param(request, "ContentDispositionFilename") or _DEFAULT_NAMES[role]
-    return web.FileResponse(path, headers={
-        "Content-Type": formats.mime_type(part["extension"]),
-        "Content-Disposition": content_disposition(name, part["extension"]),
-    })
+    return web.FileResponse(path, headers=document_headers(
+        part["extension"], content_disposition(name, part["extension"])))
 
 
 async def get_source_file(request: web.Request) -> web.StreamResponse:
     return _download(request, _id(request), "source")
 
 
-@v2_route
 async def get_comparison_file(request: web.Request) -> web.StreamResponse:
     return _download(request, request.match_info["id"], request.match_info["role"])
 
 
 async def get_file_id(request: web.Request) -> web.Response:
-    return json_response(_sessions(request).file_id(_id(request)))
+    answer = _sessions(request).file_id(_id(request))
+    check_download(_sessions(request).load(_id(request)))  # the work file id downloads the same bytes
+    return json_response(answer)
 
 
 async def session_started(request: web.Request) -> web.Response:
@@ -114,10 +120,10 @@ async def session_started(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
-def _ending(state: str):
+def _ending(state: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         session_id = _id(request)
-        _sessions(request).usable(session_id)
+        check_owner(_sessions(request).usable(session_id), request.app[TENANTS], query_param(request, "apikey"))
         body = await json_body_or_invalid(request)
         await _sessions(request).end(session_id, state, body if body is not None else {})
         return web.Response(status=200)
@@ -125,29 +131,16 @@ def _ending(state: str):
     return handler
 
 
+session_stopped = _ending("stopped")
+session_errored = _ending("errored")
+
+
 async def replacement(request: web.Request) -> web.Response:
     session_id = _id(request)
-    _sessions(request).usable(session_id, allow_errored=True)
+    old = _sessions(request).usable(session_id, allow_errored=True)
+    check_owner(old, request.app[TENANTS], query_param(request, "apikey"))  # replacing stops the old session
     body = await json_body_or_invalid(request)
     if body is None:
         raise invalid("", 'a JSON object such as {"password": "..."}')
     record = await _sessions(request).replace(session_id, body)
     return json_response({"viewingSessionId": record["id"], "affinityToken": record["affinityToken"]})
-
-
-def add_routes(app: web.Application) -> None:
-    sid = V1 + "/{sid}"
-    app.router.add_post(V1, create)
-    app.router.add_get(sid, get)
-    app.router.add_delete(sid, delete)
-    app.router.add_put(sid + "/SourceFile", put_source_file)
-    app.router.add_get(sid + "/SourceFile", get_source_file)
-    app.router.add_put(sid + "/SourceRef", put_source_ref)
-    app.router.add_get(sid + "/FileId", get_file_id)
-    app.router.add_post(sid + "/Notification/SessionStarted", session_started)
-    app.router.add_post(sid + "/Notification/SessionStopped", _ending("stopped"))
-    app.router.add_post(sid + "/Notification/SessionErrored", _ending("errored"))
-    app.router.add_post(sid + "/Replacement", replacement)
-    v2 = "/v2/viewingSessions/{id}/sourceFile/{role:original|revised}"
-    app.router.add_put(v2, put_comparison_file)
-    app.router.add_get(v2, get_comparison_file)

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..core import formats
 from ..core.errors import NotFound, invalid
 from ..core.workfiles import WorkFiles, parse_extension_param
 from .common import body_chunks, json_response, query_param
+from .security import document_headers
 
 WORKFILES = web.AppKey("workfiles", WorkFiles)
-BASE = "/PCCIS/V1/WorkFile"
 
 
 def _record(request: web.Request) -> dict:
@@ -35,8 +34,8 @@ async def create(request: web.Request) -> web.Response:
 
 async def get(request: web.Request) -> web.StreamResponse:
     record = _record(request)
-    return web.FileResponse(request.app[WORKFILES].path(record), headers={
-        "Content-Type": formats.mime_type(record["fileExtension"])})
+    return web.FileResponse(request.app[WORKFILES].path(record),
+                            headers=document_headers(record["fileExtension"]))
 
 
 async def info(request: web.Request) -> web.Response:
@@ -47,10 +46,3 @@ async def delete(request: web.Request) -> web.Response:
     _record(request)
     request.app[WORKFILES].delete(request.match_info["fileId"])
     return web.Response(status=204)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_post(BASE, create)
-    app.router.add_get(BASE + "/{fileId}", get)
-    app.router.add_get(BASE + "/{fileId}/Info", info)
-    app.router.add_delete(BASE + "/{fileId}", delete)

@@ -9,25 +9,23 @@ import asyncio
 import contextlib
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import AsyncIterator
 from urllib.parse import parse_qsl
 
 from aiohttp import BodyPartReader, web
 
-from ..config import Settings
 from ..core import formats
 from ..core.errors import DomainError, SessionGone, SessionNotFound, TooLarge, UnrecognizedFormat
-from ..core.url_fetch import AllowList, FetchError, fetch_to_workfile
+from ..core.url_fetch import FetchError, fetch_to_workfile
 from ..core.workfiles import WorkFiles
 from ..core.zoho import (INTERNAL_ERROR, INVALID_METHOD, INVALID_NAME, MISSING_PARAMETER, UNSUPPORTED_FORMAT,
-                         CompareOptions, PreviewOptions, Tenants, ZohoError, ZohoPreviews, expired_session,
+                         CompareOptions, PreviewOptions, ZohoError, ZohoService, expired_session,
                          invalid_value, parse_document_info, parse_lang, parse_permissions, parse_title,
                          unknown_session, unsupported_format)
-from .common import CHUNK
-from .viewing_sessions import SESSIONS
-from .work_files import WORKFILES
+from .common import CHUNK, read_body
+from .errors import client_disconnected
+from .hosts import base_url
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +37,7 @@ FORM_LIMIT = 1 << 20    # a url-encoded body (the document itself always comes a
 _TEXT_TYPES = {"text/plain": "txt", "text/csv": "csv", "text/tab-separated-values": "tsv", "text/html": "html"}
 
 
-@dataclass
-class ZohoContext:
-    previews: ZohoPreviews
-    tenants: Tenants
-    workfiles: WorkFiles
-    allow: AllowList
-    fetch_timeout: float
-    max_size: int
-    public_url: str
-    sweep_interval: float
-
-
-ZOHO = web.AppKey("zoho", ZohoContext)
+ZOHO = web.AppKey("zoho", ZohoService)
 
 
 # ---- errors ---------------------------------------------------------------------------------------------------
@@ -94,7 +80,10 @@ def as_zoho_error(request: web.Request, exc: BaseException) -> ZohoError:
         return invalid_value("", exc.reason)
     if isinstance(exc, DomainError):
         return invalid_value("", exc.message or type(exc).__name__)
-    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    if client_disconnected(exc):
+        log.debug("client went away during %s %s: %s", request.method, request.path, exc)
+    else:
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return ZohoError(INTERNAL_ERROR, "Internal Server Error while processing this request.")
 
 
@@ -111,13 +100,17 @@ async def zoho_errors(request: web.Request, handler):
 
 
 # ---- request helpers --------------------------------------------------------------------------------------------
-def _zoho(request: web.Request) -> ZohoContext:
+def _zoho(request: web.Request) -> ZohoService:
     return request.app[ZOHO]
 
 
 def _base(request: web.Request) -> str:
-    public = _zoho(request).public_url
-    return public.rstrip("/") if public else f"{request.scheme}://{request.host}"
+    zoho = _zoho(request)
+    base = base_url(request, zoho.public_url, zoho.allowed_hosts)
+    if base is None:
+        raise invalid_value("Host", "This server does not answer for the host named in the Host header; set "
+                            "public_url or allowed_hosts")
+    return base
 
 
 def _query_key(request: web.Request) -> str | None:
@@ -161,8 +154,8 @@ def _readable_multipart():
 
 
 async def _urlencoded(request: web.Request) -> list[tuple[str, str]]:
-    raw = await request.content.read(FORM_LIMIT + 1)
-    if len(raw) > FORM_LIMIT:
+    raw = await read_body(request, FORM_LIMIT)
+    if raw is None:
         raise invalid_value("", f"A url-encoded body may hold at most {FORM_LIMIT} bytes; send documents as "
                             "multipart/form-data")
     try:
@@ -250,7 +243,7 @@ class ZohoForm:
                 raise invalid_value(name, f"The {name} file is empty") from None
             raise
 
-    async def document(self, zoho: ZohoContext, file_field: str, url_field: str) -> tuple[dict, str | None]:
+    async def document(self, zoho: ZohoService, file_field: str, url_field: str) -> tuple[dict, str | None]:
         """The work file of one document, given as a file part or as a URL the server downloads, and its name.
         It stays in the form (discarded with it) until `take`n."""
         url = self.text.get(url_field, "").strip() or None
@@ -337,7 +330,7 @@ async def preview(request: web.Request) -> web.Response:
     })
 
 
-def _word_document(zoho: ZohoContext, work: dict, parameter: str) -> None:
+def _word_document(zoho: ZohoService, work: dict, parameter: str) -> None:
     """Comparison takes Word documents only, judged by their bytes (never by a file name)."""
     if formats.detect(zoho.workfiles.path(work)) not in formats.WORD_FORMATS:
         raise ZohoError(UNSUPPORTED_FORMAT, f"The file format is not supported: {parameter} must be a Word "
@@ -410,42 +403,37 @@ async def delete_document(request: web.Request) -> web.Response:
 
 
 async def _sweeper(app: web.Application):
-    zoho = app[ZOHO]
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(zoho.sweep_interval)
-            try:
-                zoho.previews.sweep()
-            except Exception:  # retried next time; must never end the loop
-                log.exception("zoho sweep failed")
-
-    task = asyncio.create_task(loop())
+    task = asyncio.create_task(app[ZOHO].sweep_forever())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
 
-def setup(app: web.Application, settings: Settings) -> web.Application:
-    """Mount the Zoho API under /writer/officeapi/v1 of `app` (after its sessions and work files exist)."""
-    workfiles = app[WORKFILES]
-    tenants = Tenants(settings.zoho_api_keys)
-    if not len(tenants):
+# Every Zoho URL, by its full path (the sub-application is mounted at BASE).
+ROUTES = (
+    ("POST", BASE + "/document/preview", preview),
+    ("POST", BASE + "/document/compare", compare),
+    ("GET", BASE + "/documents/{session_id}/{view:preview|compare}", viewer_page),
+    ("GET", BASE + "/sessions/{session_id}", get_session),
+    ("DELETE", BASE + "/sessions/{session_id}", delete_session),
+    ("GET", BASE + "/documents/{document_id}", get_document),
+    ("DELETE", BASE + "/documents/{document_id}", delete_document),
+)
+
+
+def setup(app: web.Application, service: ZohoService) -> web.Application:
+    """Mount the Zoho API under /writer/officeapi/v1 of `app`, in a sub-application whose error middleware
+    answers every failure under the prefix in Zoho's shape."""
+    if not len(service.tenants):
         log.info("Zoho API: no keys configured (zoho_api_keys), so it refuses every request")
     zoho = web.Application(middlewares=[zoho_errors])
-    zoho[ZOHO] = ZohoContext(
-        previews=ZohoPreviews(app[SESSIONS], lifetime=settings.zoho_session_lifetime), tenants=tenants,
-        workfiles=workfiles, allow=AllowList.parse(settings.fetch_allow), fetch_timeout=settings.fetch_timeout,
-        max_size=min(settings.max_upload_size, workfiles.max_size), public_url=settings.public_url,
-        sweep_interval=settings.sweep_interval)
-    zoho.router.add_post("/document/preview", preview)
-    zoho.router.add_post("/document/compare", compare)
-    zoho.router.add_get("/documents/{session_id}/{view:preview|compare}", viewer_page)
-    zoho.router.add_get("/sessions/{session_id}", get_session)
-    zoho.router.add_delete("/sessions/{session_id}", delete_session)
-    zoho.router.add_get("/documents/{document_id}", get_document)
-    zoho.router.add_delete("/documents/{document_id}", delete_document)
+    zoho[ZOHO] = service
+    for method, path, handler in ROUTES:
+        if method == "GET":  # HEAD as well, as add_get does
+            zoho.router.add_get(path.removeprefix(BASE), handler)
+        else:
+            zoho.router.add_route(method, path.removeprefix(BASE), handler)
     zoho.cleanup_ctx.append(_sweeper)
     app.add_subapp(BASE, zoho)
     return zoho

@@ -8,9 +8,11 @@ works on the PrizmDoc API (revisionData for a comparison) and in the viewer.
 This module knows no HTTP: the API layer parses requests and renders ZohoError as the protocol's 400 JSON."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,9 +20,13 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterable
 
 from ..storage.metadata import now
-from .errors import DomainError, SessionGone, SessionNotFound
+from .errors import DomainError, SessionGone, SessionNotFound, StatusOnlyError
 from .ids import is_valid_id, new_file_id
 from .sessions import ViewingSessions
+from .url_fetch import AllowList
+from .workfiles import WorkFiles
+
+log = logging.getLogger(__name__)
 
 # The error codes of Zoho Writer's API, as its documentation lists them.
 INTERNAL_ERROR = 1801
@@ -381,3 +387,70 @@ class ZohoPreviews:
             for record_id, _ in self.store.expired(kind, now()):
                 removed += self.store.delete(kind, record_id)
         return removed
+
+
+# ---- the same sessions through the PrizmDoc URLs ------------------------------------------------------------
+class DownloadNotPermitted(StatusOnlyError):
+    """A Zoho session made with document.export or document.print off: its bytes are not handed out on any
+    URL (printing the source is as good as exporting it)."""
+
+    code = "DownloadNotPermitted"
+
+    def __init__(self) -> None:
+        super().__init__(403, "Downloading this document is not permitted")
+
+
+class TenantKeyRequired(StatusOnlyError):
+    """Ending a Zoho session through the PrizmDoc URLs needs the key of the tenant that made it."""
+
+    code = "TenantKeyRequired"
+
+    def __init__(self) -> None:
+        super().__init__(403, "This session belongs to a Zoho API key: send it as the apikey query parameter")
+
+
+def check_download(session: dict) -> None:
+    """Raises DownloadNotPermitted for a Zoho session whose permissions turn export or print off."""
+    if session.get("zoho") is None:
+        return
+    permissions = session.get("viewerPermissions") or {}
+    if permissions.get("download") is False or permissions.get("print") is False:
+        raise DownloadNotPermitted()
+
+
+def check_owner(session: dict, tenants: "Tenants", key: str | None) -> None:
+    """A Zoho session is stopped or deleted only with its tenant's key; other sessions need none."""
+    zoho = session.get("zoho")
+    if zoho is None:
+        return
+    try:
+        tenant = tenants.identify(key)
+    except ZohoError:
+        raise TenantKeyRequired() from None
+    if not hmac.compare_digest(zoho.get("tenant", ""), tenant):
+        raise TenantKeyRequired()
+
+
+# ---- the service as the application builds it ---------------------------------------------------------------
+@dataclass
+class ZohoService:
+    """Everything the Zoho API needs, built once by the application."""
+
+    previews: ZohoPreviews
+    tenants: Tenants
+    workfiles: WorkFiles
+    allow: AllowList
+    fetch_timeout: float
+    max_size: int
+    public_url: str
+    sweep_interval: float
+    allowed_hosts: list[str] = field(default_factory=list)
+
+    async def sweep_forever(self) -> None:
+        """Forgets expired Zoho records every `sweep_interval` until cancelled."""
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            try:
+                self.previews.sweep()
+            except Exception:  # retried next time; must never end the loop
+                log.exception("zoho sweep failed")
