@@ -14,6 +14,7 @@ from aiohttp import web
 from . import __version__
 from .api import comparison, html5, service, viewer, viewing_sessions, work_files, zoho
 from .api.errors import error_middleware
+from .clock import Clock, system_clock
 from .config import Settings
 from .core.comparison import Comparer, ContinueTokens, load_secret
 from .core.documents import Documents
@@ -23,33 +24,39 @@ from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
 from .core.ids import new_file_id
 from .storage.blobs import BlobStore, CacheStore
-from .storage.metadata import MetadataStore, now, open_store
+from .storage.metadata import MetadataStore, open_store
 
 log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 CACHE = web.AppKey("cache", CacheStore)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+LAST_PRUNE = web.AppKey("last_prune", list)  # [time of the last cache prune]
 
 
 def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
 
-async def _sweeper(app: web.Application) -> None:
+async def sweep_once(app: web.Application) -> None:
+    """One pass of the housekeeping the sweeper runs every `sweep_interval` (the tests call it directly)."""
     settings = app[SETTINGS]
-    sessions = app[viewing_sessions.SESSIONS]
-    workfiles = app[work_files.WORKFILES]
     cache = app[CACHE]
-    last_prune = 0.0
+    workfiles = app[work_files.WORKFILES]
+    await app[viewing_sessions.SESSIONS].sweep()
+    workfiles.sweep()
+    workfiles.blobs.clean_tmp(older_than=3600)
+    clock = app[CLOCK]
+    if clock() - app[LAST_PRUNE][0] > min(600, settings.cache_lifetime / 4):  # a directory walk: not every sweep
+        await asyncio.to_thread(cache.prune, "shared", settings.cache_lifetime)
+        app[LAST_PRUNE][0] = clock()
+
+
+async def _sweeper(app: web.Application) -> None:
     while True:
-        await asyncio.sleep(settings.sweep_interval)
+        await asyncio.sleep(app[SETTINGS].sweep_interval)
         try:
-            await sessions.sweep()
-            workfiles.sweep()
-            workfiles.blobs.clean_tmp(older_than=3600)
-            if now() - last_prune > min(600, settings.cache_lifetime / 4):  # a directory walk: not every sweep
-                await asyncio.to_thread(cache.prune, "shared", settings.cache_lifetime)
-                last_prune = now()
+            await sweep_once(app)
         except Exception:  # a failed sweep is retried next time; it must never end the loop
             log.exception("sweep failed")
 
@@ -102,14 +109,17 @@ def _office_alive(documents: Documents) -> bool:
     return not states or any(state not in ("failed", "stopped") for state in states)
 
 
-def build_app(settings: Settings) -> web.Application:
+def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool = True) -> web.Application:
+    """`clock` gives the time of day to every service (the tests move it); `engines` False starts no render
+    worker and no LibreOffice (for tests of sessions and lifetimes only: pages then cannot be rendered)."""
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(settings.metadata, data_dir)
-    blobs = BlobStore(data_dir)
-    cache = CacheStore(data_dir / "cache", blobs.tmp)
-    workfiles = WorkFiles(store, blobs, lifetime=settings.workfile_lifetime, max_size=settings.max_upload_size)
-    sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime)
+    blobs = BlobStore(data_dir, clock)
+    cache = CacheStore(data_dir / "cache", blobs.tmp, clock)
+    workfiles = WorkFiles(store, blobs, lifetime=settings.workfile_lifetime, max_size=settings.max_upload_size,
+                          clock=clock)
+    sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime, clock=clock)
     documents = Documents(blobs, cache, conversion_timeout=settings.office_timeout)
     pages = Pages(documents, None, cache, render_timeout=settings.render_timeout)
     sessions.listeners += [documents, html5.InitialPages(pages)]
@@ -119,6 +129,8 @@ def build_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_upload_size)
     app[SETTINGS] = settings
     app[CACHE] = cache
+    app[CLOCK] = clock
+    app[LAST_PRUNE] = [0.0]
     app[viewing_sessions.SESSIONS] = sessions
     app[viewing_sessions.URL_FETCHER] = functools.partial(
         fetch_to_workfile, workfiles=workfiles, allow=settings.fetch_allow, timeout=settings.fetch_timeout,
@@ -130,9 +142,10 @@ def build_app(settings: Settings) -> web.Application:
                                   ("render_workers", lambda: _render_pool_alive(pages))]
     if settings.office_enabled:
         app[service.HEALTH_CHECKS].append(("office", lambda: _office_alive(documents)))
-    app[service.INSTANCE] = {"version": __version__, "startTime": iso(now()), "instanceId": new_file_id()[:16],
+    app[service.INSTANCE] = {"version": __version__, "startTime": iso(clock()), "instanceId": new_file_id()[:16],
                              "hostname": socket.gethostname(), "pid": os.getpid()}
-    app.cleanup_ctx.append(_engines(settings, data_dir, documents, pages))
+    if engines:
+        app.cleanup_ctx.append(_engines(settings, data_dir, documents, pages))
     app.cleanup_ctx.append(_background)
     app.on_cleanup.append(lambda _app: _close(store))
 
