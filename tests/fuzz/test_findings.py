@@ -1,0 +1,34 @@
+"""What the fuzz run found, kept as plain regression tests (each names the seed and case that found it)."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from pageturn.core import formats
+from fuzz.corpus import seeds
+
+
+def _with_broken_deflate(data: bytes, member: str) -> bytes:
+    """The archive with the compressed bytes of `member` overwritten in the middle: its header and the central
+    directory stay intact, so the archive opens and only reading that member fails inside zlib."""
+    raw = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo(member)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 2, start + min(info.compress_size, 40)):
+        raw[i] = 0xFF ^ raw[i]
+    return bytes(raw)
+
+
+@pytest.mark.parametrize("member", ["docProps/app.xml", "[Content_Types].xml"])
+def test_a_member_that_does_not_inflate_is_a_bad_zip_not_a_server_error(tmp_path, member):
+    """Seed 1 case 27 (docx): reading docProps/app.xml for the early page estimate raised zlib.error, and
+    Document/q/Attributes answered 500 InternalError; [Content_Types].xml fails the same way at detection."""
+    docx = next(s for s in seeds() if s.name == "docx").data
+    path = tmp_path / "broken.docx"
+    path.write_bytes(_with_broken_deflate(docx, member))
+    with zipfile.ZipFile(path) as archive, pytest.raises(zipfile.BadZipFile):
+        formats.read_member(archive, member, 100_000)
+    assert formats.detect(path) in ("docx", None)  # an answer, not an exception
