@@ -45,9 +45,11 @@ def main() -> int:
                                      progress=progress))
         finally:
             server.stop()
-            if "Traceback" in server.log():
-                print(server.log()[-6000:])
-                print("the server logged tracebacks (above); full log:", server.log_path)
+            log = server.log()
+            if "Traceback" in log:
+                kept = Path(tempfile.gettempdir()) / f"pageturn-fuzz-seed{args.seed}-server.log"
+                kept.write_text(log)
+                print(f"the server logged {log.count('Traceback')} tracebacks; its log: {kept}")
         print(summary(report))
     return 1 if report.findings or not report.server_alive else 0
 

@@ -170,11 +170,18 @@ async def run(base: str, server_pid: int, *, seed: int, cases: int, concurrency:
     async def worker(http: aiohttp.ClientSession) -> None:
         while not queue.empty() and report.server_alive:
             index = queue.get_nowait()
-            case = make_case(corpus, seed, index)
+            try:
+                case = make_case(corpus, seed, index)
+            except Exception as exc:
+                report.findings.append(Finding(index, "?", [], "mutator", repr(exc)))
+                continue
             if keep is not None:
                 keep.mkdir(parents=True, exist_ok=True)
                 (keep / f"case-{seed}-{index}.{case.extension}").write_bytes(case.data)
-            await _one(http, base, case, report, timeout)
+            try:
+                await _one(http, base, case, report, timeout)
+            except Exception as exc:  # a fault of the campaign itself is reported, and the run goes on
+                report.findings.append(Finding(index, case.seed_name, case.mutations, "campaign", repr(exc)))
             report.cases += 1
             if not alive():
                 report.server_alive = False

@@ -8,6 +8,7 @@ import io
 import random
 import re
 import zipfile
+import zlib
 from typing import Callable
 
 INTERESTING = (0x00, 0xFF, 0x7F, 0x80, 0x01, 0xFE)
@@ -69,8 +70,8 @@ def corrupt_zip_member(rng: random.Random, data: bytes) -> bytes:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as source:
             members = [(info, source.read(info)) for info in source.infolist()]
-    except (zipfile.BadZipFile, ValueError, EOFError):
-        return flip_bits(rng, data)
+    except (zipfile.BadZipFile, ValueError, EOFError, zlib.error, NotImplementedError, RuntimeError):
+        return flip_bits(rng, data)  # an earlier step broke the archive itself
     target = rng.randrange(len(members))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:

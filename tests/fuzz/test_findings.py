@@ -32,3 +32,18 @@ def test_a_member_that_does_not_inflate_is_a_bad_zip_not_a_server_error(tmp_path
     with zipfile.ZipFile(path) as archive, pytest.raises(zipfile.BadZipFile):
         formats.read_member(archive, member, 100_000)
     assert formats.detect(path) in ("docx", None)  # an answer, not an exception
+
+
+def test_a_page_whose_size_cannot_be_read_is_a_corrupt_document(tmp_path):
+    """Seed 1 cases 61, 80, 100, 140, 171 and 15 more (pdf): pdfium failed to read a page's size; the worker logged
+    a traceback and the page answered 580 RenderFailed instead of InvalidDocument."""
+    from fuzz.campaign import make_case
+    from pageturn.engines import pdf
+    from pageturn.engines.errors import CorruptDocument
+    path = tmp_path / "case-61.pdf"
+    path.write_bytes(make_case(seeds(), 1, 61).data)
+    try:
+        with pytest.raises(CorruptDocument):
+            pdf.info(str(path))
+    finally:
+        pdf.close_all()
