@@ -47,3 +47,20 @@ def test_a_page_whose_size_cannot_be_read_is_a_corrupt_document(tmp_path):
             pdf.info(str(path))
     finally:
         pdf.close_all()
+
+
+@pytest.mark.parametrize("case", [16, 126, 766, 986])
+def test_html_with_control_characters_is_sanitized_not_refused(case):
+    """Seed 1 cases 16, 126, 766, 986 (html): a stray NUL or other control character made lxml refuse the text
+    while the page was being sanitised, and the whole document answered 580 ConversionFailed (a browser shows
+    such a page, without the character)."""
+    from fuzz.campaign import make_case
+    from pageturn.engines.text_input import sanitize_html
+    out = sanitize_html(make_case(seeds(), 1, case).data)
+    assert out.startswith(b"<!DOCTYPE html>") and b"\x00" not in out
+
+
+def test_control_characters_go_and_the_text_stays():
+    from pageturn.engines.text_input import sanitize_html
+    out = sanitize_html(b"<html><body><style>p { color: red }\x00</style><p>be\x01fore\x0bafter</p></body></html>")
+    assert b"beforeafter" in out and b"color: red" in out
