@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import ServerProcess  # noqa: E402
 from fuzz.campaign import run, summary  # noqa: E402
-from fuzz.settings import SERVER_SETTINGS, TIMEOUT  # noqa: E402
+from fuzz.settings import CHILD_PEAK, SERVER_PEAK, SERVER_SETTINGS, TIMEOUT  # noqa: E402
 
 
 def main() -> int:
@@ -51,7 +51,10 @@ def main() -> int:
                 kept.write_text(log)
                 print(f"the server logged {log.count('Traceback')} tracebacks; its log: {kept}")
         print(summary(report))
-    return 1 if report.findings or not report.server_alive else 0
+    bounded = report.peak_server < SERVER_PEAK and report.peak_child < CHILD_PEAK
+    if not bounded:
+        print(f"memory above its bound: server < {SERVER_PEAK >> 20} MiB, each worker < {CHILD_PEAK >> 20} MiB")
+    return 1 if report.findings or not report.server_alive or not bounded else 0
 
 
 if __name__ == "__main__":

@@ -10,12 +10,10 @@ import requests
 from conftest import ServerProcess
 from fuzz.campaign import make_case, run, summary
 from fuzz.corpus import digest, seeds
-from fuzz.settings import SERVER_SETTINGS, TIMEOUT
+from fuzz.settings import CHILD_PEAK, SERVER_PEAK, SERVER_SETTINGS, TIMEOUT
 
 SEED = 20261201
 CASES = 60
-SERVER_PEAK = 1 << 30          # the server process itself
-CHILD_PEAK = 3 << 29           # any one render worker or LibreOffice process (1.5 GiB)
 
 
 def test_cases_are_reproducible_from_seed_and_index():
