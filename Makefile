@@ -1,5 +1,5 @@
 # The two commands the README starts with. Each installs what it needs first (quick when already there).
-.PHONY: run test bench setup
+.PHONY: run test bench fuzz setup
 
 run:
 	scripts/setup.sh
@@ -12,3 +12,7 @@ test:
 bench:
 	scripts/setup.sh --test
 	.venv/bin/python bench/run_all.py
+
+fuzz:
+	scripts/setup.sh --test
+	.venv/bin/python scripts/fuzz.py

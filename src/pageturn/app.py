@@ -14,6 +14,7 @@ from aiohttp import web
 from . import __version__
 from .api import comparison, html5, routes, security, service, viewing_sessions, work_files, zoho
 from .api.errors import error_middleware
+from .clock import Clock, system_clock
 from .config import Settings
 from .core.comparison import Comparer, ContinueTokens, load_secret
 from .core.documents import Documents
@@ -27,34 +28,40 @@ from .core.ids import new_file_id
 from .engines.office import OfficePool
 from .storage.blobs import BlobStore, CacheStore, HotFiles
 from .workers.pool import WorkerPool
-from .storage.metadata import MetadataStore, now, open_store
+from .storage.metadata import MetadataStore, open_store
 
 log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 CACHE = web.AppKey("cache", CacheStore)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+LAST_PRUNE = web.AppKey("last_prune", list)  # [time of the last cache prune]
 
 
 def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
 
-async def _sweeper(app: web.Application) -> None:
+async def sweep_once(app: web.Application) -> None:
+    """One pass of the housekeeping the sweeper runs every `sweep_interval` (the tests call it directly)."""
     settings = app[SETTINGS]
-    sessions = app[viewing_sessions.SESSIONS]
-    workfiles = app[work_files.WORKFILES]
     cache = app[CACHE]
-    last_prune = 0.0
+    workfiles = app[work_files.WORKFILES]
+    await app[viewing_sessions.SESSIONS].sweep()
+    # directory walks and deletions: off the event loop
+    await asyncio.to_thread(workfiles.sweep)
+    await asyncio.to_thread(workfiles.blobs.clean_tmp, 3600)
+    clock = app[CLOCK]
+    if clock() - app[LAST_PRUNE][0] > min(600, settings.cache_lifetime / 4):  # a directory walk: not every sweep
+        await asyncio.to_thread(cache.prune, "shared", settings.cache_lifetime)
+        app[LAST_PRUNE][0] = clock()
+
+
+async def _sweeper(app: web.Application) -> None:
     while True:
-        await asyncio.sleep(settings.sweep_interval)
+        await asyncio.sleep(app[SETTINGS].sweep_interval)
         try:
-            await sessions.sweep()
-            # directory walks and deletions: off the event loop
-            await asyncio.to_thread(workfiles.sweep)
-            await asyncio.to_thread(workfiles.blobs.clean_tmp, 3600)
-            if now() - last_prune > min(600, settings.cache_lifetime / 4):  # a directory walk: not every sweep
-                await asyncio.to_thread(cache.prune, "shared", settings.cache_lifetime)
-                last_prune = now()
+            await sweep_once(app)
         except Exception:  # a failed sweep is retried next time; it must never end the loop
             log.exception("sweep failed")
 
@@ -94,13 +101,15 @@ def _office_alive(office: OfficePool) -> bool:
     return not states or any(state not in ("failed", "stopped") for state in states)
 
 
-def build_app(settings: Settings) -> web.Application:
+def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool = True) -> web.Application:
+    """`clock` gives the time of day to every service (the tests move it); `engines` False starts no render
+    worker and no LibreOffice (for tests of sessions and lifetimes only: pages then cannot be rendered)."""
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data_dir.chmod(0o700)  # documents and records are private to the server's user
     store = open_store(settings.metadata, data_dir)
-    blobs = BlobStore(data_dir)
-    cache = CacheStore(data_dir / "cache", blobs.tmp)
+    blobs = BlobStore(data_dir, clock)
+    cache = CacheStore(data_dir / "cache", blobs.tmp, clock)
     hot = HotFiles()
 
     # engines' pools: built here, started and stopped with the app (_engines)
@@ -114,14 +123,15 @@ def build_app(settings: Settings) -> web.Application:
                             work_dir=data_dir / "office")
 
     # the domain
-    workfiles = WorkFiles(store, blobs, lifetime=settings.workfile_lifetime, max_size=settings.max_upload_size)
+    workfiles = WorkFiles(store, blobs, lifetime=settings.workfile_lifetime, max_size=settings.max_upload_size,
+                          clock=clock)
     comparer = (Comparer(blobs, office, render_pool, conversion_timeout=settings.office_timeout)
                 if office is not None else None)
     documents = Documents(blobs, cache, office=office, comparer=comparer, conversion_timeout=settings.office_timeout,
                           on_scope_removed=(hot.forget_under,))
     pages = Pages(documents, render_pool, cache, hot, render_timeout=settings.render_timeout)
     sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime,
-                               listeners=(documents, InitialPages(pages)))
+                               listeners=(documents, InitialPages(pages)), clock=clock)
 
     zoho_service = ZohoService(
         previews=ZohoPreviews(sessions, lifetime=settings.zoho_session_lifetime),
@@ -135,6 +145,8 @@ def build_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[viewing_sessions.TENANTS] = zoho_service.tenants
     app[CACHE] = cache
+    app[CLOCK] = clock
+    app[LAST_PRUNE] = [0.0]
     app[viewing_sessions.SESSIONS] = sessions
     app[viewing_sessions.URL_FETCHER] = functools.partial(
         fetch_to_workfile, workfiles=workfiles, allow=settings.fetch_allow, timeout=settings.fetch_timeout,
@@ -146,9 +158,10 @@ def build_app(settings: Settings) -> web.Application:
                                   ("render_workers", lambda: _render_pool_alive(render_pool))]
     if office is not None:
         app[service.HEALTH_CHECKS].append(("office", lambda: _office_alive(office)))
-    app[service.INSTANCE] = {"version": __version__, "startTime": iso(now()), "instanceId": new_file_id()[:16],
+    app[service.INSTANCE] = {"version": __version__, "startTime": iso(clock()), "instanceId": new_file_id()[:16],
                              "hostname": socket.gethostname(), "pid": os.getpid()}
-    app.cleanup_ctx.append(_engines(render_pool, office))
+    if engines:
+        app.cleanup_ctx.append(_engines(render_pool, office))
     app.cleanup_ctx.append(_background)
     app.on_cleanup.append(lambda _app: _close(store))
 

@@ -1,4 +1,5 @@
-"""Expiry, restarts, concurrent uploads, size limits and clean shutdown, against real server processes."""
+"""Restarts, concurrent uploads, size limits and clean shutdown, against real server processes (lifetimes and
+expiry are tested in process with a moving clock: tests/inproc/test_lifetimes.py)."""
 from __future__ import annotations
 
 import concurrent.futures
@@ -10,38 +11,6 @@ import requests
 
 from api.prizm import V1, Prizm
 from api.samples import pdf_bytes
-
-
-def test_sessions_expire_and_their_private_data_goes(make_server):
-    server = make_server(session_lifetime="2s", sweep_interval="0.5s")
-    api = Prizm(server.url)
-    sid = api.session_with(pdf_bytes("short lived"), body={"serverCaching": "none"})
-    long_lived = api.session_with(pdf_bytes("long lived"), body={"serverCaching": "none",
-                                                                  "minSecondsAvailable": 60})
-    file_id = api.get(f"{V1}/u{sid}/FileId").json()["fileId"]
-    assert api.get(f"{V1}/u{sid}").status_code == 200
-    time.sleep(3.5)
-    line, _ = api.status_line(f"{V1}/u{sid}")
-    assert line == "HTTP/1.1 403 The session is invalid or has expired"
-    assert api.get(f"/PCCIS/V1/WorkFile/{file_id}").status_code == 404  # swept with the session
-    assert api.get(f"{V1}/u{long_lived}").status_code == 200
-
-
-def test_use_keeps_a_session_alive(make_server):
-    server = make_server(session_lifetime="3s", sweep_interval="0.5s")
-    api = Prizm(server.url)
-    sid = api.create()
-    for _ in range(5):
-        time.sleep(1)
-        assert api.get(f"{V1}/u{sid}").status_code == 200
-
-
-def test_work_files_expire(make_server):
-    server = make_server(workfile_lifetime="1s", sweep_interval="0.5s")
-    api = Prizm(server.url)
-    file_id = api.post("/PCCIS/V1/WorkFile", data=pdf_bytes()).json()["fileId"]
-    time.sleep(2)
-    assert api.get(f"/PCCIS/V1/WorkFile/{file_id}").status_code == 404
 
 
 def test_restart_keeps_sessions_and_work_files(make_server):
@@ -122,19 +91,3 @@ def test_sigterm_lets_an_in_flight_upload_finish(make_server):
     assert server.proc.wait(30) == 0
     server.start()
     assert api.get(f"{V1}/u{sid}/SourceFile").content == data
-
-
-def test_shared_cache_is_pruned_after_its_lifetime(make_server):
-    server = make_server(cache_lifetime="2s", sweep_interval="0.5s", office_enabled="false")
-    api = Prizm(server.url)
-    sid = api.session_with(pdf_bytes("cached for a short while"))
-    r = api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid, "Scale": "0.2"})
-    assert r.status_code == 200
-    pages = server.data_dir / "cache" / "shared" / "pages"
-    assert list(pages.iterdir())
-    deadline = time.time() + 10
-    while time.time() < deadline and list(pages.iterdir()):
-        time.sleep(0.5)
-    assert not list(pages.iterdir())
-    r = api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid, "Scale": "0.2"})
-    assert r.status_code == 200  # rendered again on demand

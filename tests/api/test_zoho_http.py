@@ -1,6 +1,6 @@
 """The Zoho-compatible API over raw HTTP: how the key may arrive, the error contract, url sources (served by a
 loopback test server on an allow-listed port), refusals (a loopback listener that is not allow-listed must see
-no request), expiry, and what a deleted session looks like everywhere."""
+no request), and what a deleted session looks like everywhere."""
 from __future__ import annotations
 
 import hashlib
@@ -233,23 +233,6 @@ def test_size_and_time_limits(make_server, docs):
 def _blob(server, data: bytes):
     digest = hashlib.sha256(data).hexdigest()
     return server.data_dir / "blobs" / digest[:2] / digest
-
-
-def test_sessions_expire_and_their_content_goes(make_server):
-    server = make_server(zoho_api_keys=KEY, zoho_session_lifetime="2s", sweep_interval="0.5s", **QUIET)
-    data = pdf_bytes("expires with its zoho session")
-    body = created(preview(server, document=data))
-    session = requests.get(f"{server.url}{BASE}/sessions/{body['session_id']}", params={"apikey": KEY}).json()
-    assert session["info"]["expires_on_ms"] - session["info"]["created_time_ms"] == 2000
-    assert _blob(server, data).exists()
-    time.sleep(3.5)
-    for method in ("get", "delete"):
-        zoho_error(requests.request(method, f"{server.url}{BASE}/sessions/{body['session_id']}",
-                                    params={"apikey": KEY}), 1834, "session_id")
-    zoho_error(requests.get(f"{server.url}{BASE}/documents/{body['document_id']}", params={"apikey": KEY}), 1844)
-    prizm = Prizm(server.url)
-    assert prizm.status_line(f"{V1}/u{body['session_id']}")[0] == "HTTP/1.1 403 The session is invalid or has expired"
-    assert not _blob(server, data).exists()
 
 
 def test_a_deleted_session_fails_cleanly_everywhere(zoho):

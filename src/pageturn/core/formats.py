@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,9 +135,14 @@ def _detect_zip(path: Path) -> str | None:
 
 
 def read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
-    """At most `limit` decompressed bytes of a member: a zip bomb never inflates further than that."""
-    with archive.open(name) as member:
-        return member.read(limit)
+    """At most `limit` decompressed bytes of a member: a zip bomb never inflates further than that. A member
+    that does not decompress (corrupt deflate data, a cut stream, an unknown method) is a BadZipFile, which
+    callers already handle, rather than zlib.error or EOFError escaping as a server error."""
+    try:
+        with archive.open(name) as member:
+            return member.read(limit)
+    except (zlib.error, EOFError, NotImplementedError) as exc:
+        raise zipfile.BadZipFile(f"{name}: {exc}") from None
 
 
 def _detect_ole(path: Path) -> str | None:

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Sequence, cast
 
-from ..storage.metadata import MetadataStore, now
+from ..clock import Clock, system_clock
+from ..storage.metadata import MetadataStore
 from . import formats
 from .errors import (DomainError, InputError, ServerError, SessionGone, SessionNotFound, UnrecognizedFormat, invalid,
                      missing)
@@ -42,8 +43,9 @@ class SessionListener:
 
 class ViewingSessions:
     def __init__(self, store: MetadataStore, workfiles: WorkFiles, *, lifetime: float,
-                 listeners: Sequence[SessionListener] = ()):
+                 listeners: Sequence[SessionListener] = (), clock: Clock = system_clock):
         self.store = store
+        self.clock = clock
         self.workfiles = workfiles
         self.lifetime = lifetime
         self.listeners = tuple(listeners)
@@ -79,11 +81,11 @@ class ViewingSessions:
         """An active session, or the error its state calls for (403, or its own custom status)."""
         record = self.load(session_id)
         state = record["state"]
-        if state == "errored" and allow_errored and record["expires"] > now():
+        if state == "errored" and allow_errored and record["expires"] > self.clock():
             return record
         if state in ("stopped", "errored"):
             raise SessionGone(record["endStatus"] or 403, record["endMessage"] or "The session is invalid or has expired")
-        if state != ACTIVE or record["expires"] <= now():
+        if state != ACTIVE or record["expires"] <= self.clock():
             raise SessionGone()
         self._touch(record)
         return record
@@ -93,8 +95,8 @@ class ViewingSessions:
         if not record.get("sliding", True):
             return
         life = record["lifetime"]
-        if record["expires"] - now() < life / 2:
-            record["expires"] = now() + life
+        if record["expires"] - self.clock() < life / 2:
+            record["expires"] = self.clock() + life
             self._save(record)
 
     def _save(self, record: SessionRecord) -> None:
@@ -121,7 +123,7 @@ class ViewingSessions:
         life = float(lifetime or self.lifetime)
         if props["minSecondsAvailable"]:
             life = max(life, float(props["minSecondsAvailable"]))
-        created = now()
+        created = self.clock()
         # `extra` keys are the record's optional fields (SessionRecord lists them)
         record = cast(SessionRecord, {
             "id": new_session_id(), "props": props, "created": created, "creationTime": iso(created),
@@ -308,8 +310,8 @@ class ViewingSessions:
             old = self.usable(session_id, allow_errored=True)
             props = copy.deepcopy(old["props"])
             props["password"] = password
-            new: SessionRecord = {**copy.deepcopy(old), "id": new_session_id(), "props": props, "created": now(),
-                   "creationTime": iso(now()), "expires": now() + old["lifetime"], "state": ACTIVE,
+            new: SessionRecord = {**copy.deepcopy(old), "id": new_session_id(), "props": props, "created": self.clock(),
+                   "creationTime": iso(self.clock()), "expires": self.clock() + old["lifetime"], "state": ACTIVE,
                    "endStatus": None, "endMessage": None, "affinityToken": new_affinity_token(),
                    "started": False, "replaces": old["id"]}
             for role in ALL_ROLES:
@@ -329,14 +331,14 @@ class ViewingSessions:
         sessions are always deletable, such as Zoho's)."""
         async with self.lock(session_id):
             record = self.load(session_id)
-            if record["state"] == "deleted" or (record["state"] == ACTIVE and record["expires"] <= now()):
+            if record["state"] == "deleted" or (record["state"] == ACTIVE and record["expires"] <= self.clock()):
                 raise SessionGone()
             if record["props"]["serverCaching"] != "none" and not force:
                 raise ServerError("CannotDeleteCachedViewingSession",
                                   "Only sessions created with serverCaching \"none\" can be deleted")
             await self._remove_private_data(record)
             record.update({"state": "deleted", "endStatus": 403, "endMessage": "The session is invalid or has expired"})
-            record["expires"] = now()
+            record["expires"] = self.clock()
             self._save(record)
 
     async def _remove_private_data(self, record: SessionRecord) -> None:
@@ -350,14 +352,14 @@ class ViewingSessions:
     async def sweep(self) -> int:
         """Expire sessions past their lifetime (their private data goes) and forget old tombstones."""
         removed = 0
-        for session_id, record in self.store.expired(KIND, now()):
+        for session_id, record in self.store.expired(KIND, self.clock()):
             self.store.delete(KIND, session_id)
             self._locks.pop(session_id, None)
             self._recent.pop(session_id, None)
             removed += 1
         # sessions whose usable time ended but whose tombstone lives on: drop their private data once
         # (the metadata store only knows the tombstone expiry, so scan with a shifted clock)
-        for _, found in self.store.expired(KIND, now() + TOMBSTONE_SECONDS):
+        for _, found in self.store.expired(KIND, self.clock() + TOMBSTONE_SECONDS):
             ended = cast(SessionRecord, found)
             if not ended.get("cleaned"):
                 await self._remove_private_data(ended)

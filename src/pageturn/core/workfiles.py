@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import AsyncIterator, cast
 
 from ..storage.blobs import BlobStore, TooLargeError
-from ..storage.metadata import MetadataStore, now
+from ..clock import Clock, system_clock
+from ..storage.metadata import MetadataStore
 from . import formats
 from .errors import InputError, TooLarge, UnrecognizedFormat, invalid
 from .records import WorkFileRecord
@@ -20,8 +21,10 @@ def iso(ts: float) -> str:
 
 
 class WorkFiles:
-    def __init__(self, store: MetadataStore, blobs: BlobStore, *, lifetime: float, max_size: int):
+    def __init__(self, store: MetadataStore, blobs: BlobStore, *, lifetime: float, max_size: int,
+                 clock: Clock = system_clock):
         self.store = store
+        self.clock = clock
         self.blobs = blobs
         self.lifetime = lifetime
         self.max_size = max_size
@@ -51,7 +54,7 @@ class WorkFiles:
                 self._drop_blob_if_unused(sha256)
                 raise UnrecognizedFormat()
             fmt = extension or "tmp"
-        created = now()
+        created = self.clock()
         life = max(lifetime or self.lifetime, float(min_seconds or 0))
         record: WorkFileRecord = {
             "fileId": new_file_id(), "sha256": sha256, "size": size, "fileExtension": fmt,
@@ -65,7 +68,7 @@ class WorkFiles:
         if not is_valid_id(file_id):
             return None
         record = self.store.get(KIND, file_id)
-        if record is None or record["expires"] <= now():
+        if record is None or record["expires"] <= self.clock():
             return None
         return cast(WorkFileRecord, record)
 
@@ -101,7 +104,7 @@ class WorkFiles:
     def sweep(self) -> int:
         """Remove expired work files and any stored bytes no work file refers to."""
         removed = 0
-        for file_id, record in self.store.expired(KIND, now()):
+        for file_id, record in self.store.expired(KIND, self.clock()):
             self.store.delete(KIND, file_id)
             removed += 1
         live = self.store.refs(KIND)
@@ -109,7 +112,7 @@ class WorkFiles:
             if sha256 not in live:
                 path = self.blobs.path(sha256)
                 try:  # a blob younger than a minute may belong to an upload whose record is being written
-                    if path.stat().st_mtime < now() - 60:
+                    if path.stat().st_mtime < self.clock() - 60:
                         path.unlink()
                 except FileNotFoundError:
                     pass

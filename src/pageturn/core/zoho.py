@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable
 
-from ..storage.metadata import now
 from .errors import DomainError, SessionGone, SessionNotFound, StatusOnlyError
 from .ids import is_valid_id, new_file_id
 from .sessions import ViewingSessions
@@ -231,6 +230,7 @@ class ZohoPreviews:
         self.store = sessions.store
         self.workfiles = sessions.workfiles
         self.lifetime = lifetime
+        self.clock = sessions.clock  # one time for a session and its Zoho record
 
     # ---- creation --------------------------------------------------------------------------------------------
     async def preview(self, tenant: str, work: dict, options: PreviewOptions, *, name: str | None = None) -> dict:
@@ -301,7 +301,7 @@ class ZohoPreviews:
         record = self._record(session_id)
         if record is None or not hmac.compare_digest(record["tenant"], tenant) or record["deleted"]:
             raise unknown_session()
-        if record["expires"] <= now():
+        if record["expires"] <= self.clock():
             raise expired_session()
         try:
             viewing = self.sessions.load(session_id)
@@ -309,7 +309,7 @@ class ZohoPreviews:
             raise unknown_session() from None
         if viewing["state"] == "deleted":  # deleted through the PrizmDoc API
             raise unknown_session()
-        if viewing["state"] != "active" or viewing["expires"] <= now():  # stopped, errored or expired there
+        if viewing["state"] != "active" or viewing["expires"] <= self.clock():  # stopped, errored or expired
             raise expired_session()
         return record, viewing
 
@@ -343,7 +343,7 @@ class ZohoPreviews:
         record = self._record(session_id)
         if record is None or record.get("view", "preview") != view:
             return False
-        if not record["opened"] and not record["deleted"] and record["expires"] > now():
+        if not record["opened"] and not record["deleted"] and record["expires"] > self.clock():
             record["opened"] = True
             self.store.put(SESSION_KIND, session_id, record, record["expires"] + RETAIN_SECONDS,
                            ref=record["tenant"])
@@ -352,7 +352,8 @@ class ZohoPreviews:
     # ---- documents -------------------------------------------------------------------------------------------
     def _document(self, tenant: str, document_id: str) -> dict:
         document = self.store.get(DOCUMENT_KIND, document_id) if is_valid_id(document_id) else None
-        if document is None or not hmac.compare_digest(document["tenant"], tenant) or document["expires"] <= now():
+        if (document is None or not hmac.compare_digest(document["tenant"], tenant)
+                or document["expires"] <= self.clock()):
             raise unknown_document()
         return document
 
@@ -384,7 +385,7 @@ class ZohoPreviews:
         """Forget records past their retention (the viewing sessions' own sweep removes the content)."""
         removed = 0
         for kind in (SESSION_KIND, DOCUMENT_KIND):
-            for record_id, _ in self.store.expired(kind, now()):
+            for record_id, _ in self.store.expired(kind, self.clock()):
                 removed += self.store.delete(kind, record_id)
         return removed
 

@@ -110,7 +110,10 @@ class OpenPdf:
     def page_size(self, index: int) -> tuple[float, float]:
         """The displayed size in points, without loading the page's content."""
         self.check_page(index)
-        width, height = self.pdf.get_page_size(index)
+        try:
+            width, height = self.pdf.get_page_size(index)
+        except pdfium.PdfiumError:  # a broken page tree: the document's fault, not the renderer's
+            raise CorruptDocument(f"Page {index} of the document cannot be read") from None
         return round(width, 3), round(height, 3)
 
     def decrypted_copy(self) -> str:

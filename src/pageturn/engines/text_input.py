@@ -105,6 +105,8 @@ _URL_ATTRIBUTES = {"src", "srcset", "lowsrc", "dynsrc", "background", "poster", 
                    "formaction", "icon", "manifest", "profile"}
 _CSS_URL = re.compile(r"url\s*\(\s*(['\"]?)(?!data:)[^)]*\)", re.IGNORECASE)
 _CSS_IMPORT = re.compile(r"@import[^;]*;?", re.IGNORECASE)
+# characters XML cannot hold: lxml refuses to set them as text, and a browser shows nothing for them anyway
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _scrub_css(css: str) -> str:
@@ -130,7 +132,7 @@ def sanitize_html(data: bytes) -> bytes:
     """The page without anything LibreOffice would fetch: scripts, frames, objects, stylesheet links, image and
     background URLs (inline data: images stay), CSS url() and @import. Links a reader clicks (a/area href) stay:
     they are not fetched. The result is UTF-8 and says so."""
-    document = html.document_fromstring(decode_html(data))
+    document = html.document_fromstring(_NOT_XML.sub("", decode_html(data)))
     for element in list(document.iter()):
         if not isinstance(element.tag, str):  # comments and processing instructions load nothing
             continue

@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import AsyncIterator
 
+from ..clock import Clock, system_clock
+
 _HEX = set("0123456789abcdef")
 
 
@@ -30,8 +32,9 @@ class TooLargeError(Exception):
 
 
 class BlobStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, clock: Clock = system_clock):
         self.root = root
+        self.clock = clock
         self.tmp = root / "tmp"
         self.blobs = root / "blobs"
         for d in (self.tmp, self.blobs):
@@ -82,8 +85,7 @@ class BlobStore:
 
     def clean_tmp(self, older_than: float) -> None:
         """Remove temp files a crash left behind."""
-        import time
-        limit = time.time() - older_than
+        limit = self.clock() - older_than
         for p in self.tmp.iterdir():
             try:
                 if p.stat().st_mtime < limit:
@@ -95,9 +97,10 @@ class BlobStore:
 class CacheStore:
     """Derived files (converted PDFs, rendered pages) under a key of safe path segments."""
 
-    def __init__(self, root: Path, tmp: Path):
+    def __init__(self, root: Path, tmp: Path, clock: Clock = system_clock):
         self.root = root
         self.tmp = tmp
+        self.clock = clock
         root.mkdir(parents=True, exist_ok=True)
 
     def path(self, *segments: str) -> Path:
@@ -125,8 +128,7 @@ class CacheStore:
 
     def prune(self, scope: str, older_than: float) -> int:
         """Remove derived-output directories (one per content key) not written to for `older_than` seconds."""
-        import time
-        limit = time.time() - older_than
+        limit = self.clock() - older_than
         removed = 0
         base = self.root / scope
         for kind in ("pages", "converted"):
