@@ -67,7 +67,8 @@ def _engines(settings: Settings, data_dir: Path, documents: Documents, pages: Pa
     async def context(app: web.Application):
         from .workers.pool import WorkerPool
         pages.pool = WorkerPool(settings.effective_render_workers, job_timeout=settings.render_timeout,
-                                settings={"max_image_pixels": settings.max_image_pixels})
+                                settings={"max_image_pixels": settings.max_image_pixels},
+                                memory_limit_mb=settings.render_max_memory_mb)
         await pages.pool.start()
         office_start = None
         if settings.office_enabled:
@@ -89,17 +90,11 @@ def _engines(settings: Settings, data_dir: Path, documents: Documents, pages: Pa
 
 
 def _render_pool_alive(pages: Pages) -> bool:
-    # a worker being replaced shows as None for a moment; the pool is down only when none is running
-    return pages.pool is not None and any(pid is not None for pid in pages.pool.worker_pids())
+    return pages.pool is not None and pages.pool.healthy()
 
 
 def _office_alive(documents: Documents) -> bool:
-    """Healthy while at least one LibreOffice process is up or (re)starting, as during warm-up."""
-    office = documents.office
-    if office is None:
-        return False
-    states = [p["state"] for p in office.stats()["processes"]]
-    return not states or any(state not in ("failed", "stopped") for state in states)
+    return documents.office is not None and documents.office.healthy()
 
 
 def build_app(settings: Settings) -> web.Application:

@@ -239,6 +239,10 @@ class WorkerPool:
         """Process ids by worker index (None while a worker is being replaced)."""
         return [w.pid if w is not None else None for w in self._workers]
 
+    def healthy(self) -> bool:
+        """Running with at least one worker up (one being replaced shows as None for a moment)."""
+        return self._started and not self._closing and any(w is not None for w in self._workers)
+
     def queued(self) -> int:
         """Jobs waiting for a worker."""
         return sum(len(q) for q in self._queues)
