@@ -161,7 +161,10 @@ class Documents:
             name = type(exc).__name__
             if name in _TRANSIENT:  # a busy or restarting pool: the next request tries again
                 raise ServerError("ServerBusy", _TRANSIENT[name], {"message": _TRANSIENT[name]}) from None
-            if name == "ConversionTimeout":
+            if getattr(exc, "code", None) == "DocumentTooComplex":  # engines.errors.MemoryLimitExceeded
+                error = ServerError("DocumentTooComplex", "The document needs more memory than this server allows",
+                                    {"message": str(exc)})
+            elif name == "ConversionTimeout":
                 error = ConversionFailed(f"Converting the document took longer than {self.conversion_timeout:g} s")
             elif name in ("UnreadableDocument", "CorruptDocument", "ConversionFailed"):
                 error = ConversionFailed(f"The document could not be read: {getattr(exc, 'message', exc)}")

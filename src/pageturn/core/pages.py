@@ -68,6 +68,9 @@ class Pages:
             raise
         except Exception as exc:
             name = type(exc).__name__
+            if getattr(exc, "code", None) == "DocumentTooComplex":  # engines.errors.MemoryLimitExceeded
+                raise ServerError("DocumentTooComplex", "The page needs more memory than this server allows",
+                                  {"message": str(exc)}) from None
             if name == "PasswordRequired":
                 raise PasswordRequired() from None
             if name == "PageOutOfRange":
