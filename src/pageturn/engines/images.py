@@ -26,9 +26,10 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from .errors import CorruptDocument, EngineError, ImageTooLarge, PageOutOfRange, UnsupportedDocument
+from .formats import PILLOW_DECODERS
 from .raster import LIMITS, RasterPlan
 
-FORMATS = ("TIFF", "PNG", "JPEG", "GIF", "BMP", "WEBP")
+FORMATS = PILLOW_DECODERS   # from the one format table (engines/formats.py)
 MULTI_PAGE_FORMATS = ("TIFF",)
 MAX_FRAMES = 10_000
 DEFAULT_DPI = 72.0

@@ -37,6 +37,7 @@ from typing import Any
 from . import text_input
 from .errors import (ConversionFailed, ConversionTimeout, MemoryLimitExceeded, OfficeError, OfficeUnavailable,
                      PasswordRequired, QueueFull, SandboxUnavailable, UnreadableDocument)
+from .formats import CONVERTED, WORKBOOKS, Format
 from .office_bridge import BridgeGone, OfficeProcess
 from .sandbox import Isolation
 
@@ -48,25 +49,9 @@ WATCH_INTERVAL = 0.1     # how often a converting soffice's memory is read
 ADDRESS_SPACE_HEADROOM_MB = 1024  # measured: an idle soffice maps 820 MB for 150 MB resident
 
 
-# ---- formats ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Format:
-    kind: str                   # the LibreOffice application it opens in: text, spreadsheet, presentation
-    prepare: str = "copy"       # copy | text | table | html
-    delimiter: str | None = None
-
-
-FORMATS: dict[str, _Format] = {
-    **{ext: _Format("text") for ext in ("doc", "docx", "docm", "dot", "dotx", "rtf", "odt")},
-    **{ext: _Format("spreadsheet") for ext in ("xls", "xlsx", "xlsm", "ods")},
-    **{ext: _Format("presentation") for ext in ("ppt", "pptx", "pps", "ppsx", "odp")},
-    "txt": _Format("text", "text"),
-    "csv": _Format("spreadsheet", "table"),
-    "tsv": _Format("spreadsheet", "table", "\t"),
-    "html": _Format("text", "html"),
-    "htm": _Format("text", "html"),
-}
-WORKBOOK_FORMATS = {"xls", "xlsx", "xlsm", "ods"}   # the ones whose sheets are reported
+# ---- formats: the engines' one table (engines/formats.py) ------------------------------------------------------
+FORMATS = CONVERTED
+WORKBOOK_FORMATS = WORKBOOKS   # the ones whose sheets are reported
 TARGETS = {"pdf", "docx"}
 
 
@@ -274,7 +259,7 @@ class OfficePool:
             raise ConversionFailed(f"LibreOffice does not convert .{fmt} files here")
         if target not in TARGETS:
             raise ConversionFailed(f"unknown conversion target {target!r}")
-        if target == "docx" and spec.kind != "text":
+        if target == "docx" and spec.office != "text":
             raise ConversionFailed(f"a .{fmt} document cannot become a Word document")
         src, out = Path(src), Path(out)
         if not src.is_file():
@@ -286,7 +271,7 @@ class OfficePool:
         # a caller that goes away does not stop a conversion under way: the process is only free once it ends
         return await asyncio.shield(job)
 
-    async def _run(self, process: OfficeProcess, src: Path, out: Path, fmt: str, spec: _Format, target: str,
+    async def _run(self, process: OfficeProcess, src: Path, out: Path, fmt: str, spec: Format, target: str,
                    password: str | None, timeout: float) -> ConversionResult:
         job_dir = process.jobs / uuid.uuid4().hex
         broken = False
@@ -296,7 +281,7 @@ class OfficePool:
             produced = job_dir / f"result.{target}"
             request = {"op": "convert", "src": str(prepared.path), "out": str(produced), "target": target,
                        "filter": prepared.filter, "filter_options": prepared.filter_options,
-                       "password": password, "expect": spec.kind}
+                       "password": password, "expect": spec.office}
             started = time.monotonic()
             watch = _MemoryWatch(process, self.max_memory_mb)
             try:
@@ -406,7 +391,7 @@ class _MemoryWatch:
 
 
 # ---- helpers that run in threads ----------------------------------------------------------------------------
-def _prepare(src: Path, fmt: str, spec: _Format, job_dir: Path) -> text_input.Prepared:
+def _prepare(src: Path, fmt: str, spec: Format, job_dir: Path) -> text_input.Prepared:
     """The private copy LibreOffice reads, named by its format, and its import filter (None: LibreOffice
     detects the exact variant, e.g. Word 95 vs 97, and the bridge checks it opened as the right kind)."""
     dest = job_dir / f"document.{fmt}"
