@@ -90,15 +90,6 @@ def _engines(render_pool: WorkerPool, office: OfficePool | None):
     return context
 
 
-def _render_pool_alive(pool: WorkerPool) -> bool:
-    # a worker being replaced shows as None for a moment; the pool is down only when none is running
-    return any(pid is not None for pid in pool.worker_pids())
-
-
-def _office_alive(office: OfficePool) -> bool:
-    """Healthy while at least one LibreOffice process is up or (re)starting, as during warm-up."""
-    states = [p["state"] for p in office.stats()["processes"]]
-    return not states or any(state not in ("failed", "stopped") for state in states)
 
 
 def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool = True) -> web.Application:
@@ -114,7 +105,8 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
 
     # engines' pools: built here, started and stopped with the app (_engines)
     render_pool = WorkerPool(settings.effective_render_workers, job_timeout=settings.render_timeout,
-                             settings={"max_image_pixels": settings.max_image_pixels})
+                             settings={"max_image_pixels": settings.max_image_pixels},
+                             memory_limit_mb=settings.render_max_memory_mb)
     office = None
     if settings.office_enabled:
         office = OfficePool(settings.effective_office_workers, timeout=settings.office_timeout,
@@ -155,9 +147,9 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     app[html5.PAGES] = pages
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
     app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir)),
-                                  ("render_workers", lambda: _render_pool_alive(render_pool))]
+                                  ("render_workers", render_pool.healthy)]
     if office is not None:
-        app[service.HEALTH_CHECKS].append(("office", lambda: _office_alive(office)))
+        app[service.HEALTH_CHECKS].append(("office", office.healthy))
     app[service.INSTANCE] = {"version": __version__, "startTime": iso(clock()), "instanceId": new_file_id()[:16],
                              "hostname": socket.gethostname(), "pid": os.getpid()}
     if engines:

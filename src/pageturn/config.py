@@ -70,10 +70,15 @@ class Settings:
     render_workers: int = _setting(0, "render worker processes (0 = one per core)", "int")
     render_timeout: float = _setting(60, "longest time one page render may take", "duration")
     max_image_pixels: int = _setting(200_000_000, "largest source image (width x height) accepted", "int")
+    render_max_memory_mb: int = _setting(2048, "address-space cap of each render worker in MiB; a page that needs "
+                                         "more answers DocumentTooComplex and the worker is replaced", "int")
     office_workers: int = _setting(0, "LibreOffice processes (0 = one per core)", "int")
     office_timeout: float = _setting(120, "longest time one LibreOffice conversion may take", "duration")
     office_max_conversions: int = _setting(50, "conversions after which a LibreOffice process is recycled", "int")
-    office_max_memory_mb: int = _setting(1024, "resident memory after which a LibreOffice process is recycled", "int")
+    office_max_memory_mb: int = _setting(2048, "memory cap of each LibreOffice process in MiB (resident, watched "
+                                         "while converting; address space capped 1 GiB above): a document that "
+                                         "needs more answers DocumentTooComplex; above half of it after a "
+                                         "conversion the process is recycled", "int")
     office_queue_limit: int = _setting(100, "conversions allowed to wait for a LibreOffice process", "int")
     office_enabled: bool = _setting(True, "start the LibreOffice pool (Office, text and HTML documents)", "bool")
     zoho_api_keys: list = _setting([], "comma-separated API keys accepted by the Zoho-compatible API", "list")

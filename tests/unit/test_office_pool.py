@@ -353,13 +353,13 @@ def test_process_is_recycled_when_its_memory_passes_the_limit(small_pool, runner
     officegen.docx_pages(src, 1)
     before = small_pool.stats()["processes"][0]
     assert before["rss_mb"] > 1
-    limit = small_pool.max_memory_mb
-    small_pool.max_memory_mb = 1  # any soffice is bigger than this
+    limit = small_pool.recycle_memory_mb
+    small_pool.recycle_memory_mb = 1  # any soffice is bigger than this
     try:
         runner.run(small_pool.convert(src, tmp_path / "m.pdf", "docx"))
         wait_until_ready(small_pool, runner)
     finally:
-        small_pool.max_memory_mb = limit
+        small_pool.recycle_memory_mb = limit
     after = small_pool.stats()["processes"][0]
     assert after["restarts"] == before["restarts"] + 1 and after["pid"] != before["pid"]
 

@@ -11,8 +11,8 @@ import time
 import pytest
 
 import docgen
-from pageturn.engines.errors import (JobTimeout, PageOutOfRange, PasswordRequired, PoolBusy, PoolClosed,
-                                     SvgNotAvailable, WorkerCrashed)
+from pageturn.engines.errors import (JobTimeout, MemoryLimitExceeded, PageOutOfRange, PasswordRequired, PoolBusy,
+                                     PoolClosed, SvgNotAvailable, WorkerCrashed)
 from pageturn.workers import worker as worker_module
 from pageturn.workers.pool import WorkerPool, _load_result
 
@@ -225,3 +225,35 @@ async def wait_for(condition, timeout: float = 10) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+def test_decrypted_copies_never_touch_the_disk_even_when_a_worker_is_killed(documents, tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # the workers inherit it: any temp file would land here
+
+    async def scenario(pool):
+        svg = await pool.run("k", "render_svg", documents["encrypted"], "pdf", 0, password="secret")
+        assert svg.startswith((b"<?xml", b"<svg"))
+        assert list(scratch.iterdir()) == []  # while the worker keeps the document open
+        os.kill(pool.worker_pids()[0], signal.SIGKILL)
+        await wait_for(lambda: None not in pool.worker_pids() and pool.worker_pids()[0] is not None)
+        assert list(scratch.iterdir()) == []
+    run(scenario, size=1)
+
+
+def test_a_job_past_the_memory_cap_answers_memory_limit_exceeded_and_the_worker_is_replaced(tmp_path):
+    import bombgen
+
+    bomb = tmp_path / "bomb.pdf"
+    bomb.write_bytes(bombgen.pdf_content_bomb(1 << 30))
+
+    async def scenario(pool):
+        before = pool.worker_pids()[0]
+        with pytest.raises(MemoryLimitExceeded):
+            await pool.run("k", "render_raster", str(bomb), "pdf", 0)
+        assert pool.stats.over_memory == 1 and pool.stats.crashed == 0
+        await wait_for(lambda: pool.worker_pids()[0] not in (None, before))
+        assert pool.healthy()
+        assert (await pool.run("k", "ping"))["pid"] == pool.worker_pids()[0]
+    run(scenario, size=1, memory_limit_mb=512)

@@ -7,55 +7,19 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import olefile
 
+from ..engines.formats import BY_EXTENSION, WORD, Format
+
 _EXTENSION = re.compile(r"[A-Za-z0-9]{1,16}")  # used with fullmatch: `$` would accept a final newline
 
 
-@dataclass(frozen=True)
-class Format:
-    extension: str
-    mime: str
-    family: str  # "pdf" | "image" | "office" | "text"
-
-
-_FORMATS = {f.extension: f for f in [
-    Format("pdf", "application/pdf", "pdf"),
-    Format("tif", "image/tiff", "image"),
-    Format("tiff", "image/tiff", "image"),
-    Format("png", "image/png", "image"),
-    Format("jpg", "image/jpeg", "image"),
-    Format("jpeg", "image/jpeg", "image"),
-    Format("gif", "image/gif", "image"),
-    Format("bmp", "image/bmp", "image"),
-    Format("webp", "image/webp", "image"),
-    Format("doc", "application/msword", "office"),
-    Format("dot", "application/msword", "office"),
-    Format("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "office"),
-    Format("docm", "application/vnd.ms-word.document.macroEnabled.12", "office"),
-    Format("dotx", "application/vnd.openxmlformats-officedocument.wordprocessingml.template", "office"),
-    Format("rtf", "application/rtf", "office"),
-    Format("odt", "application/vnd.oasis.opendocument.text", "office"),
-    Format("xls", "application/vnd.ms-excel", "office"),
-    Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "office"),
-    Format("xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12", "office"),
-    Format("ods", "application/vnd.oasis.opendocument.spreadsheet", "office"),
-    Format("ppt", "application/vnd.ms-powerpoint", "office"),
-    Format("pps", "application/vnd.ms-powerpoint", "office"),
-    Format("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", "office"),
-    Format("ppsx", "application/vnd.openxmlformats-officedocument.presentationml.slideshow", "office"),
-    Format("odp", "application/vnd.oasis.opendocument.presentation", "office"),
-    Format("txt", "text/plain", "text"),
-    Format("csv", "text/csv", "text"),
-    Format("tsv", "text/tab-separated-values", "text"),
-    Format("html", "text/html", "text"),
-    Format("htm", "text/html", "text"),
-]}
-
-WORD_FORMATS = {"doc", "docx", "docm", "dot", "dotx"}
+# The table itself is the engines' (engines/formats.py): one source of truth for the upload rules, MIME types,
+# the render workers and LibreOffice.
+_FORMATS = BY_EXTENSION
+WORD_FORMATS = WORD
 # Formats whose bytes are one container type, so a given extension refines what content detection found.
 _REFINES = {
     "docx": {"docm", "dotx"}, "xlsx": {"xlsm"}, "pptx": {"ppsx"}, "doc": {"dot"}, "ppt": {"pps"},

@@ -100,6 +100,13 @@ class OfficeUnavailable(OfficeError):
     code = "OfficeUnavailable"
 
 
+class SandboxUnavailable(EngineError):
+    """The isolation asked for cannot be set up on this machine."""
+
+    code = "SandboxUnavailable"
+    default_message = "The document engine cannot be isolated on this machine"
+
+
 # ---- the render worker pool ------------------------------------------------------------------------------------
 class PoolError(EngineError):
     code = "PoolError"

@@ -26,14 +26,14 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from .errors import CorruptDocument, EngineError, ImageTooLarge, PageOutOfRange, UnsupportedDocument
+from .formats import PILLOW_DECODERS
 from .raster import LIMITS, RasterPlan
 
-FORMATS = ("TIFF", "PNG", "JPEG", "GIF", "BMP", "WEBP")
+FORMATS = PILLOW_DECODERS   # from the one format table (engines/formats.py)
 MULTI_PAGE_FORMATS = ("TIFF",)
 MAX_FRAMES = 10_000
 DEFAULT_DPI = 72.0
 OPEN_IMAGES = 4
-DECODED_FRAMES = 2
 _SWAPPING_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that turn the image by 90 degrees
 
 
@@ -95,6 +95,7 @@ class OpenImage:
         if frames > MAX_FRAMES:
             self.image.close()
             raise UnsupportedDocument(f"The image has {frames} pages; at most {MAX_FRAMES} are supported")
+        self.path = path
         self.page_count = max(1, frames)
         self._pages: dict[int, FramePage] = {}
 
@@ -121,19 +122,40 @@ class OpenImage:
 
     def _orientation(self) -> int:
         try:
+            if self.image.format == "PNG":
+                # Pillow's PNG getexif decodes the whole image to look for an eXIf chunk after the pixels: only
+                # one before them is read, so this open (cached) image never holds decoded pixels
+                exif = Image.Exif()
+                if self.image.info.get("exif"):
+                    exif.load(self.image.info["exif"])
+                return int(exif.get(0x0112, 1))
             return int(self.image.getexif().get(0x0112, 1))
         except Exception:  # a damaged EXIF block is ignored, as viewers do
             return 1
 
     def decode(self, index: int) -> Image.Image:
-        """The page as an RGB (or L) image, oriented, alpha flattened on white."""
+        """The page as an RGB (or L) image, oriented, alpha flattened on white. Decoded from a handle of its
+        own, so the pixels live only in what this returns (the byte-bounded cache below decides how long)."""
         self._seek(index)
         _check_pixels(*self.image.size)
+        orientation = self._orientation()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                self.image.load()
-                frame = ImageOps.exif_transpose(self.image) if self._orientation() != 1 else self.image.copy()
+                image = Image.open(self.path, formats=FORMATS)
+                if index:
+                    image.seek(index)
+                image.load()  # a single-frame file is closed by this; a TIFF's stays open for its frames
+                if orientation != 1:
+                    frame = ImageOps.exif_transpose(image)
+                elif self.page_count > 1:
+                    frame = image.copy()
+                else:
+                    frame = image  # no copy: a 14000 px square RGBA page is 784 MB
+                if frame is not image:
+                    image.close()
+        except FileNotFoundError:
+            raise EngineError("The document file is missing") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _too_large() from None
         except (OSError, ValueError, SyntaxError, EOFError):
@@ -158,15 +180,21 @@ def _to_display_mode(image: Image.Image) -> Image.Image:
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        image = image.convert("RGBA")
+        if image.mode != "RGBA":
+            image = image.convert("RGBA")
         background = Image.new("RGB", image.size, (255, 255, 255))
         background.paste(image, mask=image.getchannel("A"))
+        image.close()  # the RGBA pixels go now rather than when the caller lets go
         return background
     return image.convert("RGB")  # CMYK, YCbCr, LAB, ...
 
 
-_open: OrderedDict[tuple, OpenImage] = OrderedDict()
+_open: OrderedDict[tuple, OpenImage] = OrderedDict()   # headers only: a few KB each
 _decoded: OrderedDict[tuple, Image.Image] = OrderedDict()
+
+
+def _image_bytes(image: Image.Image) -> int:
+    return image.width * image.height * len(image.getbands())
 
 
 def open_image(path: str) -> OpenImage:
@@ -190,9 +218,13 @@ def _decoded_page(path: str, page: int) -> Image.Image:
     image = _decoded.pop(key, None)
     if image is None:
         image = open_image(path).decode(page)
-        while len(_decoded) >= DECODED_FRAMES:
-            _decoded.popitem(last=False)
-    _decoded[key] = image
+    # bounded by bytes: one huge frame must not sit beside others; a frame over the whole budget is not kept
+    budget = LIMITS.decoded_cache_mb * 1024 * 1024
+    size = _image_bytes(image)
+    while _decoded and sum(map(_image_bytes, _decoded.values())) + size > budget:
+        _decoded.popitem(last=False)
+    if size <= budget:
+        _decoded[key] = image
     return image
 
 

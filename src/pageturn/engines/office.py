@@ -1,13 +1,17 @@
 """Office, text and HTML documents to PDF (or Word .doc to .docx) through a pool of warm LibreOffice processes.
 
-Each process is one soffice.bin with its own user profile, driven by uno_bridge.py under Debian's
-/usr/bin/python3 over JSON lines on stdin/stdout, converting one document at a time. The pool:
+Split the way process supervisors are: engines/sandbox.py starts a process isolated, office_bridge.py is one
+process and the JSON-line protocol with it, and this module is the pool that supervises them. The pool:
   * starts and warms every process up front, and keeps each profile across restarts (a warm restart is fast);
   * hands processes to requests in arrival order; at most `queue_limit` requests wait, more get QueueFull;
   * gives every conversion a deadline: past it the process is killed and started again, the caller gets
     ConversionTimeout;
-  * recycles a process after `max_conversions` conversions or when soffice's resident memory passes
-    `max_memory_mb`, and replaces one that crashed;
+  * caps each soffice's memory: it is watched while it converts and killed when its resident memory passes
+    `max_memory_mb` (the conversion raises MemoryLimitExceeded); the kernel also refuses it address space past
+    that plus ADDRESS_SPACE_HEADROOM_MB (LibreOffice reserves about 700 MB more than it touches), and a process
+    that dies with its memory past half the cap is taken to have died of it;
+  * recycles a process after `max_conversions` conversions or when soffice's resident memory after a conversion
+    passes `recycle_memory_mb` (default: half the cap), and replaces one that crashed;
   * runs each process in a sandbox when the machine allows it (bubblewrap: no network, a private /tmp, only
     /usr, /etc and the process's own directory visible, so a document can reach neither the network nor another
     job's files), else in a private network namespace (unshare --net), else as is, with a warning.
@@ -18,13 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import fcntl
-import json
 import logging
 import os
 import shutil
-import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -33,37 +35,23 @@ from pathlib import Path
 from typing import Any
 
 from . import text_input
-from .errors import (ConversionFailed, ConversionTimeout, OfficeError, OfficeUnavailable, PasswordRequired,
-                     QueueFull, UnreadableDocument)
+from .errors import (ConversionFailed, ConversionTimeout, MemoryLimitExceeded, OfficeError, OfficeUnavailable,
+                     PasswordRequired, QueueFull, SandboxUnavailable, UnreadableDocument)
+from .formats import CONVERTED, WORKBOOKS, Format
+from .office_bridge import BridgeGone, OfficeProcess
+from .sandbox import Isolation
 
 log = logging.getLogger(__name__)
 
-SYSTEM_PYTHON = "/usr/bin/python3"  # python3-uno is built for Debian's interpreter only
-BRIDGE = Path(__file__).resolve().with_name("uno_bridge.py")
 START_TIMEOUT = 120.0    # a first start creates the profile; on a loaded machine that takes a while
-STOP_GRACE = 10.0
 REVIVE_DELAYS = (1, 2, 5, 10, 30)
+WATCH_INTERVAL = 0.1     # how often a converting soffice's memory is read
+ADDRESS_SPACE_HEADROOM_MB = 1024  # measured: an idle soffice maps 820 MB for 150 MB resident
 
 
-# ---- formats ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Format:
-    kind: str                   # the LibreOffice application it opens in: text, spreadsheet, presentation
-    prepare: str = "copy"       # copy | text | table | html
-    delimiter: str | None = None
-
-
-FORMATS: dict[str, _Format] = {
-    **{ext: _Format("text") for ext in ("doc", "docx", "docm", "dot", "dotx", "rtf", "odt")},
-    **{ext: _Format("spreadsheet") for ext in ("xls", "xlsx", "xlsm", "ods")},
-    **{ext: _Format("presentation") for ext in ("ppt", "pptx", "pps", "ppsx", "odp")},
-    "txt": _Format("text", "text"),
-    "csv": _Format("spreadsheet", "table"),
-    "tsv": _Format("spreadsheet", "table", "\t"),
-    "html": _Format("text", "html"),
-    "htm": _Format("text", "html"),
-}
-WORKBOOK_FORMATS = {"xls", "xlsx", "xlsm", "ods"}   # the ones whose sheets are reported
+# ---- formats: the engines' one table (engines/formats.py) ------------------------------------------------------
+FORMATS = CONVERTED
+WORKBOOK_FORMATS = WORKBOOKS   # the ones whose sheets are reported
 TARGETS = {"pdf", "docx"}
 
 
@@ -73,256 +61,26 @@ class ConversionResult:
     sheets: list[dict] | None       # workbooks: [{name, firstPageIndex, pageCount}] in sheet order
 
 
-# ---- isolation ----------------------------------------------------------------------------------------------
-class Isolation:
-    """How a bridge process is started: "sandbox" (bubblewrap), "network" (unshare --net) or "none"."""
-
-    MASKED = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssh", "/etc/ssl/private")
-
-    def __init__(self, mode: str):
-        self.mode = mode
-
-    @classmethod
-    def detect(cls, wanted: str, probe_dir: Path) -> "Isolation":
-        """`wanted`: auto | sandbox | network | none. auto takes the strongest that works here."""
-        order = {"auto": ["sandbox", "network", "none"], "sandbox": ["sandbox"], "network": ["network"],
-                 "none": ["none"]}.get(wanted)
-        if order is None:
-            raise ValueError(f"unknown isolation {wanted!r}")
-        for mode in order:
-            candidate = cls(mode)
-            if mode == "none" or candidate._works(probe_dir):
-                if mode != order[0] or mode == "none":
-                    log.warning("LibreOffice runs with isolation %r: %s", mode,
-                                "documents can reach the network and local files" if mode == "none"
-                                else "documents cannot reach the network but can read local files")
-                return candidate
-        raise OfficeUnavailable(f"isolation {wanted!r} is not possible on this machine")
-
-    def _works(self, probe_dir: Path) -> bool:
-        try:
-            result = subprocess.run(self.command(probe_dir, ["/usr/bin/true"]), capture_output=True, timeout=30,
-                                    env=_clean_env(probe_dir))
-        except (OSError, subprocess.TimeoutExpired):
-            return False
-        return result.returncode == 0
-
-    def command(self, home: Path, argv: list[str]) -> list[str]:
-        if self.mode == "network":
-            return ["unshare", "--net", "--", *argv]
-        if self.mode != "sandbox":
-            return argv
-        args = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-                "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-            path = Path("/", name)
-            if path.is_symlink():
-                args += ["--symlink", os.readlink(path), str(path)]
-            elif path.is_dir():
-                args += ["--ro-bind", str(path), str(path)]
-        for secret in self.MASKED:
-            if os.path.isdir(secret):
-                args += ["--tmpfs", secret]
-            elif os.path.exists(secret):
-                args += ["--ro-bind", "/dev/null", secret]
-        if os.path.isdir("/var/cache/fontconfig"):  # without the font cache every start rescans all fonts
-            args += ["--ro-bind", "/var/cache/fontconfig", "/var/cache/fontconfig"]
-        args += ["--bind", str(home), str(home), "--ro-bind", str(BRIDGE), str(BRIDGE), "--chdir", str(home), "--"]
-        return args + argv
-
-
-def _clean_env(home: Path) -> dict[str, str]:
-    """LibreOffice gets no variable of the server's (no secrets, no proxies), only what it needs."""
-    return {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "SAL_USE_VCLPLUGIN": "svp"}
-
-
-# ---- one process --------------------------------------------------------------------------------------------
-class _BridgeGone(Exception):
-    pass
-
-
-class _OfficeProcess:
-    """One bridge + soffice pair in its own slot directory (profile, scratch, jobs)."""
-
-    def __init__(self, index: int, slot: Path, isolation: Isolation):
-        self.index = index
-        self.slot = slot
-        self.profile = slot / "profile"
-        self.tmp = slot / "tmp"
-        self.jobs = slot / "jobs"
-        self.isolation = isolation
-        self.proc: asyncio.subprocess.Process | None = None
-        self.soffice_pid: int | None = None
-        self.conversions = 0
-        self.restarts = 0
-        self.state = "new"           # starting | ready | busy | restarting | failed | stopped
-        self.last_error: str | None = None
-        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=30)
-        self._stderr_task: asyncio.Task | None = None
-        self._request_id = 0
-
-    async def start(self, start_timeout: float) -> None:
-        self.state = "starting"
-        for path in (self.tmp, self.jobs):
-            shutil.rmtree(path, ignore_errors=True)
-            path.mkdir(parents=True)
-        pipe_name = f"pageturn-{os.getpid()}-{self.index}-{uuid.uuid4().hex[:8]}"
-        argv = [SYSTEM_PYTHON, str(BRIDGE), "--profile", str(self.profile), "--tmp", str(self.tmp),
-                "--pipe-name", pipe_name, "--start-timeout", str(start_timeout)]
-        self._stderr_tail.clear()
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.isolation.command(self.slot, argv), stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=_clean_env(self.slot),
-            cwd=str(self.slot), start_new_session=True, limit=1 << 20)
-        self._stderr_task = asyncio.create_task(self._drain_stderr(self.proc))
-        try:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), start_timeout + 15)
-        except asyncio.TimeoutError:
-            await self.kill()
-            raise OfficeUnavailable("LibreOffice did not start in time") from None
-        ready = _parse(line)
-        if not ready.get("ready"):
-            await self.kill()
-            detail = ready.get("message") or " | ".join(self._stderr_tail) or "no output"
-            raise OfficeUnavailable(f"LibreOffice did not start: {detail}")
-        self.soffice_pid = await asyncio.to_thread(_find_descendant, self.proc.pid, "soffice.bin")
-        self.conversions = 0
-        self.state = "ready"
-        log.info("LibreOffice %s ready in slot %s (soffice pid %s, isolation %s)", ready.get("version", "?"),
-                 self.slot.name, self.soffice_pid, self.isolation.mode)
-
-    async def _drain_stderr(self, proc: asyncio.subprocess.Process) -> None:
-        while True:
-            line = await proc.stderr.readline()
-            if not line:
-                return
-            text = line.decode("utf-8", "replace").rstrip()
-            self._stderr_tail.append(text)
-            log.debug("office[%d]: %s", self.index, text)
-
-    async def request(self, message: dict, timeout: float) -> dict:
-        """One request and its reply; asyncio.TimeoutError past `timeout`, _BridgeGone if the process died."""
-        if self.proc is None or self.proc.returncode is not None:
-            raise _BridgeGone("the LibreOffice process is not running")
-        self._request_id += 1
-        message = {**message, "id": self._request_id}
-        try:
-            self.proc.stdin.write((json.dumps(message) + "\n").encode())
-            await self.proc.stdin.drain()
-        except (ConnectionError, RuntimeError) as exc:
-            raise _BridgeGone(f"the LibreOffice process stopped listening ({exc})") from None
-        while True:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
-            if not line:
-                raise _BridgeGone("the LibreOffice process exited: " + (" | ".join(list(self._stderr_tail)[-5:])
-                                                                         or "no output"))
-            reply = _parse(line)
-            if reply.get("id") == self._request_id:
-                return reply
-
-    def rss_mb(self) -> float | None:
-        if self.soffice_pid is None:
-            return None
-        try:
-            with open(f"/proc/{self.soffice_pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024
-        except (OSError, ValueError):
-            return None
-        return None
-
-    async def kill(self) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.returncode is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # the bridge and soffice share its process group
-            except (ProcessLookupError, PermissionError):
-                pass
-            await proc.wait()
-        await self._finish()
-
-    async def stop(self) -> None:
-        """Closes LibreOffice cleanly (so the profile stays sound), killing it if it does not go in time."""
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.returncode is None:
-            try:
-                proc.stdin.write(b'{"op": "quit"}\n')
-                await proc.stdin.drain()
-                proc.stdin.close()
-                await asyncio.wait_for(proc.wait(), STOP_GRACE)
-            except (asyncio.TimeoutError, ConnectionError, RuntimeError):
-                pass
-        await self.kill()
-
-    async def _finish(self) -> None:
-        if self._stderr_task is not None:
-            try:
-                await asyncio.wait_for(self._stderr_task, 2)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
-                self._stderr_task.cancel()
-            self._stderr_task = None
-        self.soffice_pid = None
-
-
-def _parse(line: bytes) -> dict:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _find_descendant(root: int, name: str) -> int | None:
-    """The pid (in our namespace) of the first process called `name` below `root`."""
-    parents: dict[int, int] = {}
-    names: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        pid = int(entry)
-        names[pid] = stat[stat.index("(") + 1:stat.rindex(")")]
-        parents[pid] = int(stat[stat.rindex(")") + 2:].split()[1])
-    for pid, comm in names.items():
-        if comm != name:
-            continue
-        ancestor = parents.get(pid)
-        while ancestor:
-            if ancestor == root:
-                return pid
-            ancestor = parents.get(ancestor)
-    return None
-
-
 # ---- the pool -----------------------------------------------------------------------------------------------
 class OfficePool:
-    def __init__(self, size: int, timeout: float = 120, max_conversions: int = 50, max_memory_mb: int = 1024,
+    def __init__(self, size: int, timeout: float = 120, max_conversions: int = 50, max_memory_mb: int = 2048,
                  queue_limit: int = 100, work_dir: Path = Path("office"), *, isolation: str = "auto",
-                 start_timeout: float = START_TIMEOUT):
+                 start_timeout: float = START_TIMEOUT, recycle_memory_mb: int | None = None):
         if size < 1:
             raise ValueError("an office pool needs at least one process")
         self.size = size
         self.timeout = timeout
         self.max_conversions = max_conversions
         self.max_memory_mb = max_memory_mb
+        self.recycle_memory_mb = recycle_memory_mb or max_memory_mb // 2
         self.queue_limit = queue_limit
         self.work_dir = Path(work_dir).resolve()
         self.isolation_wanted = isolation
         self.isolation: Isolation | None = None
         self.start_timeout = start_timeout
-        self._processes: list[_OfficeProcess] = []
+        self._processes: list[OfficeProcess] = []
         self._slot_locks: list[int] = []
-        self._idle: collections.deque[_OfficeProcess] = collections.deque()
+        self._idle: collections.deque[OfficeProcess] = collections.deque()
         self._waiters: collections.deque[asyncio.Future] = collections.deque()
         self._background: set[asyncio.Task] = set()
         self._state = "new"          # new -> running -> stopped; conversions may queue while new
@@ -341,12 +99,15 @@ class OfficePool:
         self._state = "running"
         try:
             self.work_dir.mkdir(parents=True, exist_ok=True)
-            self.isolation = await asyncio.to_thread(Isolation.detect, self.isolation_wanted, self.work_dir)
+            self.isolation = await asyncio.to_thread(Isolation.detect, self.isolation_wanted, self.work_dir,
+                                                     what="LibreOffice")
             slots = self._claim_slots()
-        except (OSError, ValueError, OfficeUnavailable) as exc:
+        except (OSError, ValueError, SandboxUnavailable) as exc:
             self._fail_waiters(OfficeUnavailable(f"LibreOffice could not be started: {exc}"))
             raise self._unavailable from exc
-        self._processes = [_OfficeProcess(i, slot, self.isolation) for i, slot in enumerate(slots)]
+        self._processes = [OfficeProcess(i, slot, self.isolation,
+                                         address_space_mb=self.max_memory_mb + ADDRESS_SPACE_HEADROOM_MB)
+                           for i, slot in enumerate(slots)]
         results = await asyncio.gather(*(p.start(self.start_timeout) for p in self._processes),
                                        return_exceptions=True)
         failures = []
@@ -407,7 +168,7 @@ class OfficePool:
         task.add_done_callback(self._background.discard)
 
     # ---- handing processes out, in arrival order --------------------------------------------------------
-    async def _acquire(self) -> _OfficeProcess:
+    async def _acquire(self) -> OfficeProcess:
         if self._state == "stopped":
             raise OfficeUnavailable("the LibreOffice pool is stopped")
         if self._idle and not self._waiters:
@@ -429,11 +190,11 @@ class OfficePool:
                 self._waiters.remove(waiter)
 
     @staticmethod
-    def _take(process: _OfficeProcess) -> _OfficeProcess:
+    def _take(process: OfficeProcess) -> OfficeProcess:
         process.state = "busy"
         return process
 
-    def _release(self, process: _OfficeProcess) -> None:
+    def _release(self, process: OfficeProcess) -> None:
         process.state = "ready"
         self._unavailable = None
         if not self._running:
@@ -445,14 +206,14 @@ class OfficePool:
                 return
         self._idle.append(process)
 
-    async def _restart(self, process: _OfficeProcess, *, kill: bool) -> None:
+    async def _restart(self, process: OfficeProcess, *, kill: bool) -> None:
         process.state = "restarting"
         process.restarts += 1
         await (process.kill() if kill else process.stop())
         if self._running:
             await self._revive(process)
 
-    async def _revive(self, process: _OfficeProcess) -> None:
+    async def _revive(self, process: OfficeProcess) -> None:
         """Starts the process again, retrying with growing pauses; while no process at all can run, waiting
         conversions are told so instead of waiting for ever."""
         attempt = 0
@@ -470,7 +231,7 @@ class OfficePool:
             self._release(process)
             return
 
-    def _after_job(self, process: _OfficeProcess, *, broken: bool) -> None:
+    def _after_job(self, process: OfficeProcess, *, broken: bool) -> None:
         """Back in line, or restarted first when it is spent, too big or broken."""
         process.conversions += 1
         if not self._running:
@@ -478,7 +239,7 @@ class OfficePool:
         rss = process.rss_mb()
         if broken:
             self._spawn(self._restart(process, kill=True))
-        elif process.conversions >= self.max_conversions or (rss is not None and rss > self.max_memory_mb):
+        elif process.conversions >= self.max_conversions or (rss is not None and rss > self.recycle_memory_mb):
             log.info("recycling LibreOffice slot %s after %d conversions (%.0f MB)", process.slot.name,
                      process.conversions, rss or 0)
             self._spawn(self._restart(process, kill=False))
@@ -498,7 +259,7 @@ class OfficePool:
             raise ConversionFailed(f"LibreOffice does not convert .{fmt} files here")
         if target not in TARGETS:
             raise ConversionFailed(f"unknown conversion target {target!r}")
-        if target == "docx" and spec.kind != "text":
+        if target == "docx" and spec.office != "text":
             raise ConversionFailed(f"a .{fmt} document cannot become a Word document")
         src, out = Path(src), Path(out)
         if not src.is_file():
@@ -510,7 +271,7 @@ class OfficePool:
         # a caller that goes away does not stop a conversion under way: the process is only free once it ends
         return await asyncio.shield(job)
 
-    async def _run(self, process: _OfficeProcess, src: Path, out: Path, fmt: str, spec: _Format, target: str,
+    async def _run(self, process: OfficeProcess, src: Path, out: Path, fmt: str, spec: Format, target: str,
                    password: str | None, timeout: float) -> ConversionResult:
         job_dir = process.jobs / uuid.uuid4().hex
         broken = False
@@ -520,17 +281,20 @@ class OfficePool:
             produced = job_dir / f"result.{target}"
             request = {"op": "convert", "src": str(prepared.path), "out": str(produced), "target": target,
                        "filter": prepared.filter, "filter_options": prepared.filter_options,
-                       "password": password, "expect": spec.kind}
+                       "password": password, "expect": spec.office}
             started = time.monotonic()
+            watch = _MemoryWatch(process, self.max_memory_mb)
             try:
-                reply = await process.request(request, timeout)
+                reply = await watch.run(process.request(request, timeout))
             except asyncio.TimeoutError:
                 broken = True
                 await process.kill()
                 raise ConversionTimeout(f"LibreOffice took longer than {timeout:g} s; the conversion was "
                                         f"stopped") from None
-            except _BridgeGone as exc:
+            except BridgeGone as exc:
                 broken = True
+                if watch.exceeded or watch.near_cap():
+                    raise self._over_memory(process, watch) from None
                 raise ConversionFailed(f"LibreOffice stopped while converting the document ({exc})") from None
             log.debug("office[%d] converted .%s in %.2fs", process.index, fmt, time.monotonic() - started)
             if not reply.get("ok"):
@@ -538,6 +302,8 @@ class OfficePool:
                 message = reply.get("message") or "LibreOffice could not convert the document"
                 if error == "OfficeCrashed":
                     broken = True
+                    if watch.near_cap():
+                        raise self._over_memory(process, watch)
                 if error == "PasswordRequired":
                     raise PasswordRequired(message)
                 if error == "LoadFailed":
@@ -557,13 +323,26 @@ class OfficePool:
             await asyncio.to_thread(shutil.rmtree, job_dir, True)
             self._after_job(process, broken=broken)
 
+    def _over_memory(self, process: OfficeProcess, watch: "_MemoryWatch") -> MemoryLimitExceeded:
+        log.warning("LibreOffice slot %s passed its memory cap of %d MB (%.0f MB resident)", process.slot.name,
+                    self.max_memory_mb, watch.peak_rss_mb)
+        return MemoryLimitExceeded(f"Converting the document needs more than the {self.max_memory_mb} MB of "
+                                   f"memory LibreOffice may use here")
+
     # ---- health -----------------------------------------------------------------------------------------
+    def healthy(self) -> bool:
+        """Healthy while at least one LibreOffice process is up or (re)starting, as during warm-up."""
+        if self._state == "stopped":
+            return False
+        return not self._processes or any(p.state not in ("failed", "stopped") for p in self._processes)
+
     def stats(self) -> dict[str, Any]:
         return {
             "size": self.size,
             "isolation": self.isolation.mode if self.isolation else None,
             "waiting": len(self._waiters),
             "queue_limit": self.queue_limit,
+            "max_memory_mb": self.max_memory_mb,
             "processes": [{
                 "slot": p.slot.name, "state": p.state, "busy": p.state == "busy", "pid": p.soffice_pid,
                 "bridge_pid": p.proc.pid if p.proc and p.proc.returncode is None else None,
@@ -573,8 +352,46 @@ class OfficePool:
         }
 
 
+class _MemoryWatch:
+    """Reads a converting soffice's memory every WATCH_INTERVAL; past the cap it kills the process (the
+    request then ends with BridgeGone and `exceeded` says why)."""
+
+    def __init__(self, process: OfficeProcess, cap_mb: int):
+        self.process = process
+        self.cap_mb = cap_mb
+        self.peak_rss_mb = 0.0
+        self.peak_size_mb = 0.0
+        self.exceeded = False
+
+    async def run(self, request: Any) -> dict:
+        task = asyncio.ensure_future(request)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=WATCH_INTERVAL)
+                if done:
+                    return task.result()
+                memory = self.process.memory()
+                if memory is None:
+                    continue
+                self.peak_rss_mb = max(self.peak_rss_mb, memory.rss_mb)
+                self.peak_size_mb = max(self.peak_size_mb, memory.size_mb)
+                if memory.rss_mb > self.cap_mb and not self.exceeded:
+                    self.exceeded = True
+                    await self.process.kill()  # the request sees the pipe close: BridgeGone
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+    def near_cap(self) -> bool:
+        """A crash with this much in use is taken to be the address-space cap refusing an allocation."""
+        headroom_cap = self.cap_mb + ADDRESS_SPACE_HEADROOM_MB
+        return self.exceeded or self.peak_rss_mb >= self.cap_mb / 2 or self.peak_size_mb >= 0.75 * headroom_cap
+
+
 # ---- helpers that run in threads ----------------------------------------------------------------------------
-def _prepare(src: Path, fmt: str, spec: _Format, job_dir: Path) -> text_input.Prepared:
+def _prepare(src: Path, fmt: str, spec: Format, job_dir: Path) -> text_input.Prepared:
     """The private copy LibreOffice reads, named by its format, and its import filter (None: LibreOffice
     detects the exact variant, e.g. Word 95 vs 97, and the bridge checks it opened as the right kind)."""
     dest = job_dir / f"document.{fmt}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -81,7 +80,7 @@ class OpenPdf:
         except pdfium.PdfiumError:
             pass
         self._pages: OrderedDict[int, pdfium.PdfPage] = OrderedDict()
-        self._decrypted: str | None = None
+        self._decrypted: int | None = None   # a memfd holding the decrypted copy
 
     def check_page(self, index: int) -> None:
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.page_count:
@@ -116,17 +115,19 @@ class OpenPdf:
             raise CorruptDocument(f"Page {index} of the document cannot be read") from None
         return round(width, 3), round(height, 3)
 
-    def decrypted_copy(self) -> str:
-        """A private unencrypted copy for tools that would otherwise need the password on their command line."""
+    def decrypted_copy(self) -> int:
+        """A file descriptor of a private unencrypted copy, for tools that would otherwise need the password on
+        their command line (they read it as /dev/fd/N). The copy lives in memory (memfd): it is never on a disk
+        and goes with this process, even when the process is killed."""
         if self._decrypted is None:
-            handle, target = tempfile.mkstemp(prefix="pageturn-decrypted-", suffix=".pdf")
-            os.close(handle)  # mkstemp made it 0600: only this user can read the decrypted bytes
+            fd = os.memfd_create("pageturn-decrypted", 0)
             try:
-                self.pdf.save(target, flags=pdfium_c.FPDF_REMOVE_SECURITY)
+                with open(fd, "wb", closefd=False) as target:
+                    self.pdf.save(target, flags=pdfium_c.FPDF_REMOVE_SECURITY)
             except Exception:
-                os.unlink(target)
+                os.close(fd)
                 raise CorruptDocument("The document could not be decrypted") from None
-            self._decrypted = target
+            self._decrypted = fd
         return self._decrypted
 
     def close(self) -> None:
@@ -135,10 +136,7 @@ class OpenPdf:
         self._pages.clear()
         self.pdf.close()
         if self._decrypted is not None:
-            try:
-                os.unlink(self._decrypted)
-            except OSError:
-                pass
+            os.close(self._decrypted)
             self._decrypted = None
 
 

@@ -25,6 +25,7 @@ FORMATS = ("png", "jpeg")
 class Limits:
     max_output_pixels: int = 40_000_000   # one page, tile or thumbnail: about 120 MB of RGB at most
     max_image_pixels: int = 100_000_000   # a source image (one frame) larger than this is refused
+    decoded_cache_mb: int = 256           # decoded image pages a worker keeps for its next tiles, in MiB
     png_compress_level: int = 1           # zlib level 1 encodes ~2x faster than the default for ~10% more bytes
     svg_timeout: float = 60.0             # seconds pdftocairo may take for one page
     svg_memory_mb: int = 2048             # address-space limit of the pdftocairo process

@@ -7,7 +7,8 @@ prefixed per page so several pages can be inlined into one HTML document without
 appended as SVG elements over the page.
 
 pdftocairo runs with a timeout and an address-space limit; an encrypted document is given as a private decrypted
-copy so the password never appears on a command line.
+copy in memory (a memfd it reads as /dev/fd/N), so the password never appears on a command line and no decrypted
+file is ever left on disk.
 """
 from __future__ import annotations
 
@@ -47,8 +48,8 @@ def _prepare_child() -> None:
         pass  # not Linux: the converter's own timeout still bounds it
 
 
-def pdftocairo_svg(path: str, page: int) -> bytes:
-    """Raw SVG of one page (0-based) from pdftocairo."""
+def pdftocairo_svg(path: str, page: int, pass_fds: tuple[int, ...] = ()) -> bytes:
+    """Raw SVG of one page (0-based) from pdftocairo (`pass_fds`: descriptors it may read, as /dev/fd/N)."""
     tool = shutil.which("pdftocairo")
     if tool is None:
         raise EngineError("SVG output needs poppler's pdftocairo, which is not installed")
@@ -56,7 +57,7 @@ def pdftocairo_svg(path: str, page: int) -> bytes:
     try:
         done = subprocess.run([tool, "-svg", "-f", number, "-l", number, os.path.abspath(path), "-"],
                               stdin=subprocess.DEVNULL, capture_output=True, timeout=LIMITS.svg_timeout,
-                              preexec_fn=_prepare_child)
+                              preexec_fn=_prepare_child, pass_fds=pass_fds)
     except subprocess.TimeoutExpired:
         raise EngineError(f"Producing SVG for page {page} took longer than {LIMITS.svg_timeout:g} s") from None
     if done.returncode != 0 or not done.stdout.lstrip().startswith((b"<?xml", b"<svg")):
@@ -92,8 +93,11 @@ def _prefix_ids(svg: bytes, prefix: bytes) -> bytes:
 def render(path: str, page: int, password: str | None = None, watermarks: list[Watermark] | None = None) -> bytes:
     document = pdf.open_pdf(path, password)
     width, height = document.page_size(page)
-    source = document.decrypted_copy() if document.encrypted else path
-    svg = pdftocairo_svg(source, page)
+    if document.encrypted:
+        fd = document.decrypted_copy()
+        svg = pdftocairo_svg(f"/dev/fd/{fd}", page, pass_fds=(fd,))
+    else:
+        svg = pdftocairo_svg(path, page)
     svg = _size_root(svg, width, height)
     prefix = f"p{page}-{hashlib.sha1(path.encode()).hexdigest()[:6]}-".encode()
     svg = _prefix_ids(svg, prefix)

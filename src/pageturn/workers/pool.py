@@ -22,6 +22,10 @@ prefixed pickles over its stdin/stdout pipes, read with asyncio streams, so the 
   by other idle workers).
 - Every job has a timeout (job_timeout, or `timeout=` per call), counted from when a worker starts it (time spent
   waiting in a queue is not counted). Past it the worker is killed and replaced and the job raises JobTimeout.
+- memory_limit_mb: each worker's address space is capped by the kernel (RLIMIT_AS). A job that hits the cap
+  raises MemoryLimitExceeded and its worker is replaced: either Python saw MemoryError, or a native library
+  aborted on a failed allocation (the pool samples each busy worker's address space, so a worker that dies by a
+  signal with its last reading past half its cap is taken to have died of its cap).
 - max_jobs: a worker is replaced after that many jobs (bounds slow leaks in native libraries).
 - Exceptions raised by a job arrive as the same class (engine errors, ValueError, ...). Pool errors below are
   EngineError subclasses too, so `except EngineError` covers every way a render can fail.
@@ -47,13 +51,15 @@ from pathlib import Path
 from typing import Any
 
 from ..engines import errors as engine_errors
-from ..engines.errors import EngineError, JobTimeout, PoolBusy, PoolClosed, WorkerCrashed
+from ..engines import procmem
+from ..engines.errors import EngineError, JobTimeout, MemoryLimitExceeded, PoolBusy, PoolClosed, WorkerCrashed
 
 log = logging.getLogger(__name__)
 
 HEADER = struct.Struct(">Q")
 MAX_FRAME = 1 << 31          # a result above 2 GiB is a protocol error, not a page
 STREAM_LIMIT = 1 << 23
+WATCH_INTERVAL = 0.1         # how often a busy worker's memory is read
 
 
 class _ResultUnpickler(pickle.Unpickler):
@@ -93,6 +99,7 @@ class _Worker:
     retiring: bool = False
     timed_out: bool = False
     reader: asyncio.Task | None = None
+    peak_mb: float = 0.0     # the largest address space seen during the current job
 
 
 @dataclass
@@ -102,6 +109,7 @@ class PoolStats:
     timed_out: int = 0    # workers killed for a job over its timeout
     recycled: int = 0     # workers replaced after max_jobs
     completed: int = 0    # jobs answered (successfully or with the job's own exception)
+    over_memory: int = 0  # workers replaced after a job passed the memory cap
 
 
 def _signal_name(code: int | None) -> str:
@@ -129,8 +137,9 @@ class WorkerPool:
         self.start_timeout = start_timeout
         self.steal = steal
         self.settings = dict(settings or {})
-        if memory_limit_mb:
-            self.settings["memory_limit_mb"] = int(memory_limit_mb)
+        self.memory_limit_mb = int(memory_limit_mb) if memory_limit_mb else None
+        if self.memory_limit_mb:
+            self.settings["memory_limit_mb"] = self.memory_limit_mb
         self.stats = PoolStats()
         self._workers: list[_Worker | None] = [None] * self.size
         self._queues: list[deque[_Job]] = [deque() for _ in range(self.size)]
@@ -139,6 +148,7 @@ class WorkerPool:
         self._ids = itertools.count(1)
         self._started = False
         self._closing = False
+        self._watch: asyncio.Task | None = None
 
     # ---- public ----------------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -156,11 +166,18 @@ class WorkerPool:
         for slot, outcome in enumerate(outcomes):
             if isinstance(outcome, BaseException):
                 self._respawn(slot)
+        if self.memory_limit_mb:
+            self._watch = asyncio.create_task(self._watch_memory())
 
     async def stop(self, grace: float = 5.0) -> None:
         """Fail queued jobs with PoolClosed, let workers exit (killing those that do not within `grace`)."""
         self._closing = True
         self._started = False
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(BaseException):
+                await self._watch
+            self._watch = None
         for task in self._spawning.values():
             task.cancel()
         for task in list(self._spawning.values()):
@@ -221,6 +238,10 @@ class WorkerPool:
     def worker_pids(self) -> list[int | None]:
         """Process ids by worker index (None while a worker is being replaced)."""
         return [w.pid if w is not None else None for w in self._workers]
+
+    def healthy(self) -> bool:
+        """Running with at least one worker up (one being replaced shows as None for a moment)."""
+        return self._started and not self._closing and any(w is not None for w in self._workers)
 
     def queued(self) -> int:
         """Jobs waiting for a worker."""
@@ -301,6 +322,9 @@ class WorkerPool:
                 if job is None or job.id != job_id:
                     raise pickle.UnpicklingError(f"a worker answered job {job_id!r} it was not given")
                 self._finish(worker, job)
+                if not ok and isinstance(value, MemoryLimitExceeded):
+                    worker.retiring = True  # the worker exits after this answer
+                    self.stats.over_memory += 1
                 if not job.future.done():
                     if ok:
                         job.future.set_result(value)
@@ -331,19 +355,44 @@ class WorkerPool:
         if self._workers[worker.slot] is worker:
             self._workers[worker.slot] = None
         job = worker.job
+        over_memory = False
         if job is not None:
             self._finish(worker, job)
-            self._fail(job, WorkerCrashed(f"The renderer stopped while working on this page "
-                                          f"({_signal_name(code)})"))
+            over_memory = self._died_of_memory(worker, code)
+            if over_memory:
+                self.stats.over_memory += 1
+                self._fail(job, MemoryLimitExceeded(f"The page needs more than the {self.memory_limit_mb} MB of "
+                                                    f"memory a renderer may use"))
+            else:
+                self._fail(job, WorkerCrashed(f"The renderer stopped while working on this page "
+                                              f"({_signal_name(code)})"))
         if self._closing:
             return
-        if worker.timed_out:
+        if over_memory:
+            log.warning("render worker %d (pid %d) passed its memory cap of %d MB (%s)", worker.slot, worker.pid,
+                        self.memory_limit_mb, _signal_name(code))
+        elif worker.timed_out:
             self.stats.timed_out += 1
         elif not worker.retiring:
             self.stats.crashed += 1
             log.warning("render worker %d (pid %d) ended: %s", worker.slot, worker.pid, _signal_name(code))
         self._respawn(worker.slot)
         self._dispatch()
+
+    def _died_of_memory(self, worker: _Worker, code: int | None) -> bool:
+        """A native library aborts (or faults) when an allocation fails at the cap: a death by a signal, not one
+        the pool sent for a timeout, while the worker's address space was past half its cap."""
+        return bool(self.memory_limit_mb and code is not None and code < 0 and not worker.timed_out
+                    and worker.peak_mb >= self.memory_limit_mb / 2)
+
+    async def _watch_memory(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            for worker in self._workers:
+                if worker is not None and worker.job is not None:
+                    memory = procmem.read(worker.pid)
+                    if memory is not None:
+                        worker.peak_mb = max(worker.peak_mb, memory.size_mb)
 
     # ---- jobs ----------------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
@@ -367,6 +416,7 @@ class WorkerPool:
 
     def _begin(self, worker: _Worker, job: _Job) -> None:
         worker.job = job
+        worker.peak_mb = 0.0
         job.running = True
         try:
             worker.process.stdin.write(HEADER.pack(len(job.payload)) + job.payload)

@@ -7,7 +7,8 @@ time and exits when its input closes.
 
 Only functions listed in pageturn.engines.jobs.JOBS can be called. Exceptions sent back are engine errors or
 built-in exceptions; anything else becomes an EngineError (its traceback goes to this process's stderr), so the
-server only ever unpickles those classes.
+server only ever unpickles those classes. With a memory limit (RLIMIT_AS), an allocation over it raises
+MemoryError in Python code: that job answers MemoryLimitExceeded and the worker exits, to be replaced.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import builtins
 import json
 import os
 import pickle
-import resource
 import signal
 import struct
 import sys
@@ -47,6 +47,8 @@ def _sendable(exc: BaseException) -> BaseException:
     """The exception itself when the server may unpickle it, else an EngineError carrying its gist."""
     from pageturn.engines import errors
 
+    if isinstance(exc, MemoryError):  # an allocation hit this process's address-space cap
+        return errors.MemoryLimitExceeded()
     cls = type(exc)
     allowed = (cls.__module__ == "builtins" and getattr(builtins, cls.__name__, None) is cls) or \
         (cls.__module__ == errors.__name__ and getattr(errors, cls.__name__, None) is cls)
@@ -63,10 +65,11 @@ def _sendable(exc: BaseException) -> BaseException:
 def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any]) -> None:
     from pageturn.engines import jobs
 
+    from pageturn.engines import errors, procmem
+
     memory_mb = settings.pop("memory_limit_mb", None)
     if memory_mb:
-        limit = int(memory_mb) * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        procmem.limit_address_space(int(memory_mb))
     jobs.configure(**settings)
     write_frame(results_out, ("ready", os.getpid(), sorted(jobs.JOBS)))
     while True:
@@ -84,6 +87,8 @@ def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any]) ->
                 raise
             reply = (job_id, False, _sendable(exc))
         write_frame(results_out, reply)
+        if isinstance(reply[2], errors.MemoryLimitExceeded):
+            return  # what a failed allocation left behind is unknown: the pool starts a fresh process
 
 
 def main() -> None:
