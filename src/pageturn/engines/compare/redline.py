@@ -27,13 +27,16 @@ def redline_binary() -> str:
 
 
 def compare_docx(original: Path, revised: Path, out: Path, author: str = "pageturn", *,
-                 detect_moves: bool = True, timeout: float = 120) -> None:
-    """Writes to `out` the revised document with every difference from `original` as a Word tracked change."""
+                 detect_moves: bool = True, timeout: float = 120, binary: str | None = None) -> None:
+    """Writes to `out` the revised document with every difference from `original` as a Word tracked change.
+    `binary`: the engine's path when the caller knows it (the sandboxed job cannot extract it)."""
     env = dict(os.environ)
     env.setdefault("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")  # no libicu needed
     env.setdefault("DOTNET_CLI_TELEMETRY_OPTOUT", "1")
     env.setdefault("DOTNET_TieredPGO", "0")  # a one-shot process: profiling the JIT costs ~10% and never pays back
-    command = [redline_binary(), str(original), str(revised), str(out), f"--author={author}"]
+    # no debugger/diagnostics IPC: it leaves clr-debug-pipe-* files in the temp directory when the process is killed
+    env.setdefault("DOTNET_EnableDiagnostics", "0")
+    command = [binary or redline_binary(), str(original), str(revised), str(out), f"--author={author}"]
     if detect_moves:
         command.append("--detect-moves")
     try:
