@@ -22,6 +22,7 @@ from .core.pages import Pages
 from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
 from .core.ids import new_file_id
+from .engines.compare.runner import CompareRunner
 from .storage.blobs import BlobStore, CacheStore
 from .storage.metadata import MetadataStore, now, open_store
 
@@ -114,7 +115,9 @@ def build_app(settings: Settings) -> web.Application:
     pages = Pages(documents, None, cache, render_timeout=settings.render_timeout)
     sessions.listeners += [documents, html5.InitialPages(pages)]
     documents.on_scope_removed.append(pages.hot.forget_under)
-    documents.comparer = Comparer(blobs, documents, pages)
+    documents.comparer = Comparer(blobs, documents, pages, CompareRunner(
+        blobs.tmp, workers=settings.compare_workers, queue_limit=settings.compare_queue_limit,
+        timeout=settings.compare_timeout, max_memory_mb=settings.compare_max_memory_mb))
 
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_upload_size)
     app[SETTINGS] = settings

@@ -14,10 +14,16 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ..engines.compare import CompareError
+from ..engines.compare.runner import CompareRunner
 from ..storage.blobs import BlobStore, file_sha256
 from .errors import DomainError, InputError, ServerError, invalid
+
+if TYPE_CHECKING:
+    from ..engines.office import ConversionResult
+    from .documents import Documents
 
 WORD_OPEN_XML = ("docx", "docm", "dotx")
 CONTINUE_AFTER_MS = 250        # what a client waits between polls while the comparison runs
@@ -27,56 +33,90 @@ MAX_LIMIT = 10_000             # larger limits are served as this many per answe
 _TOKEN_PURPOSE = b"pageturn revisionData v1\0"
 
 
-class Comparer:
-    """Plugged into Documents as its `comparer`: turns a comparison session into a PDF plus change list."""
+class OfficeConverter(Protocol):
+    """What the comparison needs of the LibreOffice pool (engines.office.OfficePool)."""
 
-    def __init__(self, blobs: BlobStore, documents: Any, pages: Any):
+    async def convert(self, src: Path, out: Path, fmt: str, *, target: str = "pdf", password: str | None = None,
+                      timeout: float | None = None) -> ConversionResult: ...
+
+
+class Publisher(Protocol):
+    """What the comparison needs of the document service (core.documents.Documents)."""
+
+    office: OfficeConverter | None
+    conversion_timeout: float
+
+    def publish(self, directory: Path, pdf: Path, meta: dict) -> dict: ...
+
+
+class RenderPool(Protocol):
+    """The render worker pool (workers.pool.WorkerPool): PDFium runs only there."""
+
+    async def run(self, affinity_key: str, fn: str, *args: Any, timeout: float | None = None,
+                  **kwargs: Any) -> Any: ...
+
+
+class WithRenderPool(Protocol):
+    """The page service (core.pages.Pages), whose pool is started with the app."""
+
+    pool: RenderPool | None
+
+
+class Comparer:
+    """Plugged into Documents as its `comparer`: turns a comparison session into a PDF plus change list.
+
+    Where each stage runs: the redline, the reading of its changes and the markers in a sandboxed, bounded job
+    process (`runner`); the rendering in the LibreOffice pool; the locating of changes on the pages in a render
+    worker. The server itself only copies files and awaits."""
+
+    def __init__(self, blobs: BlobStore, documents: Publisher, pages: WithRenderPool, runner: CompareRunner):
         self.blobs = blobs
         self.documents = documents
-        self.pages = pages  # its worker pool does the PDF work (PDFium runs only in workers)
+        self.pages = pages
+        self.runner = runner
 
-    async def _as_docx(self, part: dict, work: Path, name: str) -> Path:
+    async def _as_docx(self, office: OfficeConverter, part: dict, work: Path, name: str) -> Path:
         """The part as a DOCX the engine reads: Word 2007+ files as they are, .doc/.dot through LibreOffice."""
         source = self.blobs.path(part["sha256"])
         target = work / f"{name}.docx"
         if part["extension"] in WORD_OPEN_XML:
-            shutil.copyfile(source, target)
+            await asyncio.to_thread(shutil.copyfile, source, target)
             return target
         private = work / f"{name}.{part['extension']}"
-        shutil.copyfile(source, private)
-        await self.documents.office.convert(private, target, part["extension"], target="docx",
-                                            timeout=self.documents.conversion_timeout)
+        await asyncio.to_thread(shutil.copyfile, source, private)
+        await office.convert(private, target, part["extension"], target="docx",
+                             timeout=self.documents.conversion_timeout)
         return target
 
     async def convert(self, session: dict, directory: Path) -> dict:
-        from ..engines import compare as engine
-        if self.documents.office is None:
+        office = self.documents.office
+        if office is None:
             raise ServerError("FeatureDisabled", "Comparison pages need LibreOffice, which is not enabled")
+        pool = self.pages.pool
+        if pool is None:
+            raise ServerError("FeatureDisabled", "Comparison pages need the render workers, which are not running")
         work = self.blobs.temp_path(suffix=".cmp")
         work.unlink()
         work.mkdir()
         try:
-            original = await self._as_docx(session["original"], work, "original")
-            revised = await self._as_docx(session["revised"], work, "revised")
-            redlined, marked, pdf = work / "redlined.docx", work / "marked.docx", work / "document.pdf"
+            original = await self._as_docx(office, session["original"], work, "original")
+            revised = await self._as_docx(office, session["revised"], work, "revised")
+            marked, pdf = work / "marked.docx", work / "document.pdf"
             try:
-                # the engine runs its own .NET process; a thread keeps the event loop free meanwhile
-                await asyncio.to_thread(engine.compare_docx, original, revised, redlined)
-                changes = await asyncio.to_thread(engine.parse_changes, redlined, original, revised)
-                await asyncio.to_thread(engine.add_change_markers, redlined, marked, changes)
-            except engine.CompareError as exc:
+                # its own bounded process: a slow or hostile pair never holds one of the server's threads
+                changes = await self.runner.run(original, revised, marked)
+            except CompareError as exc:
                 message = f"The documents could not be compared: {exc}"[:500]
                 raise ServerError("ConversionFailed", message, {"message": message}) from None
-            result = await self.documents.office.convert(marked, pdf, "docx",
-                                                         timeout=self.documents.conversion_timeout)
-            located = await self.pages.pool.run("cmp-" + session["id"], "locate_changes", str(pdf), changes)
+            result = await office.convert(marked, pdf, "docx", timeout=self.documents.conversion_timeout)
+            located = await pool.run("cmp-" + session["id"], "locate_changes", str(pdf), changes)
             for change, place in zip(changes, located):
                 change.update(place)
             meta = {"pageCount": getattr(result, "page_count", None), "changes": changes,
                     "sha256": await asyncio.to_thread(file_sha256, pdf)}
-            return self.documents._publish(directory, pdf, meta)
+            return self.documents.publish(directory, pdf, meta)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, work, True)
 
 
 class ContinueTokens:
@@ -133,7 +173,7 @@ def _comparison_failed(failure: DomainError) -> ServerError:
     return ServerError("InternalError", message, {"message": message})
 
 
-async def _known_changes(documents: Any, session: dict, hold: float) -> list[dict] | None:
+async def _known_changes(documents: Documents, session: dict, hold: float) -> list[dict] | None:
     """Every change once the comparison is done; None while it runs (waiting up to `hold` seconds for it)."""
     if not (session.get("original") and session.get("revised")):
         return None  # a document is still to come
@@ -153,7 +193,7 @@ async def _known_changes(documents: Any, session: dict, hold: float) -> list[dic
     return source.extra.get("changes") or []
 
 
-async def revision_page(documents: Any, tokens: ContinueTokens, session: dict, *, limit: int,
+async def revision_page(documents: Documents, tokens: ContinueTokens, session: dict, *, limit: int,
                         token: str | None, hold: float = HOLD_SECONDS) -> dict:
     """One answer of GET revisionData: the changes after the token's offset, at most `limit`, and a token for
     the rest (or to poll again while the comparison runs). A session that has no document yet may still become

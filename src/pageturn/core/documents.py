@@ -190,7 +190,7 @@ class Documents:
                                                timeout=self.conversion_timeout)
             meta = {"pageCount": getattr(result, "page_count", None), "sheets": getattr(result, "sheets", None),
                     "sha256": await asyncio.to_thread(file_sha256, out)}
-            return self._publish(directory, out, meta)
+            return self.publish(directory, out, meta)
         except Exception as exc:
             if type(exc).__name__ == "PasswordRequired":
                 raise PasswordRequired() from None
@@ -198,7 +198,7 @@ class Documents:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def _publish(self, directory: Path, pdf: Path, meta: dict) -> dict:
+    def publish(self, directory: Path, pdf: Path, meta: dict) -> dict:
         """meta.json first, then the PDF by rename: a reader that sees the PDF also sees its facts."""
         directory.mkdir(parents=True, exist_ok=True)
         self.cache.write_bytes(directory / "meta.json", json.dumps(meta).encode())

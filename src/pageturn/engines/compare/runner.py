@@ -74,7 +74,8 @@ class CompareRunner:
         self._ready = asyncio.Lock()
 
     async def _prepare(self) -> tuple[Isolation, str]:
-        """The sandbox mode and the engine's path, found once (both take a few blocking seconds)."""
+        """The sandbox mode (probed in `work_dir`) and the engine's path, found once (both take a few blocking
+        seconds)."""
         async with self._ready:
             if self.isolation is None or self._binary is None:
                 self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -139,7 +140,7 @@ class CompareRunner:
 
     async def _run(self, original: Path, revised: Path, out_docx: Path) -> list[dict]:
         isolation, binary = await self._prepare()
-        job_dir = await asyncio.to_thread(self._job_dir, original, revised)
+        job_dir = await asyncio.to_thread(self._job_dir, original, revised, out_docx.parent)
         try:
             command = self._command(isolation, job_dir, binary)
             env = self._env(job_dir)
@@ -163,9 +164,11 @@ class CompareRunner:
         finally:
             await asyncio.to_thread(shutil.rmtree, job_dir, True)
 
-    def _job_dir(self, original: Path, revised: Path) -> Path:
-        """A fresh directory the job may write to, with private copies of the two inputs and its TMPDIR."""
-        job_dir = Path(tempfile.mkdtemp(prefix="job-", dir=self.work_dir))
+    @staticmethod
+    def _job_dir(original: Path, revised: Path, parent: Path) -> Path:
+        """A fresh directory the job may write to (beside its output, so the caller's clean-up removes it too),
+        with private copies of the two inputs and its TMPDIR."""
+        job_dir = Path(tempfile.mkdtemp(prefix="job-", dir=parent))
         (job_dir / "tmp").mkdir()
         shutil.copyfile(original, job_dir / "original.docx")
         shutil.copyfile(revised, job_dir / "revised.docx")
