@@ -2,7 +2,7 @@
 the sandbox, under an address-space cap, with its own temp directory. Everything that reads the untrusted DOCX
 files runs here, never in the server.
 
-    python -m pageturn.engines.compare.job REDLINE_BINARY MAX_MEMORY_BYTES
+    python -m pageturn.engines.compare.job REDLINE_BINARY MAX_MEMORY_BYTES MAX_CPU_SECONDS
 
 works in its current directory: reads original.docx and revised.docx, writes marked.docx (the copy to render)
 and result.json: {"ok": true, "changes": [...]} or {"ok": false, "error": "failed" | "memory", "message": ...}.
@@ -24,10 +24,13 @@ from .redline import compare_docx
 _OUT_OF_MEMORY = ("OutOfMemory", "Out of memory", "Cannot allocate memory", "GC heap initialization failed")
 
 
-def _cap_memory(limit: int) -> None:
-    """An OS-enforced cap on this process and the .NET child it starts (rlimits are inherited)."""
-    if limit > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def _cap(memory: int, cpu_seconds: int) -> None:
+    """OS-enforced caps on this process and the .NET child it starts (rlimits are inherited). The CPU limit is
+    a backstop only: the runner kills the job at its deadline, this ends one whose runner went away."""
+    if memory > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    if cpu_seconds > 0:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
 
 
 def run(work: Path, binary: str) -> dict:
@@ -50,8 +53,8 @@ def run(work: Path, binary: str) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    binary, limit = argv[0], int(argv[1])
-    _cap_memory(limit)
+    binary, memory, cpu_seconds = argv[0], int(argv[1]), int(argv[2])
+    _cap(memory, cpu_seconds)
     work = Path.cwd()
     result = run(work, binary)
     tmp = work / "result.json.part"
