@@ -25,6 +25,7 @@ from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
 from .core.zoho import Tenants, ZohoPreviews, ZohoService
 from .core.ids import new_file_id
+from .engines.compare.runner import CompareRunner
 from .engines.office import OfficePool
 from .storage.blobs import BlobStore, CacheStore, HotFiles
 from .workers.pool import WorkerPool
@@ -117,8 +118,11 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     # the domain
     workfiles = WorkFiles(store, blobs, lifetime=settings.workfile_lifetime, max_size=settings.max_upload_size,
                           clock=clock)
-    comparer = (Comparer(blobs, office, render_pool, conversion_timeout=settings.office_timeout)
-                if office is not None else None)
+    comparer = None
+    if office is not None:  # the redlined document is rendered by LibreOffice
+        runner = CompareRunner(blobs.tmp, workers=settings.compare_workers, queue_limit=settings.compare_queue_limit,
+                               timeout=settings.compare_timeout, max_memory_mb=settings.compare_max_memory_mb)
+        comparer = Comparer(blobs, office, render_pool, runner, conversion_timeout=settings.office_timeout)
     documents = Documents(blobs, cache, office=office, comparer=comparer, conversion_timeout=settings.office_timeout,
                           on_scope_removed=(hot.forget_under,))
     pages = Pages(documents, render_pool, cache, hot, render_timeout=settings.render_timeout)

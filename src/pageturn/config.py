@@ -81,6 +81,10 @@ class Settings:
                                          "conversion the process is recycled", "int")
     office_queue_limit: int = _setting(100, "conversions allowed to wait for a LibreOffice process", "int")
     office_enabled: bool = _setting(True, "start the LibreOffice pool (Office, text and HTML documents)", "bool")
+    compare_workers: int = _setting(1, "comparison processes (Word redlines) running at once", "int")
+    compare_queue_limit: int = _setting(8, "comparisons allowed to wait for a comparison process", "int")
+    compare_timeout: float = _setting(120, "longest time one comparison of two Word documents may take", "duration")
+    compare_max_memory_mb: int = _setting(2048, "address space one comparison process may use", "int")
     zoho_api_keys: list = _setting([], "comma-separated API keys accepted by the Zoho-compatible API", "list")
     zoho_session_lifetime: float = _setting(6 * 3600, "lifetime of sessions created through the Zoho API",
                                             "duration")

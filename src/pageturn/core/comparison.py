@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ..engines.compare.runner import CompareRunner
 from ..storage.blobs import BlobStore, file_sha256
 from .documents import Documents, OfficeConverter
 from .errors import DomainError, InputError, ServerError, invalid
@@ -31,12 +32,18 @@ _TOKEN_PURPOSE = b"pageturn revisionData v1\0"
 
 
 class Comparer:
-    """Documents' comparison converter: turns a comparison session into a PDF plus its change list."""
+    """Documents' comparison converter: turns a comparison session into a PDF plus its change list.
 
-    def __init__(self, blobs: BlobStore, office: OfficeConverter, pool: RenderPool, *, conversion_timeout: float):
+    Where each stage runs: the redline, the reading of its changes and the markers in a sandboxed, bounded job
+    process (`runner`); the rendering in the LibreOffice pool; the locating of changes on the pages in a render
+    worker. The server itself only copies files and awaits."""
+
+    def __init__(self, blobs: BlobStore, office: OfficeConverter, pool: RenderPool, runner: CompareRunner, *,
+                 conversion_timeout: float):
         self.blobs = blobs
         self.office = office
         self.pool = pool  # the render worker pool does the PDF work (PDFium runs only in workers)
+        self.runner = runner
         self.conversion_timeout = conversion_timeout
 
     async def _as_docx(self, part: DocumentPart, work: Path, name: str) -> Path:
@@ -53,26 +60,21 @@ class Comparer:
 
     async def convert(self, session: SessionRecord, work: Path) -> dict[str, Any]:
         """Writes work/document.pdf and answers the facts to publish with it (page count, changes, hash)."""
-        from ..engines import compare as engine
         original_part, revised_part = session["original"], session["revised"]
         assert original_part is not None and revised_part is not None  # Documents converts complete pairs only
         original = await self._as_docx(original_part, work, "original")
         revised = await self._as_docx(revised_part, work, "revised")
-        redlined, marked, pdf = work / "redlined.docx", work / "marked.docx", work / "document.pdf"
-        try:
-            # the engine runs its own .NET process; a thread keeps the event loop free meanwhile
-            await asyncio.to_thread(engine.compare_docx, original, revised, redlined)
-            changes = await asyncio.to_thread(engine.parse_changes, redlined, original, revised)
-            await asyncio.to_thread(engine.add_change_markers, redlined, marked, changes)
-        except engine.CompareError as exc:
-            message = f"The documents could not be compared: {exc}"[:500]
-            raise ServerError("ConversionFailed", message, {"message": message}) from None
+        marked, pdf = work / "marked.docx", work / "document.pdf"
+        # its own bounded process: a slow or hostile pair never holds one of the server's threads
+        changes = await self.runner.run(original, revised, marked)
         result = await self.office.convert(marked, pdf, "docx", timeout=self.conversion_timeout)
         located = await self.pool.run("cmp-" + session["id"], "locate_changes", str(pdf), changes)
         for change, place in zip(changes, located):
             change.update(place)
         return {"pageCount": result.page_count, "changes": changes,
                 "sha256": await asyncio.to_thread(file_sha256, pdf)}
+
+
 
 
 class ContinueTokens:

@@ -107,6 +107,26 @@ class SandboxUnavailable(EngineError):
     default_message = "The document engine cannot be isolated on this machine"
 
 
+# ---- Word comparison -------------------------------------------------------------------------------------------
+class CompareError(EngineError):
+    """The comparison engine failed or a document could not be read."""
+
+    code = "CompareFailed"
+    default_message = "The documents could not be compared"
+
+
+class CompareTimeout(CompareError):
+    """The comparison took longer than its timeout; its processes were killed."""
+
+    code = "CompareTimeout"
+
+
+class CompareTooLarge(CompareError):
+    """The comparison needed more memory than its cap allows, or found more changes than can be listed."""
+
+    code = "CompareTooLarge"
+
+
 # ---- the render worker pool ------------------------------------------------------------------------------------
 class PoolError(EngineError):
     code = "PoolError"

@@ -97,8 +97,11 @@ def prepare_table(src: Path, dest: Path, delimiter: str | None = None) -> Prepar
 
 # ---- HTML ------------------------------------------------------------------------------------------------------
 # Elements that load something (or redirect): removed with their content.
-_LOADING_ELEMENTS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "link",
+_LOADING_ELEMENTS = {"script", "iframe", "frame", "frameset", "object", "applet", "base", "link",
                      "noscript", "portal"}
+# HTML5 void elements that libxml2's (HTML 4) parser takes for containers: it nests everything after them inside
+# them, so they are unwrapped (their "content" is the rest of the page), never removed with it.
+_SWALLOWING_VOID_ELEMENTS = {"embed", "source", "track", "wbr", "keygen"}
 # Attributes whose value is a URL to fetch; data: URLs carry their bytes inline and stay.
 _URL_ATTRIBUTES = {"src", "srcset", "lowsrc", "dynsrc", "background", "poster", "data", "codebase", "archive",
                    "longdesc", "usemap", "href", "xlink:href", "{http://www.w3.org/1999/xlink}href", "action",
@@ -137,6 +140,9 @@ def sanitize_html(data: bytes) -> bytes:
         if not isinstance(element.tag, str):  # comments and processing instructions load nothing
             continue
         tag = element.tag.lower()
+        if tag in _SWALLOWING_VOID_ELEMENTS:
+            element.drop_tag()  # the element goes (with what it would load), the page after it stays
+            continue
         if tag in _LOADING_ELEMENTS:
             element.drop_tree()
             continue
