@@ -114,3 +114,16 @@ def test_public_url_wins_over_any_host(make_server):
     server = make_server(zoho_api_keys="key-a", public_url="https://viewer.example/", **QUIET)
     r = preview(server, host="evil.example")
     assert r.status_code == 200 and r.json()["preview_url"].startswith("https://viewer.example" + BASE)
+
+
+def test_a_hostile_zoho_document_name_stays_inert_in_the_viewer_page(zoho):
+    name = '<!--<script>alert(1)</script></script><script>alert(2)</script>'
+    r = requests.post(zoho.url + BASE + "/document/preview", params={"apikey": "key-a"},
+                      data={"document_info": json.dumps({"document_name": name})},
+                      files={"document": ("a.pdf", pdf_bytes("named"))})
+    assert r.status_code == 200, r.text
+    page = requests.get(f"{zoho.url}/viewer/{r.json()['session_id']}").text
+    start = page.index('<script id="pageturn-config"')
+    payload = page[page.index(">", start) + 1:page.index("</script>", start)]
+    assert "<" not in payload and ">" not in payload
+    assert json.loads(payload)["documentName"] == name

@@ -144,7 +144,7 @@ def test_scrolling_to_page_three_loads_it(page, server, three_pages):
             break
     element = wait_for_content(page, 2)
     assert ink(element.screenshot()) > 0.0005
-    page.wait_for_function("document.querySelector('#page-input').value === '3'")
+    page.wait_for_function("() => document.querySelector('#page-input').value === '3'")
     screenshot(page, "scrolled-to-page-3")
 
 
@@ -154,22 +154,22 @@ def test_zoom_changes_the_size_and_stays_sharp(page, server, three_pages):
     start = box(page, '.page[data-page="0"]')["width"]
     page.focus("#viewport")
     page.keyboard.press("+")
-    page.wait_for_function(f"document.querySelector('.page[data-page=\"0\"]').getBoundingClientRect().width > {start + 5}")
+    page.wait_for_function(f"() => document.querySelector('.page[data-page=\"0\"]').getBoundingClientRect().width > {start + 5}")
     bigger = box(page, '.page[data-page="0"]')["width"]
     assert bigger > start * 1.1
     page.keyboard.press("-")
-    page.wait_for_function(f"Math.abs(document.querySelector('.page[data-page=\"0\"]').getBoundingClientRect().width - {start}) < 2")
+    page.wait_for_function(f"() => Math.abs(document.querySelector('.page[data-page=\"0\"]').getBoundingClientRect().width - {start}) < 2")
 
     # ctrl+wheel zooms around the pointer
     page.mouse.move(640, 400)
     page.keyboard.down("Control")
     page.mouse.wheel(0, -300)
     page.keyboard.up("Control")
-    page.wait_for_function(f"document.querySelector('.page[data-page=\"0\"]').getBoundingClientRect().width > {start * 1.3}")
+    page.wait_for_function(f"() => document.querySelector('.page[data-page=\"0\"]').getBoundingClientRect().width > {start * 1.3}")
 
     # at 400% the black box's edge is still crisp (vector content, not a stretched image)
     page.select_option("#zoom-select", "4")
-    page.wait_for_function("document.querySelector('#zoom-select').value === '4'")
+    page.wait_for_function("() => document.querySelector('#zoom-select').value === '4'")
     scale = page_scale(page, 0)
     assert scale == pytest.approx(4 * 96 / 72, rel=0.01)
     x, y, w, h = BLACK_BOX
@@ -191,7 +191,7 @@ def test_zoom_changes_the_size_and_stays_sharp(page, server, three_pages):
     assert page.get_attribute('.page[data-page="0"]', "data-content") == "svg"
     screenshot(page, "zoom-400")
     page.keyboard.press("0")  # back to fit width
-    page.wait_for_function("document.querySelector('#zoom-select').value === 'fit-width'")
+    page.wait_for_function("() => document.querySelector('#zoom-select').value === 'fit-width'")
 
 
 def red_edge_blur(png: bytes, x: float, y: float) -> tuple[int, int]:
@@ -228,7 +228,7 @@ def test_raster_pages_rerender_at_the_zoom(page, server, api):
     assert width == pytest.approx(2400 * 96 / 72, rel=0.01)
     # the red quadrant's right edge, half-way down the quadrant: far from where the view started
     scroll_page_point_to(page, 0, width / 2, width / 3 * 0.5 * 0.75)
-    page.wait_for_function("""(() => {
+    page.wait_for_function("""() => (() => {
         const p = document.querySelector('.page[data-page="0"]');
         const tiles = [...p.querySelectorAll('.page-tile')];
         return tiles.length > 0 && tiles.every(t => t.complete && t.naturalWidth > 0);
@@ -280,7 +280,7 @@ def test_search_counts_and_highlights_the_word(page, server, three_pages):
     page.keyboard.press("Control+f")
     assert page.evaluate("document.activeElement.id") == "search-input"
     page.keyboard.type(SEARCH_WORD)
-    page.wait_for_function(f"document.querySelector('#search-count').textContent === '1 of {SEARCH_COUNT}'")
+    page.wait_for_function(f"() => document.querySelector('#search-count').textContent === '1 of {SEARCH_COUNT}'")
     # the first hit is on page 2 (letter), drawn over the word
     current = page.wait_for_selector('.page[data-page="1"] .mark.hit.current')
     page_rect = box(page, '.page[data-page="1"]')
@@ -294,13 +294,13 @@ def test_search_counts_and_highlights_the_word(page, server, three_pages):
     assert page.input_value("#page-input") == "2"
     screenshot(page, "search")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"document.querySelector('#search-count').textContent === '2 of {SEARCH_COUNT}'")
+    page.wait_for_function(f"() => document.querySelector('#search-count').textContent === '2 of {SEARCH_COUNT}'")
     page.wait_for_selector('.page[data-page="2"] .mark.hit.current')
     assert page.locator('.page[data-page="2"] .mark.hit').count() == 2
     page.keyboard.press("Shift+Enter")
-    page.wait_for_function(f"document.querySelector('#search-count').textContent === '1 of {SEARCH_COUNT}'")
+    page.wait_for_function(f"() => document.querySelector('#search-count').textContent === '1 of {SEARCH_COUNT}'")
     page.fill("#search-input", "no such words anywhere")
-    page.wait_for_function("document.querySelector('#search-count').textContent === 'No matches'")
+    page.wait_for_function("() => document.querySelector('#search-count').textContent === 'No matches'")
     page.keyboard.press("Escape")
     assert page.is_hidden("#searchbar")
     assert page.locator(".mark.hit").count() == 0
@@ -356,21 +356,21 @@ def test_keyboard_and_thumbnails_move_between_pages(page, server, three_pages):
     wait_for_content(page, 0)
     page.focus("#viewport")
     page.keyboard.press("PageDown")
-    page.wait_for_function("document.querySelector('#page-input').value === '2'")
+    page.wait_for_function("() => document.querySelector('#page-input').value === '2'")
     page.keyboard.press("End")
-    page.wait_for_function("document.querySelector('#page-input').value === '3'")
+    page.wait_for_function("() => document.querySelector('#page-input').value === '3'")
     page.keyboard.press("Home")
-    page.wait_for_function("document.querySelector('#page-input').value === '1'")
+    page.wait_for_function("() => document.querySelector('#page-input').value === '1'")
     page.fill("#page-input", "3")
     page.keyboard.press("Enter")
     wait_for_content(page, 2)
-    page.wait_for_function("document.querySelector('#page-input').value === '3'")
+    page.wait_for_function("() => document.querySelector('#page-input').value === '3'")
 
     thumbs = page.locator("#thumb-list .thumb")
     assert thumbs.count() == 3
-    page.wait_for_function("[...document.querySelectorAll('#thumb-list img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("() => [...document.querySelectorAll('#thumb-list img')].every(i => i.complete && i.naturalWidth > 0)")
     page.click('#thumb-list .thumb[data-page="1"]')
-    page.wait_for_function("document.querySelector('#page-input').value === '2'")
+    page.wait_for_function("() => document.querySelector('#page-input').value === '2'")
     assert page.get_attribute('#thumb-list .thumb[data-page="1"]', "aria-current") == "page"
     page.click("#toggle-sidebar")
     assert page.is_hidden("#sidebar")
@@ -382,7 +382,7 @@ def test_print_renders_every_page_for_the_printer(page, server, three_pages):
     wait_for_content(page, 0)
     page.wait_for_selector("#print:not([disabled])")
     page.click("#print")
-    page.wait_for_function("window.__printed === 1", timeout=30_000)
+    page.wait_for_function("() => window.__printed === 1", timeout=30_000)
     images = page.eval_on_selector_all("#print-root img", "imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
     assert len(images) == 3
     for (width, height), (w, h) in zip(images, DOC.sizes):
@@ -493,7 +493,7 @@ def test_an_office_document_shows_its_conversion_then_its_pages(page, server, tm
         page.wait_for_timeout(100)
     wait_for_content(page, 0, timeout=120_000)
     assert any(s.startswith("Converting document") for s in seen), seen
-    page.wait_for_function("/^\\/ \\d+$/.test(document.querySelector('#page-total').textContent)")
+    page.wait_for_function("() => /^\\/ \\d+$/.test(document.querySelector('#page-total').textContent)")
     total = int(page.text_content("#page-total").split()[-1])
     assert total > 20
     page.focus("#viewport")
@@ -520,7 +520,7 @@ def test_compare_mode_lists_changes_and_highlights_them(page, server, api):
     item = page.wait_for_selector("#compare-panel .change-item", timeout=120_000)
     assert page.is_visible("#compare-panel")
     assert "Inserted" in item.text_content() and "red" in item.text_content()
-    page.wait_for_function("document.querySelector('.change-status').textContent === '1 change'")
+    page.wait_for_function("() => document.querySelector('.change-status').textContent === '1 change'")
     wait_for_content(page, 0)
     page.focus("#viewport")
     page.keyboard.press("n")

@@ -12,6 +12,7 @@ INLINE_SAFE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "im
                                "image/tiff", "image/webp"})
 DOCUMENT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
 _BASE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+FRAME_ANCESTORS = web.AppKey("frame_ancestors", str)  # the frame_ancestors setting
 
 
 def page_csp(frame_ancestors: str) -> str:
@@ -42,11 +43,8 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     """on_response_prepare: runs for every answer, errors and static files included."""
     for name, value in _BASE_HEADERS.items():
         response.headers.setdefault(name, value)
-    # a page that set its own policy keeps it; anything else may not run script or be framed as a page
+    # a viewer page keeps its own policy; anything else, opened as a page, runs no script in a sandbox
     response.headers.setdefault("Content-Security-Policy", DOCUMENT_CSP)
-
-
-FRAME_ANCESTORS = web.AppKey("frame_ancestors", str)
 
 
 def install(app: web.Application, frame_ancestors: str) -> None:

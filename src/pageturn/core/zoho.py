@@ -419,7 +419,7 @@ def check_download(session: dict) -> None:
         raise DownloadNotPermitted()
 
 
-def check_owner(session: dict, tenants: "Tenants", key: str | None) -> None:
+def check_owner(session: dict, tenants: Tenants, key: str | None) -> None:
     """A Zoho session is stopped or deleted only with its tenant's key; other sessions need none."""
     zoho = session.get("zoho")
     if zoho is None:
