@@ -20,6 +20,7 @@ from .markers import add_change_markers
 from .ooxml import CompareError
 from .redline import compare_docx
 
+MAX_FILE_BYTES = 1 << 30
 # what .NET prints when its heap limit (DOTNET_GCHeapHardLimit) or the address-space cap is reached
 _OUT_OF_MEMORY = ("OutOfMemory", "Out of memory", "Cannot allocate memory", "GC heap initialization failed")
 
@@ -31,6 +32,8 @@ def _cap(memory: int, cpu_seconds: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     if cpu_seconds > 0:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+    # no file the job writes (the redlined copies, the change list) may fill the data directory's disk
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
 
 
 def run(work: Path, binary: str) -> dict:

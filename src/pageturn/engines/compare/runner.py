@@ -103,7 +103,9 @@ class CompareRunner:
     def _command(self, isolation: Isolation, job_dir: Path, binary: str) -> list[str]:
         limit = self.max_memory_mb << 20
         cpu_backstop = int(self.timeout * 2) + 30
-        argv = [sys.executable, "-I", "-m", "pageturn.engines.compare.job", binary, str(limit), str(cpu_backstop)]
+        # absolute, not resolved: a virtual environment is found from the path its interpreter was started by
+        python = os.path.normpath(os.path.abspath(sys.executable))
+        argv = [python, "-I", "-m", "pageturn.engines.compare.job", binary, str(limit), str(cpu_backstop)]
         command = isolation.command(job_dir, argv)
         if isolation.mode == "sandbox":
             # the sandbox shows only /usr, /etc and the job's directory: add, read-only, the interpreter's
