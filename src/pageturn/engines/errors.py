@@ -76,6 +76,12 @@ class ConversionFailed(OfficeError):
     code = "ConversionFailed"
 
 
+class OfficeCrashed(ConversionFailed):
+    """The LibreOffice process died while converting (killed, or crashed): says nothing sure about the document."""
+
+    code = "OfficeCrashed"
+
+
 class UnreadableDocument(ConversionFailed, CorruptDocument):
     """LibreOffice could not open the document: damaged, or not of its stated format."""
 

@@ -36,7 +36,8 @@ from typing import Any
 
 from . import text_input
 from .errors import (ConversionFailed, ConversionTimeout, MemoryLimitExceeded, OfficeError, OfficeUnavailable,
-                     PasswordRequired, QueueFull, SandboxUnavailable, UnreadableDocument)
+                     OfficeCrashed, PasswordRequired, QueueFull, SandboxUnavailable,
+                     UnreadableDocument)
 from .formats import CONVERTED, WORKBOOKS, Format
 from .office_bridge import BridgeGone, OfficeProcess
 from .sandbox import Isolation
@@ -295,7 +296,7 @@ class OfficePool:
                 broken = True
                 if watch.exceeded or watch.near_cap():
                     raise self._over_memory(process, watch) from None
-                raise ConversionFailed(f"LibreOffice stopped while converting the document ({exc})") from None
+                raise OfficeCrashed(f"LibreOffice stopped while converting the document ({exc})") from None
             log.debug("office[%d] converted .%s in %.2fs", process.index, fmt, time.monotonic() - started)
             if not reply.get("ok"):
                 error = reply.get("error")
@@ -304,6 +305,7 @@ class OfficePool:
                     broken = True
                     if watch.near_cap():
                         raise self._over_memory(process, watch)
+                    raise OfficeCrashed(message)
                 if error == "PasswordRequired":
                     raise PasswordRequired(message)
                 if error == "LoadFailed":
