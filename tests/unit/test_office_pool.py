@@ -13,8 +13,9 @@ import pytest
 
 import officegen
 from pageturn.engines import text_input
-from pageturn.engines.errors import (ConversionFailed, ConversionTimeout, CorruptDocument, PasswordRequired,
-                                     QueueFull, UnreadableDocument)
+from pageturn.engines.errors import (ConversionFailed, ConversionTimeout, CorruptDocument, MemoryLimitExceeded,
+                                     PasswordRequired, QueueFull, UnreadableDocument)
+from pageturn.engines.health import Health
 from pageturn.engines.office import OfficePool, _sheet_ranges
 
 needs_libreoffice = pytest.mark.skipif(
@@ -285,6 +286,7 @@ def test_stats_describe_each_process(pool, convert, tmp_path):
     for process in stats["processes"]:
         assert process["pid"] and process["rss_mb"] > 20 and process["busy"] is False
     assert sum(p["conversions"] for p in stats["processes"]) >= 1
+    assert isinstance(pool, Health) and pool.healthy()
 
 
 # ---- timeouts, recycling, queueing (a pool of one) -----------------------------------------------------------
@@ -362,6 +364,30 @@ def test_process_is_recycled_when_its_memory_passes_the_limit(small_pool, runner
         small_pool.recycle_memory_mb = limit
     after = small_pool.stats()["processes"][0]
     assert after["restarts"] == before["restarts"] + 1 and after["pid"] != before["pid"]
+
+
+@needs_libreoffice
+def test_a_document_past_the_memory_cap_is_stopped_while_converting(runner, tmp_path):
+    import bombgen
+
+    bomb = tmp_path / "bomb.docx"
+    bomb.write_bytes(bombgen.docx_bomb(1 << 30))
+    pool = OfficePool(1, timeout=120, max_memory_mb=300, work_dir=tmp_path / "office")
+    runner.run(pool.start())
+    try:
+        soffice = pool.stats()["processes"][0]["pid"]
+        with open(f"/proc/{soffice}/limits") as limits:  # the kernel's backstop: cap + headroom of address space
+            assert any(line.startswith("Max address space") and str((300 + 1024) << 20) in line for line in limits)
+        with pytest.raises(MemoryLimitExceeded):
+            runner.run(pool.convert(bomb, tmp_path / "bomb.pdf", "docx"), 150)
+        wait_until_ready(pool, runner)
+        assert pool.stats()["processes"][0]["pid"] != soffice and pool.healthy()
+        good = tmp_path / "good.docx"
+        officegen.docx_pages(good, 1)
+        assert runner.run(pool.convert(good, tmp_path / "good.pdf", "docx")).page_count == 1
+    finally:
+        runner.run(pool.stop())
+    assert not pool.healthy()
 
 
 @needs_libreoffice

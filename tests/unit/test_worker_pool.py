@@ -13,6 +13,7 @@ import pytest
 import docgen
 from pageturn.engines.errors import (JobTimeout, MemoryLimitExceeded, PageOutOfRange, PasswordRequired, PoolBusy,
                                      PoolClosed, SvgNotAvailable, WorkerCrashed)
+from pageturn.engines.health import Health
 from pageturn.workers import worker as worker_module
 from pageturn.workers.pool import WorkerPool, _load_result
 
@@ -65,6 +66,7 @@ def test_jobs_return_results_and_the_same_key_goes_to_the_same_worker(documents)
         for _ in range(5):
             assert (await pool.run(first, "ping"))["pid"] == pids[pool.home(first)]
             assert (await pool.run(second, "ping"))["pid"] == pids[pool.home(second)]
+        assert isinstance(pool, Health) and pool.healthy()
     run(scenario)
 
 

@@ -30,6 +30,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -365,7 +366,7 @@ class _MemoryWatch:
         self.peak_size_mb = 0.0
         self.exceeded = False
 
-    async def run(self, request: Any) -> dict:
+    async def run(self, request: Coroutine[Any, Any, dict]) -> dict:
         task = asyncio.ensure_future(request)
         try:
             while True:

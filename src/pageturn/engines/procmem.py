@@ -16,6 +16,7 @@ MB = 1024 * 1024
 class Memory:
     rss_mb: float      # resident now
     size_mb: float     # address space now (what RLIMIT_AS counts)
+    peak_mb: float     # the largest address space it ever had (so a reading misses no peak between readings)
 
 
 def read(pid: int) -> Memory | None:
@@ -25,13 +26,14 @@ def read(pid: int) -> Memory | None:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
                 name, _, value = line.partition(":")
-                if name in ("VmRSS", "VmSize"):
+                if name in ("VmRSS", "VmSize", "VmPeak"):
                     values[name] = int(value.split()[0])
     except (OSError, ValueError):
         return None
     if "VmRSS" not in values:
         return None
-    return Memory(values["VmRSS"] / 1024, values.get("VmSize", 0) / 1024)
+    size = values.get("VmSize", 0)
+    return Memory(values["VmRSS"] / 1024, size / 1024, max(size, values.get("VmPeak", 0)) / 1024)
 
 
 def limit_address_space(mb: int, pid: int = 0) -> None:

@@ -24,8 +24,9 @@ prefixed pickles over its stdin/stdout pipes, read with asyncio streams, so the 
   waiting in a queue is not counted). Past it the worker is killed and replaced and the job raises JobTimeout.
 - memory_limit_mb: each worker's address space is capped by the kernel (RLIMIT_AS). A job that hits the cap
   raises MemoryLimitExceeded and its worker is replaced: either Python saw MemoryError, or a native library
-  aborted on a failed allocation (the pool samples each busy worker's address space, so a worker that dies by a
-  signal with its last reading past half its cap is taken to have died of its cap).
+  aborted on a failed allocation (the pool reads each busy worker's peak address space, so a worker that dies by
+  a signal other than SIGKILL with its peak past a quarter of its cap is taken to have died of its cap: an
+  allocator that doubles a buffer fails once the buffer passes a third of the cap).
 - max_jobs: a worker is replaced after that many jobs (bounds slow leaks in native libraries).
 - Exceptions raised by a job arrive as the same class (engine errors, ValueError, ...). Pool errors below are
   EngineError subclasses too, so `except EngineError` covers every way a render can fail.
@@ -99,7 +100,7 @@ class _Worker:
     retiring: bool = False
     timed_out: bool = False
     reader: asyncio.Task | None = None
-    peak_mb: float = 0.0     # the largest address space seen during the current job
+    peak_mb: float = 0.0     # the peak address space read during the current job
 
 
 @dataclass
@@ -380,10 +381,11 @@ class WorkerPool:
         self._dispatch()
 
     def _died_of_memory(self, worker: _Worker, code: int | None) -> bool:
-        """A native library aborts (or faults) when an allocation fails at the cap: a death by a signal, not one
-        the pool sent for a timeout, while the worker's address space was past half its cap."""
-        return bool(self.memory_limit_mb and code is not None and code < 0 and not worker.timed_out
-                    and worker.peak_mb >= self.memory_limit_mb / 2)
+        """A native library aborts (or faults) when an allocation fails at the cap: a death by a signal (not
+        SIGKILL, which comes from outside, nor the pool's own kill for a timeout) with the worker's peak address
+        space past a quarter of its cap."""
+        return bool(self.memory_limit_mb and code is not None and code < 0 and code != -signal.SIGKILL
+                    and not worker.timed_out and worker.peak_mb >= self.memory_limit_mb / 4)
 
     async def _watch_memory(self) -> None:
         while True:
@@ -392,7 +394,7 @@ class WorkerPool:
                 if worker is not None and worker.job is not None:
                     memory = procmem.read(worker.pid)
                     if memory is not None:
-                        worker.peak_mb = max(worker.peak_mb, memory.size_mb)
+                        worker.peak_mb = max(worker.peak_mb, memory.peak_mb)
 
     # ---- jobs ----------------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
