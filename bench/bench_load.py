@@ -8,7 +8,7 @@ viewers start, so the first reads render and later ones come from the cache. Pri
 requests and per kind, the error count (anything but 2xx, or no answer) and the resident memory of the server
 and its worker processes at start and end.
 
-Run: .venv/bin/python bench/bench_load.py [--viewers 200] [--sessions 50] [--duration 120] [--think 0.25]
+Run: .venv/bin/python bench/bench_load.py [--viewers 200] [--sessions 50] [--duration 120] [--think 1]
 """
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def main() -> int:
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--duration", type=float, default=120, help="seconds of reading (default 120)")
-    parser.add_argument("--think", type=float, default=0.25, help="mean pause between pages, seconds")
+    parser.add_argument("--think", type=float, default=1.0, help="mean pause between pages, seconds")
     parser.add_argument("--timeout", type=float, default=120, help="a request unanswered this long is an error")
     parser.add_argument("--office-every", type=int, default=10, help="every n-th session holds a Word document")
     args = parser.parse_args()
