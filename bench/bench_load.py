@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import collections
 import json
+import os
 import random
 import statistics
 import sys
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import ServerProcess  # noqa: E402
 from docgen import make_pdf_pages  # noqa: E402
-from fuzz.procmem import mib, tree_memory  # noqa: E402
+from fuzz.procmem import mib, tree_cpu_seconds, tree_memory  # noqa: E402
 from officegen import docx_pages  # noqa: E402
 
 V1 = "/PCCIS/V1/ViewingSession"
@@ -104,6 +105,7 @@ async def main_async(args: argparse.Namespace, server: ServerProcess, documents:
                                      timeout=aiohttp.ClientTimeout(total=args.timeout)) as http:
         sids = [await _upload(http, base, data, ext) for data, ext in documents]
         start_memory = tree_memory(server.proc.pid)
+        start_cpu, start_load = tree_cpu_seconds(server.proc.pid), os.getloadavg()[0]
         stats = Stats()
         started = time.monotonic()
         until = started + args.duration
@@ -111,6 +113,8 @@ async def main_async(args: argparse.Namespace, server: ServerProcess, documents:
                                       random.Random(i)) for i in range(args.viewers)))
         elapsed = time.monotonic() - started
         end_memory = tree_memory(server.proc.pid)
+        cpu = tree_cpu_seconds(server.proc.pid) - start_cpu
+        end_load = os.getloadavg()[0]
     every = stats.all()
     print(f"{args.viewers} viewers over {len(sids)} sessions for {elapsed:.0f} s (think {args.think} s): "
           f"{len(every)} requests, {len(every) / elapsed:.0f} req/s, errors {sum(stats.errors.values())}")
@@ -125,6 +129,9 @@ async def main_async(args: argparse.Namespace, server: ServerProcess, documents:
     for label, m in (("start", start_memory), ("end", end_memory)):
         print(f"memory at {label}: server {mib(m.server)}, {m.count} worker processes {mib(m.children)} "
               f"(largest {mib(m.largest_child)} {m.largest_child_name}), total {mib(m.total)}")
+    print(f"CPU used by the server and its workers: {cpu:.0f} s in {elapsed:.0f} s "
+          f"({cpu / elapsed / (os.cpu_count() or 1) * 100:.0f} % of {os.cpu_count()} cores; {len(every) / max(cpu, 0.001):.0f} "
+          f"requests per CPU second); machine load average {start_load:.1f} at start, {end_load:.1f} at end")
     return 1 if stats.errors else 0
 
 
