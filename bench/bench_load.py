@@ -8,7 +8,7 @@ viewers start, so the first reads render and later ones come from the cache. Pri
 requests and per kind, the error count (anything but 2xx, or no answer) and the resident memory of the server
 and its worker processes at start and end.
 
-Run: .venv/bin/python bench/bench_load.py [--viewers 200] [--sessions 50] [--duration 120] [--think 0.25]
+Run: .venv/bin/python bench/bench_load.py [--viewers 200] [--sessions 50] [--duration 120] [--think 1]
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import collections
 import json
+import os
 import random
 import statistics
 import sys
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import ServerProcess  # noqa: E402
 from docgen import make_pdf_pages  # noqa: E402
-from fuzz.procmem import mib, tree_memory  # noqa: E402
+from fuzz.procmem import mib, tree_cpu_seconds, tree_memory  # noqa: E402
 from officegen import docx_pages  # noqa: E402
 
 V1 = "/PCCIS/V1/ViewingSession"
@@ -104,6 +105,7 @@ async def main_async(args: argparse.Namespace, server: ServerProcess, documents:
                                      timeout=aiohttp.ClientTimeout(total=args.timeout)) as http:
         sids = [await _upload(http, base, data, ext) for data, ext in documents]
         start_memory = tree_memory(server.proc.pid)
+        start_cpu, start_load = tree_cpu_seconds(server.proc.pid), os.getloadavg()[0]
         stats = Stats()
         started = time.monotonic()
         until = started + args.duration
@@ -111,6 +113,8 @@ async def main_async(args: argparse.Namespace, server: ServerProcess, documents:
                                       random.Random(i)) for i in range(args.viewers)))
         elapsed = time.monotonic() - started
         end_memory = tree_memory(server.proc.pid)
+        cpu = tree_cpu_seconds(server.proc.pid) - start_cpu
+        end_load = os.getloadavg()[0]
     every = stats.all()
     print(f"{args.viewers} viewers over {len(sids)} sessions for {elapsed:.0f} s (think {args.think} s): "
           f"{len(every)} requests, {len(every) / elapsed:.0f} req/s, errors {sum(stats.errors.values())}")
@@ -125,6 +129,9 @@ async def main_async(args: argparse.Namespace, server: ServerProcess, documents:
     for label, m in (("start", start_memory), ("end", end_memory)):
         print(f"memory at {label}: server {mib(m.server)}, {m.count} worker processes {mib(m.children)} "
               f"(largest {mib(m.largest_child)} {m.largest_child_name}), total {mib(m.total)}")
+    print(f"CPU used by the server and its workers: {cpu:.0f} s in {elapsed:.0f} s "
+          f"({cpu / elapsed / (os.cpu_count() or 1) * 100:.0f} % of {os.cpu_count()} cores; {len(every) / max(cpu, 0.001):.0f} "
+          f"requests per CPU second); machine load average {start_load:.1f} at start, {end_load:.1f} at end")
     return 1 if stats.errors else 0
 
 
@@ -133,7 +140,7 @@ def main() -> int:
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--duration", type=float, default=120, help="seconds of reading (default 120)")
-    parser.add_argument("--think", type=float, default=0.25, help="mean pause between pages, seconds")
+    parser.add_argument("--think", type=float, default=1.0, help="mean pause between pages, seconds")
     parser.add_argument("--timeout", type=float, default=120, help="a request unanswered this long is an error")
     parser.add_argument("--office-every", type=int, default=10, help="every n-th session holds a Word document")
     args = parser.parse_args()

@@ -69,6 +69,8 @@ class Report:
     peak_child_name: str = ""
     peak_total: int = 0
     server_alive: bool = True
+    render_failed: set[int] = field(default_factory=set)  # cases answered 580 RenderFailed (a worker crashed or
+    # a renderer failed on the file): documented, worth a look
     processes_seen: dict[int, str] = field(default_factory=dict)  # sampled: replaced workers show as new pids
 
 
@@ -113,6 +115,8 @@ async def _one(http: aiohttp.ClientSession, base: str, case: Case, report: Repor
                                            f"undocumented answer {status}: {body[:200]!r}"))
             return None
         report.outcomes[f"{what}: {outcome}"] += 1
+        if outcome == "580 RenderFailed":
+            report.render_failed.add(case.index)
         return status, body, headers.get("Content-Type", "")
 
     created = await call("POST", V1, "create", json={"serverCaching": "none"})
@@ -218,6 +222,8 @@ def summary(report: Report) -> str:
     for what in ("upload", "attributes", "page attributes", "page", "text"):
         if what in by_request:
             lines.append(f"  {what}: " + ", ".join(f"{o} x{n}" for o, n in by_request[what].most_common()))
+    if report.render_failed:
+        lines.append("  cases answered 580 RenderFailed: " + " ".join(map(str, sorted(report.render_failed))))
     for f in report.findings[:30]:
         lines.append(f"  FINDING case {f.index} ({f.seed_name}, {'+'.join(f.mutations)}) {f.request}: {f.what}")
     return "\n".join(lines)

@@ -75,3 +75,19 @@ def tree_memory(pid: int) -> TreeMemory:
 
 def mib(n: int) -> str:
     return f"{n / (1 << 20):.0f} MiB"
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and of its children it has waited for."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a server and every process now under it (finished helpers count in their parent)."""
+    return cpu_seconds(pid) + sum(cpu_seconds(child) for child in descendants(pid))

@@ -64,3 +64,16 @@ def test_control_characters_go_and_the_text_stays():
     from pageturn.engines.text_input import sanitize_html
     out = sanitize_html(b"<html><body><style>p { color: red }\x00</style><p>be\x01fore\x0bafter</p></body></html>")
     assert b"beforeafter" in out and b"color: red" in out
+
+
+def test_a_tiff_frame_without_dimensions_is_a_corrupt_document(tmp_path):
+    """Seed 1: 16 TIFF cases (115, 135, 155, 265, ...): Pillow raised TypeError("Missing dimensions") while counting
+    frames; it was not taken for damage, so the document answered 580 RenderFailed with a logged traceback
+    instead of InvalidDocument."""
+    from fuzz.campaign import make_case
+    from pageturn.engines import images
+    from pageturn.engines.errors import CorruptDocument
+    path = tmp_path / "case-115.tif"
+    path.write_bytes(make_case(seeds(), 1, 115).data)
+    with pytest.raises(CorruptDocument):
+        images.info(str(path))

@@ -24,6 +24,7 @@ from .records import SessionRecord
 
 SVG_TYPES = ("svg", "svga", "svgb")
 RASTER_TYPES = ("png", "jpeg")
+TEXT_JOBS_AT_ONCE = 8          # text jobs one Text request keeps in the render queue
 
 
 class RenderPool(Protocol):
@@ -224,16 +225,21 @@ class Pages:
         count = info["pageCount"]
         if first > last or first >= count:
             raise invalid("PageNumberBegin", f"a page range within 0-{count - 1}", where="path")
-        pages = []
-        for page in range(first, min(last, count - 1) + 1):
+
+        at_once = asyncio.Semaphore(TEXT_JOBS_AT_ONCE)
+
+        async def one(page: int) -> dict[str, Any]:
             path = self.cache.path(source.scope, "pages", source.content_key, str(page), "text.json")
             try:
-                data = await self._cached(path, functools.partial(self._text_job, source, page))
-                pages.append(json.loads(data if data is not None else path.read_bytes()))
+                async with at_once:
+                    data = await self._cached(path, functools.partial(self._text_job, source, page))
+                return json.loads(data if data is not None else path.read_bytes())
             except ServerError as exc:
-                pages.append({"number": page, "errorCode": 1,
-                              "errorDescription": (exc.details or {}).get("message", exc.message)})
-        return pages
+                return {"number": page, "errorCode": 1,
+                        "errorDescription": (exc.details or {}).get("message", exc.message)}
+        # the pages' jobs queue together (a few at a time, so a long range never fills the pool's queue): under
+        # load a range then waits about one queue's time, not one per page
+        return list(await asyncio.gather(*(one(page) for page in range(first, min(last, count - 1) + 1))))
 
     async def _text_job(self, source: PageSource, page: int) -> bytes:
         result = await self._job(source, "page_text", page)

@@ -70,6 +70,10 @@ def _check_pixels(width: int, height: int) -> None:
                             f"per page are accepted")
 
 
+# how Pillow says a file is damaged: besides OSError and friends, a TIFF frame without dimensions is a TypeError
+DAMAGED = (OSError, ValueError, SyntaxError, EOFError, TypeError, KeyError)
+
+
 class OpenImage:
     """An opened (not yet decoded) image file and the size of each of its pages."""
 
@@ -85,11 +89,11 @@ class OpenImage:
             raise _too_large() from None
         except Image.UnidentifiedImageError:
             raise UnsupportedDocument("The file is not a TIFF, PNG, JPEG, GIF, BMP or WebP image") from None
-        except (OSError, ValueError, SyntaxError):
+        except DAMAGED:
             raise CorruptDocument("The image is damaged and cannot be read") from None
         try:
             frames = getattr(self.image, "n_frames", 1) if self.image.format in MULTI_PAGE_FORMATS else 1
-        except (OSError, ValueError, SyntaxError, EOFError):
+        except DAMAGED:
             self.image.close()
             raise CorruptDocument("The image is damaged and cannot be read") from None
         if frames > MAX_FRAMES:
@@ -105,7 +109,7 @@ class OpenImage:
         try:
             if self.image.tell() != index:
                 self.image.seek(index)
-        except (OSError, ValueError, SyntaxError, EOFError):
+        except DAMAGED:
             raise CorruptDocument(f"Page {index} of the image cannot be read") from None
 
     def page(self, index: int) -> FramePage:
@@ -158,7 +162,7 @@ class OpenImage:
             raise EngineError("The document file is missing") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _too_large() from None
-        except (OSError, ValueError, SyntaxError, EOFError):
+        except DAMAGED:
             raise CorruptDocument(f"Page {index} of the image cannot be decoded") from None
         return _to_display_mode(frame)
 
