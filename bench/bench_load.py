@@ -118,7 +118,8 @@ async def main_async(args: argparse.Namespace, server: ServerProcess, documents:
     every = stats.all()
     print(f"{args.viewers} viewers over {len(sids)} sessions for {elapsed:.0f} s (think {args.think} s): "
           f"{len(every)} requests, {len(every) / elapsed:.0f} req/s, errors {sum(stats.errors.values())}")
-    print(f"latency all requests: p50 {percentile(every, .5) * 1000:.0f} ms, p95 {percentile(every, .95) * 1000:.0f} ms, "
+    print(f"latency all requests: p50 {percentile(every, .5) * 1000:.0f} ms, "
+          f"p95 {percentile(every, .95) * 1000:.0f} ms, "
           f"p99 {percentile(every, .99) * 1000:.0f} ms, max {max(every) * 1000:.0f} ms")
     for kind, values in sorted(stats.latencies.items()):
         print(f"  {kind:20} n={len(values):6}  p50 {percentile(values, .5) * 1000:6.0f} ms  "
@@ -130,7 +131,8 @@ async def main_async(args: argparse.Namespace, server: ServerProcess, documents:
         print(f"memory at {label}: server {mib(m.server)}, {m.count} worker processes {mib(m.children)} "
               f"(largest {mib(m.largest_child)} {m.largest_child_name}), total {mib(m.total)}")
     print(f"CPU used by the server and its workers: {cpu:.0f} s in {elapsed:.0f} s "
-          f"({cpu / elapsed / (os.cpu_count() or 1) * 100:.0f} % of {os.cpu_count()} cores; {len(every) / max(cpu, 0.001):.0f} "
+          f"({cpu / elapsed / (os.cpu_count() or 1) * 100:.0f} % of {os.cpu_count()} cores; "
+          f"{len(every) / max(cpu, 0.001):.0f} "
           f"requests per CPU second); machine load average {start_load:.1f} at start, {end_load:.1f} at end")
     return 1 if stats.errors else 0
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -21,6 +21,7 @@ from .core.documents import Documents
 from .core.url_fetch import AllowList, fetch_to_workfile
 from .core.initial_pages import InitialPages
 from .core.pages import Pages
+from .core.records import WorkFileRecord
 from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
 from .core.zoho import Tenants, ZohoPreviews, ZohoService
@@ -144,9 +145,12 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     app[CLOCK] = clock
     app[LAST_PRUNE] = [0.0]
     app[viewing_sessions.SESSIONS] = sessions
-    app[viewing_sessions.URL_FETCHER] = functools.partial(
-        fetch_to_workfile, workfiles=workfiles, allow=settings.fetch_allow, timeout=settings.fetch_timeout,
-        max_size=settings.max_upload_size)
+
+    async def fetch(url: str, **where: Any) -> WorkFileRecord:  # documentSource "http": limits from settings
+        return await fetch_to_workfile(url, workfiles, allow=settings.fetch_allow, timeout=settings.fetch_timeout,
+                                       max_size=settings.max_upload_size, **where)
+
+    app[viewing_sessions.URL_FETCHER] = fetch
     app[work_files.WORKFILES] = workfiles
     app[html5.PAGES] = pages
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))

@@ -8,7 +8,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -61,9 +61,12 @@ class Settings:
                                    "list")
     frame_ancestors: str = _setting("'self'", "sites allowed to embed the viewer in a frame, as a CSP "
                                     "frame-ancestors source list (e.g. 'self' https://app.example.com)")
-    session_lifetime: float = _setting(20 * 60, "how long a viewing session stays usable after its last use", "duration")
+    session_lifetime: float = _setting(20 * 60, "how long a viewing session stays usable after its last use",
+                                       "duration")
     workfile_lifetime: float = _setting(24 * 3600, "how long a work file is kept after creation", "duration")
-    cache_lifetime: float = _setting(24 * 3600, "how long shared converted and rendered output is kept after it was written", "duration")
+    cache_lifetime: float = _setting(24 * 3600,
+                                     "how long shared converted and rendered output is kept after it was written",
+                                     "duration")
     sweep_interval: float = _setting(30, "how often expired sessions, work files and cache entries are removed",
                                      "duration")
     max_upload_size: int = _setting(512 << 20, "largest accepted upload or fetched document", "size")
@@ -127,7 +130,7 @@ def env_name(name: str) -> str:
 
 
 def load_settings(config_file: str | Path | None = None, overrides: dict[str, Any] | None = None,
-                  environ: dict[str, str] | None = None) -> Settings:
+                  environ: Mapping[str, str] | None = None) -> Settings:
     """Defaults < config file (TOML, keys as the field names) < environment < explicit overrides (flags)."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}

@@ -19,7 +19,7 @@ from PIL import Image
 import bombgen
 import docgen
 import officegen
-from api.prizm import V1, Prizm
+from api.prizm import Prizm
 
 RENDER_CAP_MB = 1024
 OFFICE_CAP_MB = 400

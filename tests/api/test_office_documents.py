@@ -7,12 +7,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import requests
 from PIL import Image
 
 from api.prizm import V1, Prizm
 from officegen import (corrupt_docx, csv_file, docx_pages, encrypted_docx, html_with_external_image, long_docx,
-                       page_marker, pptx_slides, text_file, xlsx_sheets)
+                       pptx_slides, text_file, xlsx_sheets)
 from unit.test_url_fetch import Listener
 
 

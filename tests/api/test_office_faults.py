@@ -33,7 +33,8 @@ def test_a_killed_converter_is_not_remembered_as_a_broken_document(make_server, 
     long_docx(path, pages=500)
     sid = api.session_with(path.read_bytes())  # the conversion starts with the upload
     attributes = {"DocumentID": "u" + sid}
-    estimate = api.get("/PCCIS/V1/Document/q/Attributes", params={**attributes, "DesiredPageCountConfidence": "0"}).json()
+    estimate = api.get("/PCCIS/V1/Document/q/Attributes",
+                       params={**attributes, "DesiredPageCountConfidence": "0"}).json()
     assert estimate["pageCountConfidence"] < 100, "the conversion must still be running for this test"
 
     answers: list = []

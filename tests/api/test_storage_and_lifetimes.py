@@ -29,7 +29,6 @@ def test_restart_keeps_sessions_and_work_files(make_server):
 
 
 def test_twenty_concurrent_uploads_read_back_identical(server):
-    api = Prizm(server.url)
     same = pdf_bytes("same bytes", pages=3)
     documents = [same if i % 2 else pdf_bytes(f"document {i}", pages=2) for i in range(20)]
 

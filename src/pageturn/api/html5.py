@@ -7,6 +7,7 @@ from aiohttp import web
 
 from ..core.errors import SessionNotFound, invalid
 from ..core.pages import RASTER_TYPES, SVG_TYPES, Output, Pages
+from ..core.records import SessionRecord
 from .common import json_response, query_param
 from .viewing_sessions import SESSIONS
 
@@ -15,7 +16,7 @@ NOT_ENCRYPTED = {"Accusoft-Data-Encrypted": "false"}
 _NUMBER = re.compile(r"^\d{1,7}$")
 
 
-def _session(request: web.Request) -> dict:
+def _session(request: web.Request) -> SessionRecord:
     prefixed = query_param(request, "DocumentID")
     if prefixed is None:
         raise SessionNotFound("DocumentID is required")

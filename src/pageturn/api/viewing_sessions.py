@@ -1,11 +1,12 @@
 """PrizmDoc viewing-session URLs: translate HTTP to ViewingSessions calls and back."""
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, cast
 
 from aiohttp import web
 
 from ..core.errors import SessionGone, SessionNotFound, invalid
+from ..core.records import Role, WorkFileRecord
 from ..core.sessions import ViewingSessions
 from ..core.workfiles import parse_extension_param
 from ..core.zoho import Tenants, check_download, check_owner
@@ -15,7 +16,8 @@ from .security import document_headers
 
 SESSIONS = web.AppKey("sessions", ViewingSessions)
 TENANTS = web.AppKey("zoho_tenants", Tenants)  # Zoho sessions are ended through these URLs with their key only
-URL_FETCHER = web.AppKey("url_fetcher", object)  # async (url, *, extension, owner) -> work file record
+# documentSource "http": (url, *, extension, owner) -> the fetched work file
+URL_FETCHER: web.AppKey[Callable[..., Awaitable[WorkFileRecord]]] = web.AppKey("url_fetcher")
 
 
 def _sessions(request: web.Request) -> ViewingSessions:
@@ -57,7 +59,7 @@ async def delete(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def _upload(request: web.Request, session_id: str, role: str) -> web.Response:
+async def _upload(request: web.Request, session_id: str, role: Role) -> web.Response:
     sessions = _sessions(request)
     extension = parse_extension_param(query_param(request, "FileExtension"))
     sessions.check_can_take(session_id, role)  # fail before reading a body we would refuse
@@ -70,8 +72,14 @@ async def put_source_file(request: web.Request) -> web.Response:
     return await _upload(request, _id(request), "source")
 
 
+def _comparison_role(request: web.Request) -> Role:
+    role = request.match_info["role"]
+    assert role in ("original", "revised")  # the route's pattern allows only these
+    return cast(Role, role)
+
+
 async def put_comparison_file(request: web.Request) -> web.Response:
-    return await _upload(request, request.match_info["id"], request.match_info["role"])
+    return await _upload(request, request.match_info["id"], _comparison_role(request))
 
 
 async def put_source_ref(request: web.Request) -> web.Response:
@@ -85,7 +93,7 @@ async def put_source_ref(request: web.Request) -> web.Response:
 _DEFAULT_NAMES = {"source": "SourceFile", "original": "OriginalSourceFile", "revised": "RevisedSourceFile"}
 
 
-def _download(request: web.Request, session_id: str, role: str) -> web.StreamResponse:
+def _download(request: web.Request, session_id: str, role: Role) -> web.StreamResponse:
     part, path = _sessions(request).source(session_id, role)
     check_download(_sessions(request).load(session_id))
     name = query_param(request, "ContentDispositionFilename") or _DEFAULT_NAMES[role]
@@ -98,7 +106,7 @@ async def get_source_file(request: web.Request) -> web.StreamResponse:
 
 
 async def get_comparison_file(request: web.Request) -> web.StreamResponse:
-    return _download(request, request.match_info["id"], request.match_info["role"])
+    return _download(request, request.match_info["id"], _comparison_role(request))
 
 
 async def get_file_id(request: web.Request) -> web.Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..core.errors import NotFound, invalid
+from ..core.records import WorkFileRecord
 from ..core.workfiles import WorkFiles, parse_extension_param
 from .common import body_chunks, json_response, query_param
 from .security import document_headers
@@ -11,7 +12,7 @@ from .security import document_headers
 WORKFILES = web.AppKey("workfiles", WorkFiles)
 
 
-def _record(request: web.Request) -> dict:
+def _record(request: web.Request) -> WorkFileRecord:
     record = request.app[WORKFILES].get(request.match_info["fileId"])
     if record is None:
         raise NotFound("The work file has expired or does not exist", error_code="NotFound")

@@ -17,6 +17,7 @@ from aiohttp import BodyPartReader, web
 
 from ..core import formats
 from ..core.errors import DomainError, SessionGone, SessionNotFound, TooLarge, UnrecognizedFormat
+from ..core.records import WorkFileRecord
 from ..core.url_fetch import FetchError, fetch_to_workfile
 from ..core.workfiles import WorkFiles
 from ..core.zoho import (INTERNAL_ERROR, INVALID_METHOD, INVALID_NAME, MISSING_PARAMETER, UNSUPPORTED_FORMAT,
@@ -198,7 +199,7 @@ class ZohoForm:
         self.file_fields = file_fields
         self.action = action
         self.text: dict[str, str] = {}
-        self.works: dict[str, dict] = {}
+        self.works: dict[str, WorkFileRecord] = {}
         self.filenames: dict[str, str] = {}
 
     def _take(self, name: str | None) -> str:
@@ -243,7 +244,8 @@ class ZohoForm:
                 raise invalid_value(name, f"The {name} file is empty") from None
             raise
 
-    async def document(self, zoho: ZohoService, file_field: str, url_field: str) -> tuple[dict, str | None]:
+    async def document(self, zoho: ZohoService, file_field: str, url_field: str
+                       ) -> tuple[WorkFileRecord, str | None]:
         """The work file of one document, given as a file part or as a URL the server downloads, and its name.
         It stays in the form (discarded with it) until `take`n."""
         url = self.text.get(url_field, "").strip() or None
@@ -256,20 +258,21 @@ class ZohoForm:
         if url is None:
             stem = PurePosixPath(self.filenames.get(file_field) or "").stem
             # the official SDKs send the field's own name as the file name: that names nothing
+            assert work is not None
             return work, stem if stem and stem != file_field else None
         try:
-            work = await fetch_to_workfile(url, zoho.workfiles, allow=zoho.allow, timeout=zoho.fetch_timeout,
-                                           max_size=zoho.max_size)
+            fetched = await fetch_to_workfile(url, zoho.workfiles, allow=zoho.allow, timeout=zoho.fetch_timeout,
+                                              max_size=zoho.max_size)
         except FetchError as exc:
             raise invalid_value(url_field, exc.message) from None
         except UnrecognizedFormat:
             raise unsupported_format(url_field) from None
         except TooLarge as exc:
             raise invalid_value(url_field, exc.message) from None
-        self.works[file_field] = work
-        return work, work.get("sourceName")
+        self.works[file_field] = fetched
+        return fetched, fetched.get("sourceName")
 
-    def take(self, file_field: str) -> dict:
+    def take(self, file_field: str) -> WorkFileRecord:
         """Hands a work file on: the form no longer deletes it."""
         return self.works.pop(file_field)
 
@@ -330,7 +333,7 @@ async def preview(request: web.Request) -> web.Response:
     })
 
 
-def _word_document(zoho: ZohoService, work: dict, parameter: str) -> None:
+def _word_document(zoho: ZohoService, work: WorkFileRecord, parameter: str) -> None:
     """Comparison takes Word documents only, judged by their bytes (never by a file name)."""
     if formats.detect(zoho.workfiles.path(work)) not in formats.WORD_FORMATS:
         raise ZohoError(UNSUPPORTED_FORMAT, f"The file format is not supported: {parameter} must be a Word "

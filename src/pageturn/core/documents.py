@@ -133,7 +133,8 @@ class Documents(SessionListener):
         if key is None:
             assert part is not None  # only a single document is read as is
             fmt = formats.format_of(part["extension"])
-            return PageSource(kind="pdf" if fmt is not None and fmt.family == "pdf" else "image", path=self.blobs.path(part["sha256"]),
+            kind = "pdf" if fmt is not None and fmt.family == "pdf" else "image"
+            return PageSource(kind=kind, path=self.blobs.path(part["sha256"]),
                               content_key=part["sha256"], scope=self.scope(session),
                               password=self._password(session))
         directory = self._converted_dir(session, key)

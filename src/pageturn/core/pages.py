@@ -97,7 +97,8 @@ class Pages:
         return info["pages"][page]
 
     # ---- cached outputs ---------------------------------------------------------------------------------------
-    def _cache_path(self, session: SessionRecord, source: PageSource, page: int, name: str, params: dict[str, Any]) -> Path:
+    def _cache_path(self, session: SessionRecord, source: PageSource, page: int, name: str,
+                    params: dict[str, Any]) -> Path:
         marks = fingerprint(session_watermarks(session["props"]))
         canonical = json.dumps({"p": params, "w": marks}, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]

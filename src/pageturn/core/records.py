@@ -21,6 +21,7 @@ class WorkFileRecord(TypedDict):
     created: float
     expires: float
     owner: str | None        # the session that uploaded it, when it came through a session
+    sourceName: NotRequired[str | None]  # the name a fetched URL gave (not stored: only on the fetch's answer)
 
 
 class DocumentPart(TypedDict):

@@ -84,7 +84,8 @@ class ViewingSessions:
         if state == "errored" and allow_errored and record["expires"] > self.clock():
             return record
         if state in ("stopped", "errored"):
-            raise SessionGone(record["endStatus"] or 403, record["endMessage"] or "The session is invalid or has expired")
+            raise SessionGone(record["endStatus"] or 403,
+                              record["endMessage"] or "The session is invalid or has expired")
         if state != ACTIVE or record["expires"] <= self.clock():
             raise SessionGone()
         self._touch(record)
@@ -352,7 +353,7 @@ class ViewingSessions:
     async def sweep(self) -> int:
         """Expire sessions past their lifetime (their private data goes) and forget old tombstones."""
         removed = 0
-        for session_id, record in self.store.expired(KIND, self.clock()):
+        for session_id, _ in self.store.expired(KIND, self.clock()):
             self.store.delete(KIND, session_id)
             self._locks.pop(session_id, None)
             self._recent.pop(session_id, None)

@@ -21,6 +21,8 @@ from yarl import URL
 
 from . import formats
 from .errors import DomainError
+from .records import WorkFileRecord
+from .workfiles import WorkFiles
 
 log = logging.getLogger(__name__)
 
@@ -329,9 +331,9 @@ async def open_url(url: str, *, allow: Iterable[str] | AllowList | None, timeout
         raise FetchError("too_many_redirects", f"The URL redirected more than {max_redirects} times")
 
 
-async def fetch_to_workfile(url: str, workfiles, *, allow: Iterable[str] | AllowList | None, timeout: float,
-                            max_size: int, extension: str | None = None, owner: str | None = None,
-                            max_redirects: int = MAX_REDIRECTS) -> dict:
+async def fetch_to_workfile(url: str, workfiles: WorkFiles, *, allow: Iterable[str] | AllowList | None,
+                            timeout: float, max_size: int, extension: str | None = None, owner: str | None = None,
+                            max_redirects: int = MAX_REDIRECTS) -> WorkFileRecord:
     """Fetch `url` into a new work file (see core.workfiles.WorkFiles.receive) and return its record, with
     the document's name as the URL gives it under "sourceName". Format rules are the work files' own: an
     unrecognisable document raises UnrecognizedFormat."""
@@ -339,5 +341,6 @@ async def fetch_to_workfile(url: str, workfiles, *, allow: Iterable[str] | Allow
                         max_redirects=max_redirects) as fetched:
         record = await workfiles.receive(fetched.chunks(), extension or fetched.extension_hint, owner=owner,
                                          content_length=fetched.content_length)
-        return {**record, "sourceName": fetched.name}
+        record["sourceName"] = fetched.name
+        return record
 

@@ -104,7 +104,7 @@ class WorkFiles:
     def sweep(self) -> int:
         """Remove expired work files and any stored bytes no work file refers to."""
         removed = 0
-        for file_id, record in self.store.expired(KIND, self.clock()):
+        for file_id, _ in self.store.expired(KIND, self.clock()):
             self.store.delete(KIND, file_id)
             removed += 1
         live = self.store.refs(KIND)

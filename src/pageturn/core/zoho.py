@@ -21,6 +21,7 @@ from typing import Any, AsyncIterator, Iterable
 
 from .errors import DomainError, SessionGone, SessionNotFound, StatusOnlyError
 from .ids import is_valid_id, new_file_id
+from .records import Role, SessionRecord, WorkFileRecord
 from .sessions import ViewingSessions
 from .url_fetch import AllowList
 from .workfiles import WorkFiles
@@ -233,7 +234,8 @@ class ZohoPreviews:
         self.clock = sessions.clock  # one time for a session and its Zoho record
 
     # ---- creation --------------------------------------------------------------------------------------------
-    async def preview(self, tenant: str, work: dict, options: PreviewOptions, *, name: str | None = None) -> dict:
+    async def preview(self, tenant: str, work: WorkFileRecord, options: PreviewOptions, *,
+                      name: str | None = None) -> dict:
         """A new document and a viewing session on it. `work` is a work file holding the received bytes; the
         session stores its own copy, which goes when the session ends, and `work` is deleted here."""
         document_id = new_file_id()
@@ -258,7 +260,7 @@ class ZohoPreviews:
                     "sessions": [session["id"]]}
         return self._remember(tenant, session, document)
 
-    async def compare(self, tenant: str, original: dict, revised: dict, options: CompareOptions, *,
+    async def compare(self, tenant: str, original: WorkFileRecord, revised: WorkFileRecord, options: CompareOptions, *,
                       names: tuple[str | None, str | None] = (None, None)) -> dict:
         """A comparison session of two Word documents (work files holding the received bytes, deleted here) and
         a document record standing for the pair, named by the title or else by both documents' names."""
@@ -269,7 +271,8 @@ class ZohoPreviews:
                 extra={"zoho": {"tenant": tenant, "documentId": document_id, "lang": options.lang,
                                 "view": "compare"}})
             try:
-                for role, work in (("original", original), ("revised", revised)):
+                pair: tuple[tuple[Role, WorkFileRecord], ...] = (("original", original), ("revised", revised))
+                for role, work in pair:
                     await self.sessions.upload(session["id"], role, _file_chunks(self.workfiles.path(work)),
                                                work["fileExtension"], content_length=work["size"])
             except BaseException:
@@ -284,7 +287,7 @@ class ZohoPreviews:
                     "created": session["created"], "expires": session["expires"], "sessions": [session["id"]]}
         return self._remember(tenant, session, document, view="compare")
 
-    def _remember(self, tenant: str, session: dict, document: dict, view: str = "preview") -> dict:
+    def _remember(self, tenant: str, session: SessionRecord, document: dict, view: str = "preview") -> dict:
         expires = session["expires"]
         record = {"id": session["id"], "tenant": tenant, "documentId": document["id"], "created": session["created"],
                   "expires": expires, "opened": False, "deleted": False, "view": view}
@@ -296,7 +299,7 @@ class ZohoPreviews:
     def _record(self, session_id: str) -> dict | None:
         return self.store.get(SESSION_KIND, session_id) if is_valid_id(session_id) else None
 
-    def _usable(self, tenant: str, session_id: str) -> tuple[dict, dict]:
+    def _usable(self, tenant: str, session_id: str) -> tuple[dict, SessionRecord]:
         """The tenant's live session (its Zoho record and its viewing session), or 1833 / 1834."""
         record = self._record(session_id)
         if record is None or not hmac.compare_digest(record["tenant"], tenant) or record["deleted"]:
@@ -410,7 +413,7 @@ class TenantKeyRequired(StatusOnlyError):
         super().__init__(403, "This session belongs to a Zoho API key: send it as the apikey query parameter")
 
 
-def check_download(session: dict) -> None:
+def check_download(session: SessionRecord) -> None:
     """Raises DownloadNotPermitted for a Zoho session whose permissions turn export or print off."""
     if session.get("zoho") is None:
         return
@@ -419,7 +422,7 @@ def check_download(session: dict) -> None:
         raise DownloadNotPermitted()
 
 
-def check_owner(session: dict, tenants: Tenants, key: str | None) -> None:
+def check_owner(session: SessionRecord, tenants: Tenants, key: str | None) -> None:
     """A Zoho session is stopped or deleted only with its tenant's key; other sessions need none."""
     zoho = session.get("zoho")
     if zoho is None:

@@ -21,7 +21,7 @@ import os
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image, ImageOps
 
@@ -178,7 +178,7 @@ def _to_display_mode(image: Image.Image) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         # 16-bit and float greys: scale the used range to 8 bits instead of clipping everything to white
         image = image.convert("F")
-        low, high = image.getextrema()
+        low, high = cast(tuple[float, float], image.getextrema())  # one band: (min, max)
         span = (high - low) or 1.0
         return image.point(lambda v: (v - low) * 255.0 / span).convert("L")
     if image.mode == "P":

@@ -59,10 +59,9 @@ def render_raster(path: str, kind: str, page: int, *, password: str | None = Non
         raise ValueError(f"format must be one of {', '.join(raster.FORMATS)}, got {fmt!r}")
     marks = parse_watermarks(watermarks)
     width, height = _page_size(path, kind, page, password)
-    if dpi is None:
-        dpi = images.page_dpi(path, page) if kind == "image" else 150
-    plan = raster.plan(width, height, dpi=dpi, scale=scale, tile=tuple(tile) if tile else None,
-                       fit=tuple(fit) if fit else None)
+    resolution = dpi if dpi is not None else images.page_dpi(path, page) if kind == "image" else 150
+    plan = raster.plan(width, height, dpi=resolution, scale=scale, tile=list(tile) if tile else None,
+                       fit=list(fit) if fit else None)
     if kind == "pdf":
         image = pdf.render(path, page, plan, password)
     else:

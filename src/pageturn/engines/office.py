@@ -105,8 +105,9 @@ class OfficePool:
                                                      what="LibreOffice")
             slots = self._claim_slots()
         except (OSError, ValueError, SandboxUnavailable) as exc:
-            self._fail_waiters(OfficeUnavailable(f"LibreOffice could not be started: {exc}"))
-            raise self._unavailable from exc
+            error = OfficeUnavailable(f"LibreOffice could not be started: {exc}")
+            self._fail_waiters(error)
+            raise error from exc
         self._processes = [OfficeProcess(i, slot, self.isolation,
                                          address_space_mb=self.max_memory_mb + ADDRESS_SPACE_HEADROOM_MB)
                            for i, slot in enumerate(slots)]
@@ -121,8 +122,9 @@ class OfficePool:
             else:
                 self._release(process)
         if len(failures) == len(self._processes):
-            self._fail_waiters(OfficeUnavailable(f"LibreOffice could not be started: {failures[0]}"))
-            raise self._unavailable
+            error = OfficeUnavailable(f"LibreOffice could not be started: {failures[0]}")
+            self._fail_waiters(error)
+            raise error
 
     def _fail_waiters(self, error: OfficeError) -> None:
         """No process can run: conversions are told so at once instead of waiting for ever."""
@@ -134,7 +136,7 @@ class OfficePool:
 
     def _claim_slots(self) -> list[Path]:
         """Slot directories held with a lock, so two servers on one data directory never share a profile."""
-        slots = []
+        slots: list[Path] = []
         index = 0
         while len(slots) < self.size:
             slot = self.work_dir / f"slot-{index}"

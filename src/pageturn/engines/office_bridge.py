@@ -25,6 +25,21 @@ from .sandbox import Isolation, clean_env
 
 log = logging.getLogger(__name__)
 
+
+def _stdin(process: asyncio.subprocess.Process) -> asyncio.StreamWriter:
+    assert process.stdin is not None  # every process here is started with pipes
+    return process.stdin
+
+
+def _stdout(process: asyncio.subprocess.Process) -> asyncio.StreamReader:
+    assert process.stdout is not None
+    return process.stdout
+
+
+def _stderr(process: asyncio.subprocess.Process) -> asyncio.StreamReader:
+    assert process.stderr is not None
+    return process.stderr
+
 SYSTEM_PYTHON = "/usr/bin/python3"  # python3-uno is built for Debian's interpreter only
 BRIDGE = Path(__file__).resolve().with_name("uno_bridge.py")
 STOP_GRACE = 10.0
@@ -70,7 +85,7 @@ class OfficeProcess:
             cwd=str(self.slot), start_new_session=True, limit=1 << 20)
         self._stderr_task = asyncio.create_task(self._drain_stderr(self.proc))
         try:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), start_timeout + 15)
+            line = await asyncio.wait_for(_stdout(self.proc).readline(), start_timeout + 15)
         except asyncio.TimeoutError:
             await self.kill()
             raise OfficeUnavailable("LibreOffice did not start in time") from None
@@ -92,7 +107,7 @@ class OfficeProcess:
 
     async def _drain_stderr(self, proc: asyncio.subprocess.Process) -> None:
         while True:
-            line = await proc.stderr.readline()
+            line = await _stderr(proc).readline()
             if not line:
                 return
             text = line.decode("utf-8", "replace").rstrip()
@@ -106,12 +121,12 @@ class OfficeProcess:
         self._request_id += 1
         message = {**message, "id": self._request_id}
         try:
-            self.proc.stdin.write((json.dumps(message) + "\n").encode())
-            await self.proc.stdin.drain()
+            _stdin(self.proc).write((json.dumps(message) + "\n").encode())
+            await _stdin(self.proc).drain()
         except (ConnectionError, RuntimeError) as exc:
             raise BridgeGone(f"the LibreOffice process stopped listening ({exc})") from None
         while True:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+            line = await asyncio.wait_for(_stdout(self.proc).readline(), timeout)
             if not line:
                 raise BridgeGone("the LibreOffice process exited: " + (" | ".join(list(self._stderr_tail)[-5:])
                                                                          or "no output"))
@@ -145,9 +160,9 @@ class OfficeProcess:
             return
         if proc.returncode is None:
             try:
-                proc.stdin.write(b'{"op": "quit"}\n')
-                await proc.stdin.drain()
-                proc.stdin.close()
+                _stdin(proc).write(b'{"op": "quit"}\n')
+                await _stdin(proc).drain()
+                _stdin(proc).close()
                 await asyncio.wait_for(proc.wait(), STOP_GRACE)
             except (asyncio.TimeoutError, ConnectionError, RuntimeError):
                 pass

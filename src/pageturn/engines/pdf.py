@@ -277,9 +277,10 @@ def _tile_lines(chars: list[str], rects: list[list[float]], origins: list[tuple[
         j, space = k + 1, None
         if j < len(chars) and origins[j] is None and chars[j] == " ":
             space, j = j, j + 1
-        if j >= len(chars) or origins[j] is None:
+        there = origins[j] if j < len(chars) else None
+        if there is None:
             continue
-        (x0, y0), (x1, y1) = here, origins[j]
+        (x0, y0), (x1, y1) = here, there
         left, bottom, right, top = rects[k]
         line_height = top - bottom
         if abs(y1 - y0) > 0.2 * line_height or x1 <= x0:

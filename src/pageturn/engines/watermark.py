@@ -210,7 +210,7 @@ def _parse_image(item: dict, where: str) -> ImageWatermark:
     data = _image_data(item.get("data"), f"{where}.data")
     try:
         with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as image:
-            fmt, (width, height) = image.format, image.size
+            fmt, (width, height) = image.format or "", image.size
     except (OSError, ValueError, Image.DecompressionBombError):
         raise ValueError(f"{where}.data: not a PNG, JPEG, GIF, WebP or BMP image") from None
     if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE:
@@ -260,7 +260,7 @@ def _length(value: Any, where: str, *, percent: bool, low: float, high: float) -
         result = Length(float(value))
     else:
         match = _LENGTH.match(value) if isinstance(value, str) else None
-        unit = (match.group(2) or "").lower() if match else None
+        unit = (match.group(2) or "").lower() if match else ""
         if match is None or (unit == "%" and not percent):
             units = "pt, px, in, mm, cm" + (" or %" if percent else "")
             raise ValueError(f"{where}: expected a number of points or a length with a unit ({units}), "
@@ -375,6 +375,8 @@ def _measure(mark: TextWatermark) -> tuple[list[str], list[float], float, float]
     font = _font(mark.font_family, mark.bold, mark.italic, _MEASURE_PX)
     lines = mark.text.split("\n")
     widths = [font.getlength(line) / _MEASURE_PX for line in lines]
+    ascent: float
+    descent: float
     if isinstance(font, ImageFont.FreeTypeFont):
         ascent, descent = font.getmetrics()
     else:

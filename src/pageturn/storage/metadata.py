@@ -13,7 +13,8 @@ from typing import Any, Iterator, Mapping, Protocol
 
 
 class MetadataStore(Protocol):
-    def put(self, kind: str, id: str, data: Mapping[str, Any], expires_at: float | None, ref: str | None = None) -> None: ...
+    def put(self, kind: str, id: str, data: Mapping[str, Any], expires_at: float | None,
+            ref: str | None = None) -> None: ...
     def get(self, kind: str, id: str) -> dict | None: ...
     def delete(self, kind: str, id: str) -> bool: ...
     def find(self, kind: str, ref: str) -> list[tuple[str, dict]]: ...
@@ -46,7 +47,8 @@ class SqliteMetadataStore:
         for id, data in rows:
             yield id, json.loads(data)
 
-    def put(self, kind: str, id: str, data: Mapping[str, Any], expires_at: float | None, ref: str | None = None) -> None:
+    def put(self, kind: str, id: str, data: Mapping[str, Any], expires_at: float | None,
+            ref: str | None = None) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO records (kind, id, data, expires_at, ref) VALUES (?,?,?,?,?)",
                              (kind, id, json.dumps(data, separators=(",", ":")), expires_at, ref))
@@ -115,7 +117,8 @@ class RedisMetadataStore:
     def _key(self, kind: str, *parts: str) -> str:
         return self._prefix + ":".join((kind, *parts))
 
-    def put(self, kind: str, id: str, data: Mapping[str, Any], expires_at: float | None, ref: str | None = None) -> None:
+    def put(self, kind: str, id: str, data: Mapping[str, Any], expires_at: float | None,
+            ref: str | None = None) -> None:
         key = self._key(kind, "r", id)
         old = self._redis.hget(self._key(kind, "ref-of"), id)
         pipe = self._redis.pipeline(transaction=True)

@@ -57,6 +57,16 @@ from ..engines.errors import EngineError, JobTimeout, MemoryLimitExceeded, PoolB
 
 log = logging.getLogger(__name__)
 
+
+def _stdin(process: asyncio.subprocess.Process) -> asyncio.StreamWriter:
+    assert process.stdin is not None  # every process here is started with pipes
+    return process.stdin
+
+
+def _stdout(process: asyncio.subprocess.Process) -> asyncio.StreamReader:
+    assert process.stdout is not None
+    return process.stdout
+
 HEADER = struct.Struct(">Q")
 MAX_FRAME = 1 << 31          # a result above 2 GiB is a protocol error, not a page
 STREAM_LIMIT = 1 << 23
@@ -193,7 +203,7 @@ class WorkerPool:
             if worker.job is not None:
                 self._fail(worker.job, PoolClosed())
             with contextlib.suppress(Exception):
-                worker.process.stdin.close()
+                _stdin(worker.process).close()
         for worker in workers:
             try:
                 await asyncio.wait_for(worker.process.wait(), grace)
@@ -265,7 +275,7 @@ class WorkerPool:
         process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, limit=STREAM_LIMIT)
         try:
-            hello = await asyncio.wait_for(self._read_frame(process.stdout), self.start_timeout)
+            hello = await asyncio.wait_for(self._read_frame(_stdout(process)), self.start_timeout)
             if not (isinstance(hello, tuple) and len(hello) == 3 and hello[0] == "ready"):
                 raise RuntimeError(f"unexpected greeting {hello!r:.100}")
         except BaseException as exc:
@@ -317,7 +327,7 @@ class WorkerPool:
     async def _read_results(self, worker: _Worker) -> None:
         try:
             while True:
-                message = await self._read_frame(worker.process.stdout)
+                message = await self._read_frame(_stdout(worker.process))
                 job_id, ok, value = message
                 job = worker.job
                 if job is None or job.id != job_id:
@@ -338,7 +348,7 @@ class WorkerPool:
                     worker.retiring = True
                     self.stats.recycled += 1
                     with contextlib.suppress(Exception):
-                        worker.process.stdin.close()  # it exits when its input ends
+                        _stdin(worker.process).close()  # it exits when its input ends
                 self._dispatch()
         except asyncio.CancelledError:
             raise
@@ -421,7 +431,7 @@ class WorkerPool:
         worker.peak_mb = 0.0
         job.running = True
         try:
-            worker.process.stdin.write(HEADER.pack(len(job.payload)) + job.payload)
+            _stdin(worker.process).write(HEADER.pack(len(job.payload)) + job.payload)
         except (ConnectionError, RuntimeError):
             pass  # the worker is gone: its reader sees the end of its pipe and fails the job
         job.timer = asyncio.get_running_loop().call_later(job.timeout, self._expire, worker, job)

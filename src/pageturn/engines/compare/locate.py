@@ -104,7 +104,7 @@ def _rectangles(pieces: Iterable[tuple[int, list[_Char]]]) -> list[dict]:
                 continue
             same_line = current is not None and c.top < current[3] and c.bottom > current[1] \
                 and current[0] - 1 <= c.left <= current[2] + 12
-            if same_line:
+            if same_line and current is not None:
                 current[0], current[1] = min(current[0], c.left), min(current[1], c.top)
                 current[2], current[3] = max(current[2], c.right), max(current[3], c.bottom)
             else:

@@ -81,11 +81,11 @@ def _canonical(element: etree._Element, skip: frozenset[str] = frozenset()) -> t
         attributes[_VAL] = "1"
     elif value in _ON_OFF:
         attributes[_VAL] = _ON_OFF[value]
-    attributes = tuple(sorted(attributes.items()))
+    ordered = tuple(sorted(attributes.items()))
     children = tuple(_canonical(child) for child in element
                      if isinstance(child.tag, str) and child.tag not in skip and child.tag not in _CHANGE_TAGS
                      and child.tag not in _MARK_TAGS and not _IGNORED_ATTRIBUTES.search(child.tag))
-    return (element.tag, attributes, children)
+    return (element.tag, ordered, children)
 
 
 def _old_and_new(change: etree._Element, skip: frozenset[str] = frozenset()) -> tuple[tuple, tuple]:
