@@ -94,6 +94,18 @@ def office_server(tmp_path_factory):
     server.stop()
 
 
+# a server for tests that render nothing: no LibreOffice, one render worker
+QUIET = {"office_enabled": "false", "render_workers": 1}
+
+
+@pytest.fixture(scope="module")
+def quiet_server(tmp_path_factory):
+    server = ServerProcess(tmp_path_factory.mktemp("quiet"),
+                           {"PAGETURN_" + k.upper(): str(v) for k, v in QUIET.items()}).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     server = ServerProcess(tmp_path_factory.mktemp("data"), {"PAGETURN_OFFICE_WORKERS": "1"}).start()

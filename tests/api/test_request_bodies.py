@@ -15,8 +15,8 @@ from PIL import Image
 
 from api.prizm import V1, Prizm
 from api.samples import pdf_bytes
+from conftest import QUIET
 
-QUIET = {"office_enabled": "false", "render_workers": 1}
 
 
 @pytest.fixture(scope="module")

@@ -11,18 +11,14 @@ import requests
 
 from api.prizm import V1, Prizm
 from api.samples import pdf_bytes
+from conftest import QUIET
 
-QUIET = {"office_enabled": "false", "render_workers": 1}
 HOSTILE = '<!--<script>alert(1)</script> </script><script>alert(2)</script>& \u2028 "q"'
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory) -> Prizm:
-    from conftest import ServerProcess
-    server = ServerProcess(tmp_path_factory.mktemp("data"),
-                           {"PAGETURN_" + k.upper(): str(v) for k, v in QUIET.items()}).start()
-    yield Prizm(server.url)
-    server.stop()
+def api(quiet_server) -> Prizm:
+    return Prizm(quiet_server.url)
 
 
 def directives(csp: str) -> dict[str, list[str]]:

@@ -11,16 +11,11 @@ from api.samples import docx_bytes, pdf_bytes
 HTML = b"<!doctype html><html><body><script>document.title = 'ran'</script><p>hello</p></body></html>"
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'
 XML = b"<?xml version='1.0'?><root><script xmlns='http://www.w3.org/1999/xhtml'>alert(1)</script></root>"
-QUIET = {"office_enabled": "false", "render_workers": 1}  # nothing here is rendered
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory) -> Prizm:
-    from conftest import ServerProcess
-    server = ServerProcess(tmp_path_factory.mktemp("data"),
-                           {"PAGETURN_" + k.upper(): str(v) for k, v in QUIET.items()}).start()
-    yield Prizm(server.url)
-    server.stop()
+def api(quiet_server) -> Prizm:
+    return Prizm(quiet_server.url)
 
 
 def assert_inert(r: requests.Response, *, attachment: bool = True) -> None:

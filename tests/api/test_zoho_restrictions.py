@@ -11,9 +11,9 @@ import requests
 
 from api.prizm import V1, Prizm
 from api.samples import pdf_bytes
+from conftest import QUIET
 
 BASE = "/writer/officeapi/v1"
-QUIET = {"office_enabled": "false", "render_workers": 1}
 
 
 @pytest.fixture(scope="module")

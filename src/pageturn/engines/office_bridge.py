@@ -22,23 +22,9 @@ from pathlib import Path
 from . import procmem
 from .errors import OfficeUnavailable
 from .sandbox import Isolation, clean_env
+from .pipes import stderr_of, stdin_of, stdout_of
 
 log = logging.getLogger(__name__)
-
-
-def _stdin(process: asyncio.subprocess.Process) -> asyncio.StreamWriter:
-    assert process.stdin is not None  # every process here is started with pipes
-    return process.stdin
-
-
-def _stdout(process: asyncio.subprocess.Process) -> asyncio.StreamReader:
-    assert process.stdout is not None
-    return process.stdout
-
-
-def _stderr(process: asyncio.subprocess.Process) -> asyncio.StreamReader:
-    assert process.stderr is not None
-    return process.stderr
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # python3-uno is built for Debian's interpreter only
 BRIDGE = Path(__file__).resolve().with_name("uno_bridge.py")
@@ -83,9 +69,9 @@ class OfficeProcess:
             *self.isolation.command(self.slot, argv, read_only=[BRIDGE]), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=clean_env(self.slot),
             cwd=str(self.slot), start_new_session=True, limit=1 << 20)
-        self._stderr_task = asyncio.create_task(self._drain_stderr(self.proc))
+        self._stderr_task = asyncio.create_task(self._drainstderr_of(self.proc))
         try:
-            line = await asyncio.wait_for(_stdout(self.proc).readline(), start_timeout + 15)
+            line = await asyncio.wait_for(stdout_of(self.proc).readline(), start_timeout + 15)
         except asyncio.TimeoutError:
             await self.kill()
             raise OfficeUnavailable("LibreOffice did not start in time") from None
@@ -105,9 +91,9 @@ class OfficeProcess:
         log.info("LibreOffice %s ready in slot %s (soffice pid %s, isolation %s)", ready.get("version", "?"),
                  self.slot.name, self.soffice_pid, self.isolation.mode)
 
-    async def _drain_stderr(self, proc: asyncio.subprocess.Process) -> None:
+    async def _drainstderr_of(self, proc: asyncio.subprocess.Process) -> None:
         while True:
-            line = await _stderr(proc).readline()
+            line = await stderr_of(proc).readline()
             if not line:
                 return
             text = line.decode("utf-8", "replace").rstrip()
@@ -121,12 +107,12 @@ class OfficeProcess:
         self._request_id += 1
         message = {**message, "id": self._request_id}
         try:
-            _stdin(self.proc).write((json.dumps(message) + "\n").encode())
-            await _stdin(self.proc).drain()
+            stdin_of(self.proc).write((json.dumps(message) + "\n").encode())
+            await stdin_of(self.proc).drain()
         except (ConnectionError, RuntimeError) as exc:
             raise BridgeGone(f"the LibreOffice process stopped listening ({exc})") from None
         while True:
-            line = await asyncio.wait_for(_stdout(self.proc).readline(), timeout)
+            line = await asyncio.wait_for(stdout_of(self.proc).readline(), timeout)
             if not line:
                 raise BridgeGone("the LibreOffice process exited: " + (" | ".join(list(self._stderr_tail)[-5:])
                                                                          or "no output"))
@@ -160,9 +146,9 @@ class OfficeProcess:
             return
         if proc.returncode is None:
             try:
-                _stdin(proc).write(b'{"op": "quit"}\n')
-                await _stdin(proc).drain()
-                _stdin(proc).close()
+                stdin_of(proc).write(b'{"op": "quit"}\n')
+                await stdin_of(proc).drain()
+                stdin_of(proc).close()
                 await asyncio.wait_for(proc.wait(), STOP_GRACE)
             except (asyncio.TimeoutError, ConnectionError, RuntimeError):
                 pass

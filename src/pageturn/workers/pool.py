@@ -54,18 +54,9 @@ from typing import Any
 from ..engines import errors as engine_errors
 from ..engines import procmem
 from ..engines.errors import EngineError, JobTimeout, MemoryLimitExceeded, PoolBusy, PoolClosed, WorkerCrashed
+from ..engines.pipes import stdin_of, stdout_of
 
 log = logging.getLogger(__name__)
-
-
-def _stdin(process: asyncio.subprocess.Process) -> asyncio.StreamWriter:
-    assert process.stdin is not None  # every process here is started with pipes
-    return process.stdin
-
-
-def _stdout(process: asyncio.subprocess.Process) -> asyncio.StreamReader:
-    assert process.stdout is not None
-    return process.stdout
 
 HEADER = struct.Struct(">Q")
 MAX_FRAME = 1 << 31          # a result above 2 GiB is a protocol error, not a page
@@ -203,7 +194,7 @@ class WorkerPool:
             if worker.job is not None:
                 self._fail(worker.job, PoolClosed())
             with contextlib.suppress(Exception):
-                _stdin(worker.process).close()
+                stdin_of(worker.process).close()
         for worker in workers:
             try:
                 await asyncio.wait_for(worker.process.wait(), grace)
@@ -275,7 +266,7 @@ class WorkerPool:
         process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, limit=STREAM_LIMIT)
         try:
-            hello = await asyncio.wait_for(self._read_frame(_stdout(process)), self.start_timeout)
+            hello = await asyncio.wait_for(self._read_frame(stdout_of(process)), self.start_timeout)
             if not (isinstance(hello, tuple) and len(hello) == 3 and hello[0] == "ready"):
                 raise RuntimeError(f"unexpected greeting {hello!r:.100}")
         except BaseException as exc:
@@ -327,7 +318,7 @@ class WorkerPool:
     async def _read_results(self, worker: _Worker) -> None:
         try:
             while True:
-                message = await self._read_frame(_stdout(worker.process))
+                message = await self._read_frame(stdout_of(worker.process))
                 job_id, ok, value = message
                 job = worker.job
                 if job is None or job.id != job_id:
@@ -348,7 +339,7 @@ class WorkerPool:
                     worker.retiring = True
                     self.stats.recycled += 1
                     with contextlib.suppress(Exception):
-                        _stdin(worker.process).close()  # it exits when its input ends
+                        stdin_of(worker.process).close()  # it exits when its input ends
                 self._dispatch()
         except asyncio.CancelledError:
             raise
@@ -431,7 +422,7 @@ class WorkerPool:
         worker.peak_mb = 0.0
         job.running = True
         try:
-            _stdin(worker.process).write(HEADER.pack(len(job.payload)) + job.payload)
+            stdin_of(worker.process).write(HEADER.pack(len(job.payload)) + job.payload)
         except (ConnectionError, RuntimeError):
             pass  # the worker is gone: its reader sees the end of its pipe and fails the job
         job.timer = asyncio.get_running_loop().call_later(job.timeout, self._expire, worker, job)
