@@ -287,7 +287,7 @@ class Documents(SessionListener):
 
     async def session_removed(self, session: SessionRecord) -> None:
         if self.scope(session) != "shared":
-            self.cache.remove_tree(self.scope(session))
+            await asyncio.to_thread(self.cache.remove_tree, self.scope(session))  # a walk of many files
             for forget in self.on_scope_removed:
                 forget(self.cache.path(self.scope(session)))
 
