@@ -12,13 +12,16 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .api import comparison, html5, service, viewer, viewing_sessions, work_files, zoho
+from .api import comparison, html5, search, service, viewer, viewing_sessions, work_files, zoho
 from .api.errors import error_middleware
 from .config import Settings
 from .core.comparison import Comparer, ContinueTokens, load_secret
 from .core.documents import Documents
 from .core.url_fetch import fetch_to_workfile
 from .core.pages import Pages
+from .core.search_contexts import SearchContexts
+from .core.search_tasks import SearchTasks
+from .core.search_text import DocumentText
 from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
 from .core.ids import new_file_id
@@ -126,6 +129,9 @@ def build_app(settings: Settings) -> web.Application:
     app[work_files.WORKFILES] = workfiles
     app[html5.PAGES] = pages
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
+    search_text = DocumentText(pages)  # search: tasks and contexts share the per-content text cache
+    app[search.TASKS] = SearchTasks(store, search_text, app[comparison.TOKENS], sessions)
+    app[search.CONTEXTS] = SearchContexts(store, search_text, workfiles, lifetime=settings.workfile_lifetime)
     app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir)),
                                   ("render_workers", lambda: _render_pool_alive(pages))]
     if settings.office_enabled:
@@ -134,11 +140,13 @@ def build_app(settings: Settings) -> web.Application:
                              "hostname": socket.gethostname(), "pid": os.getpid()}
     app.cleanup_ctx.append(_engines(settings, data_dir, documents, pages))
     app.cleanup_ctx.append(_background)
+    app.cleanup_ctx.append(search.background(settings.sweep_interval))
     app.on_cleanup.append(lambda _app: _close(store))
 
     viewing_sessions.add_routes(app)
     html5.add_routes(app)
     comparison.add_routes(app)
+    search.add_routes(app)
     work_files.add_routes(app)
     service.add_routes(app)
     viewer.add_routes(app)

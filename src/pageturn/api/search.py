@@ -1,0 +1,161 @@
+"""PrizmDoc search URLs: search contexts, and search tasks over a context or a viewing session's document."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import web
+
+from ..core.errors import InputError, invalid
+from ..core.search_contexts import SearchContexts
+from ..core.search_tasks import SearchTasks, Target
+from .common import json_body_or_invalid, json_response, query_param, read_json
+from .errors import v2_route
+from .viewing_sessions import SESSIONS
+
+log = logging.getLogger(__name__)
+
+TASKS = web.AppKey("search_tasks", SearchTasks)
+CONTEXTS = web.AppKey("search_contexts", SearchContexts)
+MAX_RECORDS_BODY = 96 << 20
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _answer(body: dict) -> web.Response:
+    return json_response(body, headers=NO_STORE)
+
+
+# ---- search contexts ---------------------------------------------------------------------------------------
+async def create_context(request: web.Request) -> web.Response:
+    body = await json_body_or_invalid(request)
+    return _answer(request.app[CONTEXTS].create(body))
+
+
+async def get_context(request: web.Request) -> web.Response:
+    contexts = request.app[CONTEXTS]
+    return _answer(contexts.describe(contexts.load(request.match_info["contextId"])))
+
+
+async def delete_context(request: web.Request) -> web.Response:
+    request.app[CONTEXTS].delete(request.match_info["contextId"])
+    return web.Response(status=204)
+
+
+async def get_records(request: web.Request) -> web.Response:
+    body = await request.app[CONTEXTS].records(request.match_info["contextId"], query_param(request, "pages"))
+    return _answer(body)
+
+
+async def put_records(request: web.Request) -> web.Response:
+    try:
+        body = await read_json(request, max_bytes=MAX_RECORDS_BODY)
+    except (ValueError, UnicodeDecodeError):
+        raise invalid("", 'a JSON body such as {"pages": [{"text": "..."}]}') from None
+    return _answer(request.app[CONTEXTS].put_records(request.match_info["contextId"], body))
+
+
+async def complete_context(request: web.Request) -> web.Response:
+    return _answer(request.app[CONTEXTS].complete(request.match_info["contextId"]))
+
+
+# ---- search tasks over a context -------------------------------------------------------------------------------
+async def create_task(request: web.Request) -> web.Response:
+    body = await json_body_or_invalid(request)
+    contexts = request.app[CONTEXTS]
+    answer = request.app[TASKS].start(body, lambda echo: contexts.target(echo["contextId"]), context_form=True)
+    return _answer(answer)
+
+
+async def get_task(request: web.Request) -> web.Response:
+    tasks = request.app[TASKS]
+    return _answer(tasks.describe(tasks.load(request.match_info["processId"])))
+
+
+async def get_results(request: web.Request) -> web.Response:
+    body = await request.app[TASKS].results(request.match_info["processId"], limit_raw=query_param(request, "limit"),
+                                            token=query_param(request, "continueToken"))
+    return _answer(body)
+
+
+async def delete_task(request: web.Request) -> web.Response:
+    await request.app[TASKS].delete(request.match_info["processId"])
+    return web.Response(status=204)
+
+
+# ---- search tasks over a viewing session ---------------------------------------------------------------------------
+def _session_target(request: web.Request) -> Target:
+    session = request.app[SESSIONS].usable(request.match_info["id"])
+    has_document = session.get("source") or (session.get("original") and session.get("revised"))
+    if not has_document:
+        raise InputError("DocumentNotProvidedYet", {"in": "path", "at": "viewingSessionId",
+                                                    "message": "The viewing session has no document yet"})
+    return Target(session, session_id=session["id"], affinity_token=session.get("affinityToken"))
+
+
+@v2_route
+async def create_session_task(request: web.Request) -> web.Response:
+    target = _session_target(request)
+    body = await json_body_or_invalid(request)
+    return _answer(request.app[TASKS].start(body, lambda _echo: target))
+
+
+@v2_route
+async def get_session_task(request: web.Request) -> web.Response:
+    request.app[SESSIONS].usable(request.match_info["id"])
+    tasks = request.app[TASKS]
+    return _answer(tasks.describe(tasks.load(request.match_info["processId"], session_id=request.match_info["id"])))
+
+
+@v2_route
+async def get_session_results(request: web.Request) -> web.Response:
+    request.app[SESSIONS].usable(request.match_info["id"])
+    body = await request.app[TASKS].results(request.match_info["processId"], limit_raw=query_param(request, "limit"),
+                                            token=query_param(request, "continueToken"),
+                                            session_id=request.match_info["id"])
+    return _answer(body)
+
+
+@v2_route
+async def delete_session_task(request: web.Request) -> web.Response:
+    request.app[SESSIONS].usable(request.match_info["id"])
+    await request.app[TASKS].delete(request.match_info["processId"], session_id=request.match_info["id"])
+    return web.Response(status=204)
+
+
+def background(sweep_interval: float):
+    """Removes expired tasks, their hits and expired contexts; stops running tasks on shutdown."""
+    async def context(app: web.Application):
+        async def sweep() -> None:
+            while True:
+                await asyncio.sleep(sweep_interval)
+                try:
+                    app[TASKS].sweep()
+                    app[CONTEXTS].sweep()
+                except Exception:  # retried next time; the loop must not end
+                    log.exception("search sweep failed")
+        task = asyncio.create_task(sweep())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await app[TASKS].close()
+    return context
+
+
+def add_routes(app: web.Application) -> None:
+    router = app.router
+    router.add_post("/v2/searchContexts", create_context)
+    router.add_get("/v2/searchContexts/{contextId}", get_context)
+    router.add_delete("/v2/searchContexts/{contextId}", delete_context)
+    router.add_get("/v2/searchContexts/{contextId}/records", get_records)
+    router.add_put("/v2/searchContexts/{contextId}/records", put_records)
+    router.add_post("/v2/searchContexts/{contextId}/completed", complete_context)
+    router.add_post("/v2/searchTasks", create_task)
+    router.add_get("/v2/searchTasks/{processId}", get_task)
+    router.add_get("/v2/searchTasks/{processId}/results", get_results)
+    router.add_delete("/v2/searchTasks/{processId}", delete_task)
+    router.add_post("/v2/viewingSessions/{id}/searchTasks", create_session_task)
+    router.add_get("/v2/viewingSessions/{id}/searchTasks/{processId}", get_session_task)
+    router.add_get("/v2/viewingSessions/{id}/searchTasks/{processId}/results", get_session_results)
+    router.add_delete("/v2/viewingSessions/{id}/searchTasks/{processId}", delete_session_task)

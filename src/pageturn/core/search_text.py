@@ -1,0 +1,102 @@
+"""A document's page text for search, extracted once per content and cached on disk, and the boxes of hits.
+
+Text is read in batches of BATCH_PAGES pages by the render workers (engines.search_text) and kept as one JSON
+file per batch beside the document's cached pages (same scope and content key, so `serverCaching: "none"`
+sessions keep theirs private and lose it with the session). Batches are spread over every worker, so a
+document never searched before is read on all cores; a second search reads the files."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from ..engines.search_text import PageText
+from .documents import PageSource
+from .errors import DomainError, ServerError
+
+BATCH_PAGES = 25
+TEXT_TIMEOUT = 120.0     # one batch of text, or the boxes of one batch's hits
+
+
+class DocumentText:
+    def __init__(self, pages: Any):
+        self.pages = pages   # core.pages.Pages: its pool, cache and page sources
+        self._keys: dict[tuple[str, int], str] = {}
+
+    def _path(self, source: PageSource, batch: int) -> Path:
+        return self.pages.cache.path(source.scope, "pages", source.content_key, "search", f"text-{batch}.json")
+
+    def _key(self, source: PageSource, slot: int) -> str:
+        """An affinity key that lands on worker `slot` (each worker then opens the document once)."""
+        known = self._keys.get((source.content_key, slot))
+        if known is None:
+            pool = self.pages.pool
+            for n in range(10_000):
+                candidate = f"{source.content_key}/search-{n}"
+                if pool.home(candidate) == slot:
+                    known = candidate
+                    break
+            else:  # cannot happen with crc32; stay correct anyway
+                known = source.content_key
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            self._keys[(source.content_key, slot)] = known
+        return known
+
+    async def _run(self, source: PageSource, key: str, fn: str, *args: Any) -> Any:
+        try:
+            return await self.pages.pool.run(key, fn, str(source.path), source.kind, *args,
+                                             password=source.password, timeout=TEXT_TIMEOUT)
+        except DomainError:
+            raise
+        except Exception as exc:
+            name = type(exc).__name__
+            message = "The document's text could not be read"
+            raise ServerError("TextExtractionFailed", message, {"message": f"{message} ({name})"}) from None
+
+    async def batch(self, source: PageSource, batch: int, page_count: int) -> list[PageText]:
+        """The text of the pages of one batch, from the cache or extracted now."""
+        path = self._path(source, batch)
+        try:
+            return json.loads(await asyncio.to_thread(path.read_bytes))
+        except (FileNotFoundError, ValueError):
+            pass
+        first = batch * BATCH_PAGES
+        last = min(page_count, first + BATCH_PAGES) - 1
+        slot = batch % max(1, self.pages.pool.size)
+        texts = await self._run(source, self._key(source, slot), "search_page_texts", first, last)
+        self.pages.cache.write_bytes(path, json.dumps(texts, separators=(",", ":"), ensure_ascii=False).encode())
+        return texts
+
+    async def batches(self, source: PageSource, page_count: int) -> AsyncIterator[tuple[int, list[PageText]]]:
+        """(first page, texts) for every batch in page order, reading ahead on every worker."""
+        count = (page_count + BATCH_PAGES - 1) // BATCH_PAGES
+        ahead = max(1, self.pages.pool.size) + 1
+        pending: dict[int, asyncio.Task] = {}
+        try:
+            for batch in range(count):
+                for upcoming in range(batch, min(count, batch + ahead)):
+                    if upcoming not in pending:
+                        pending[upcoming] = asyncio.create_task(self.batch(source, upcoming, page_count))
+                texts = await pending.pop(batch)
+                yield batch * BATCH_PAGES, texts
+        finally:
+            for task in pending.values():
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending.values(), return_exceptions=True)
+
+    async def all_pages(self, source: PageSource, page_count: int) -> list[PageText]:
+        out: list[PageText] = []
+        async for _, texts in self.batches(source, page_count):
+            out.extend(texts)
+        return out
+
+    async def boxes(self, source: PageSource, requests: list[tuple[int, list[tuple[int, int]], list[int]]],
+                    batch: int) -> list[list[list[list[float]]]]:
+        """Per request (page, spans, skips): per span, its characters' boxes (Text URL units)."""
+        if source.kind != "pdf" or not requests:
+            return [[[] for _ in spans] for _, spans, _ in requests]
+        slot = batch % max(1, self.pages.pool.size)
+        return await self._run(source, self._key(source, slot), "search_hit_boxes", requests)

@@ -1,0 +1,134 @@
+"""Matching search terms over page text: compiled patterns, hits with their context, and the rectangles of a
+hit from its characters' boxes. Pure functions over strings and numbers (no HTTP, no sessions, no PDFium).
+
+Patterns come from clients and are untrusted. They are compiled with the `regex` module and every match runs
+with a timeout, so a pattern that would backtrack for minutes stops after its time budget with
+MatchTimeout; the GIL is released while matching (`concurrent=True`), so the server keeps answering."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypedDict
+
+import regex
+
+MAX_PATTERN_LENGTH = 1000
+
+
+class SearchTermError(ValueError):
+    """A term's pattern does not compile; `index` names the term."""
+
+    code = "InvalidPattern"
+
+    def __init__(self, index: int, message: str):
+        super().__init__(message)
+        self.index = index
+
+
+class MatchTimeout(Exception):
+    """A pattern used up its time budget on a page."""
+
+    code = "SearchTimeout"
+
+    def __init__(self, term: int, page: int):
+        super().__init__(f"search term {term} took too long on page {page}")
+        self.term = term
+        self.page = page
+
+
+@dataclass(frozen=True)
+class Term:
+    pattern: str
+    case_sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class Match:
+    term: int     # index of the term in the task's list
+    start: int    # offsets in the page text
+    end: int
+
+
+class Rectangle(TypedDict):
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+def compile_terms(terms: list[Term]) -> list[regex.Pattern]:
+    """Compiled patterns, or SearchTermError naming the first term that does not compile."""
+    compiled = []
+    for index, term in enumerate(terms):
+        if len(term.pattern) > MAX_PATTERN_LENGTH:
+            raise SearchTermError(index, f"the pattern is longer than {MAX_PATTERN_LENGTH} characters")
+        flags = regex.VERSION0 | (0 if term.case_sensitive else regex.IGNORECASE)
+        try:
+            compiled.append(regex.compile(term.pattern, flags))
+        except (regex.error, OverflowError, RecursionError, ValueError) as exc:
+            raise SearchTermError(index, f"the pattern is not a valid regular expression: {exc}") from None
+    return compiled
+
+
+def find_matches(text: str, patterns: list[regex.Pattern], *, page: int, timeout: float) -> list[Match]:
+    """Every non-empty match of every pattern in a page's text, in text order (ties by term order). Each
+    pattern gets at most `timeout` seconds over the page: MatchTimeout otherwise."""
+    found: list[Match] = []
+    if not text:
+        return found
+    for index, pattern in enumerate(patterns):
+        try:
+            for m in pattern.finditer(text, timeout=timeout, concurrent=True):
+                if m.end() > m.start():
+                    found.append(Match(index, m.start(), m.end()))
+        except TimeoutError:
+            raise MatchTimeout(index, page) from None
+    found.sort(key=lambda m: (m.start, m.term, m.end))
+    return found
+
+
+def context(text: str, start: int, end: int, padding: int) -> tuple[str, int]:
+    """The hit with up to `padding` characters either side (line breaks shown as spaces, as in one line of a
+    results list), and where the hit starts within it."""
+    begin = max(0, start - padding)
+    return text[begin:min(len(text), end + padding)].replace("\n", " "), start - begin
+
+
+def line_rectangles(text: str, boxes: list[list[float]], start: int) -> list[Rectangle]:
+    """One rectangle per line a hit spans, from its characters' [left, top, width, height] boxes (`boxes[k]` is
+    the character at `start + k`). A line ends at a line break or where the next box is not on the same line;
+    zero-size boxes (line breaks) add nothing."""
+    lines: list[list[float]] = []   # left, top, right, bottom
+    previous: list[float] | None = None
+    for k, box in enumerate(boxes):
+        left, top, width, height = box
+        char = text[start + k] if start + k < len(text) else ""
+        if char == "\n":
+            previous = None
+            continue
+        if width <= 0 and height <= 0:
+            continue
+        same_line = previous is not None and _overlaps_vertically(previous, box)
+        if same_line and lines:
+            line = lines[-1]
+            line[0], line[1] = min(line[0], left), min(line[1], top)
+            line[2], line[3] = max(line[2], left + width), max(line[3], top + height)
+        else:
+            lines.append([left, top, left + width, top + height])
+        previous = box
+    return [{"x": round(l, 2), "y": round(t, 2), "width": round(r - l, 2), "height": round(b - t, 2)}
+            for l, t, r, b in lines]
+
+
+def _overlaps_vertically(a: list[float], b: list[float]) -> bool:
+    top, bottom = max(a[1], b[1]), min(a[1] + a[3], b[1] + b[3])
+    return bottom - top > 0.5 * min(a[3], b[3])
+
+
+def bounding(rectangles: list[Rectangle]) -> Rectangle | None:
+    if not rectangles:
+        return None
+    left = min(r["x"] for r in rectangles)
+    top = min(r["y"] for r in rectangles)
+    right = max(r["x"] + r["width"] for r in rectangles)
+    bottom = max(r["y"] + r["height"] for r in rectangles)
+    return {"x": left, "y": top, "width": round(right - left, 2), "height": round(bottom - top, 2)}
