@@ -107,7 +107,7 @@ def line_rectangles(text: str, boxes: list[list[float]], start: int) -> list[Rec
             continue
         if width <= 0 and height <= 0:
             continue
-        same_line = previous is not None and _overlaps_vertically(previous, box)
+        same_line = previous is not None and _same_line(previous, box)
         if same_line and lines:
             line = lines[-1]
             line[0], line[1] = min(line[0], left), min(line[1], top)
@@ -119,9 +119,12 @@ def line_rectangles(text: str, boxes: list[list[float]], start: int) -> list[Rec
             for l, t, r, b in lines]
 
 
-def _overlaps_vertically(a: list[float], b: list[float]) -> bool:
+def _same_line(a: list[float], b: list[float]) -> bool:
+    """Neighbouring characters on one line: side by side (horizontal text) or one under the other (text turned
+    by 90 or 270 degrees)."""
     top, bottom = max(a[1], b[1]), min(a[1] + a[3], b[1] + b[3])
-    return bottom - top > 0.5 * min(a[3], b[3])
+    left, right = max(a[0], b[0]), min(a[0] + a[2], b[0] + b[2])
+    return bottom - top > 0.5 * min(a[3], b[3]) or right - left > 0.5 * min(a[2], b[2])
 
 
 def bounding(rectangles: list[Rectangle]) -> Rectangle | None:
