@@ -259,12 +259,12 @@ class SearchTasks:
 
     async def _hits(self, source: PageSource | None, first: int, texts: list[PageText],
                     matches: list[list[engine.Match]], terms: list[dict], offset: int) -> list[dict]:
-        requests = [(first + k, [(m.start, m.end) for m in found], texts[k]["skips"])
+        requests = [(first + k, [(m.start, m.end) for m in found], texts[k]["skips"], texts[k]["text"])
                     for k, found in enumerate(matches) if found]
         boxes = await self.text.boxes(source, requests, first // BATCH_PAGES) if source is not None else \
-            [[[] for _ in spans] for _, spans, _ in requests]
+            [[[] for _ in spans] for _, spans, _, _ in requests]
         hits: list[dict] = []
-        for (page, _, _), page_boxes in zip(requests, boxes):
+        for (page, _, _, _), page_boxes in zip(requests, boxes):
             page_text = texts[page - first]
             for match, char_boxes in zip(matches[page - first], page_boxes):
                 term = terms[match.term]
@@ -336,7 +336,7 @@ class SearchTasks:
         offset = self.tokens.read(_TOKEN_SCOPE + task_id, token) if token else 0
         deadline = time.monotonic() + hold
         while task["state"] == "processing" and self._total(task) <= offset and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
             task = self.load(task_id, session_id=session_id)
         results: list[dict] = []
         ends = task["ends"]

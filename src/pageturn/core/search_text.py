@@ -93,10 +93,10 @@ class DocumentText:
             out.extend(texts)
         return out
 
-    async def boxes(self, source: PageSource, requests: list[tuple[int, list[tuple[int, int]], list[int]]],
+    async def boxes(self, source: PageSource, requests: list[tuple[int, list[tuple[int, int]], list[int], str]],
                     batch: int) -> list[list[list[list[float]]]]:
-        """Per request (page, spans, skips): per span, its characters' boxes (Text URL units)."""
+        """Per request (page, spans, skips, text): per span, its characters' boxes (Text URL units)."""
         if source.kind != "pdf" or not requests:
-            return [[[] for _ in spans] for _, spans, _ in requests]
+            return [[[] for _ in spans] for _, spans, _, _ in requests]
         slot = batch % max(1, self.pages.pool.size)
         return await self._run(source, self._key(source, slot), "search_hit_boxes", requests)

@@ -17,8 +17,9 @@ import pypdfium2.raw as pdfium_c
 
 from . import images, pdf
 
-MARGIN_BEFORE = 8   # characters read before a hit: a generated space or line break takes its box from these
-MARGIN_AFTER = 3    # and after it: a glyph's box stretches to the origin of the next one or two
+MARGIN_BEFORE = 8   # characters read before a hit that starts with white space: a generated space or line
+                    # break takes its box from the glyph before it
+MARGIN_AFTER = 2    # characters read after a hit: a glyph's box stretches to the origin of the next one or two
 
 
 class PageText(TypedDict):
@@ -97,25 +98,28 @@ def _char_index(skips: list[int], offset: int) -> int:
     return index
 
 
-def hit_boxes(path: str, kind: str, requests: list[tuple[int, list[tuple[int, int]], list[int]]], *,
+def hit_boxes(path: str, kind: str, requests: list[tuple[int, list[tuple[int, int]], list[int], str]], *,
               password: str | None = None) -> list[list[list[list[float]]]]:
-    """For each (page, spans, skips) request: for each (start, end) span of that page's text, one
-    [left, top, width, height] box per character, as the Text URL gives them (`skips` from page_texts)."""
+    """For each (page, spans, skips, text) request: for each (start, end) span of that page's text, one
+    [left, top, width, height] box per character, as the Text URL gives them (`skips` and `text` from
+    page_texts)."""
     if kind != "pdf":
-        return [[[] for _ in spans] for _, spans, _ in requests]
+        return [[[] for _ in spans] for _, spans, _, _ in requests]
     document = pdf.open_pdf(path, password)
-    return [_page_boxes(document, page, spans, skips) for page, spans, skips in requests]
+    return [_page_boxes(document, page, spans, skips, text) for page, spans, skips, text in requests]
 
 
-def _page_boxes(document: pdf.OpenPdf, page: int, spans: list[tuple[int, int]], skips: list[int]
-                ) -> list[list[list[float]]]:
+def _page_boxes(document: pdf.OpenPdf, page: int, spans: list[tuple[int, int]], skips: list[int],
+                text: str) -> list[list[list[float]]]:
     geometry = document.geometry(page)
     textpage = document.page(page).get_textpage()
     try:
         out = []
         for start, end in spans:
             first_char, last_char = _char_index(skips, start), _char_index(skips, max(start, end - 1))
-            window = range(max(0, first_char - MARGIN_BEFORE), last_char + 1 + MARGIN_AFTER)
+            # a glyph's own box needs nothing before it; only white space (possibly generated) does
+            before = MARGIN_BEFORE if start < len(text) and text[start].isspace() else 0
+            window = range(max(0, first_char - before), last_char + 1 + MARGIN_AFTER)
             chars, boxes = pdf._chars_and_boxes(textpage, geometry, window)
             # the window's text offset: its first character's offset (dropped "\r"s before it do not count)
             window_offset = window.start - bisect.bisect_left(skips, window.start)
