@@ -43,6 +43,7 @@ HOLD_SECONDS = 0.5             # a results request waits this long for new hits 
 CONTINUE_AFTER_MS = 250
 STALE_SECONDS = 90.0           # a running task whose node stopped writing for this long ended with it
 BEAT_SECONDS = 15.0
+CACHED_HITS = 50_000           # hits a node keeps in memory for clients paging through results
 _TOKEN_SCOPE = "searchTask:"
 
 TERM_CODES = ("MissingInputForSimpleTerm", "InvalidInputForSimpleTerm")
@@ -138,7 +139,8 @@ class SearchTasks:
         self.tokens = tokens
         self.sessions = sessions           # core.sessions.ViewingSessions: a task ends with its session
         self._running: dict[str, asyncio.Task] = {}
-        self._chunks: dict[tuple[str, int], list[dict]] = {}
+        self._chunks: dict[tuple[str, int], list[dict]] = {}   # hits read from the store, for paging clients
+        self._cached_hits = 0
         # matching runs here, never on the event loop; the regex engine releases the GIL while it works
         self._matchers = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="search-match")
 
@@ -169,8 +171,13 @@ class SearchTasks:
         echoed = task["input"]["searchTerms"]
         budget = MATCH_BUDGET
         beat = asyncio.create_task(self._heartbeat(task))
+        # the boxes of a batch's hits are read by a worker while the next batches are matched: up to one batch
+        # per worker is in flight, and batches are committed in page order
+        in_flight: list[tuple[int, list[PageText], asyncio.Task]] = []
+        ahead = max(1, getattr(self.pages.pool, "size", 1))
+        batches = self._batches(target, task)
         try:
-            async for first, texts, source in self._batches(target, task):
+            async for first, texts, source in batches:
                 if not self._still_wanted(task, target):
                     return
                 started = time.monotonic()
@@ -178,24 +185,16 @@ class SearchTasks:
                 matches = await asyncio.get_running_loop().run_in_executor(
                     self._matchers, _match_batch, texts, first, patterns, timeout)
                 budget -= time.monotonic() - started
-                hits = await self._hits(source, first, texts, matches, echoed, self._total(task))
-                room = MAX_RESULTS - self._total(task)
-                if len(hits) > room:
-                    hits, task["resultLimitReached"] = hits[:room], True
-                if not self._still_wanted(task, target):
-                    return
-                if hits:
-                    chunk = len(task["ends"])
-                    self.store.put(HITS_KIND, f"{task['id']}.{chunk}", {"hits": hits}, task["expires"],
-                                   ref=task["id"])
-                    task["ends"].append(self._total(task) + len(hits))
-                task["pagesWithoutText"] += [first + k for k, t in enumerate(texts) if not t["text"].strip()]
-                task["pagesSearched"] = first + len(texts)
-                task["percentComplete"] = min(99, int(100 * task["pagesSearched"] / max(1, task["pageCount"] or 1)))
-                task["beat"] = now()
-                self._save(task)
+                in_flight.append((first, texts, asyncio.create_task(
+                    self._hits(source, first, texts, matches, echoed))))
+                while len(in_flight) >= ahead or (in_flight and in_flight[0][2].done()):
+                    if not await self._commit(task, target, *in_flight.pop(0)):
+                        return
                 if task["resultLimitReached"]:
                     break
+            while in_flight and not task["resultLimitReached"]:
+                if not await self._commit(task, target, *in_flight.pop(0)):
+                    return
             task.update(state="complete", percentComplete=100, beat=now())
         except engine.MatchTimeout as exc:
             task.update(state="error", percentComplete=100, errorCode=exc.code, errorDetails={
@@ -213,8 +212,35 @@ class SearchTasks:
                         errorDetails={"message": "The search failed"})
         finally:
             beat.cancel()
+            for _, _, pending in in_flight:
+                pending.cancel()
+            await batches.aclose()  # stops the text read ahead when the task ends early
         if self._still_wanted(task, target):
             self._save(task)
+
+    async def _commit(self, task: dict, target: Target, first: int, texts: list[PageText],
+                      pending: asyncio.Task) -> bool:
+        """Stores one batch's hits after those before it and updates the task; False when the task is no longer
+        wanted (deleted, or its session ended)."""
+        hits = await pending
+        room = MAX_RESULTS - self._total(task)
+        if len(hits) > room:
+            hits, task["resultLimitReached"] = hits[:room], True
+        if not self._still_wanted(task, target):
+            return False
+        if hits:
+            offset = self._total(task)
+            for number, hit in enumerate(hits, offset):
+                hit["id"] = number
+            chunk = len(task["ends"])
+            self.store.put(HITS_KIND, f"{task['id']}.{chunk}", {"hits": hits}, task["expires"], ref=task["id"])
+            task["ends"].append(offset + len(hits))
+        task["pagesWithoutText"] += [first + k for k, t in enumerate(texts) if not t["text"].strip()]
+        task["pagesSearched"] = first + len(texts)
+        task["percentComplete"] = min(99, int(100 * task["pagesSearched"] / max(1, task["pageCount"] or 1)))
+        task["beat"] = now()
+        self._save(task)
+        return True
 
     async def _heartbeat(self, task: dict) -> None:
         """Shows other nodes the task is alive while a batch (or the conversion before it) takes long."""
@@ -258,7 +284,8 @@ class SearchTasks:
             yield first, texts, source
 
     async def _hits(self, source: PageSource | None, first: int, texts: list[PageText],
-                    matches: list[list[engine.Match]], terms: list[dict], offset: int) -> list[dict]:
+                    matches: list[list[engine.Match]], terms: list[dict]) -> list[dict]:
+        """A batch's hits in page order (their ids are given when they are committed)."""
         requests = [(first + k, [(m.start, m.end) for m in found], texts[k]["skips"], texts[k]["text"])
                     for k, found in enumerate(matches) if found]
         boxes = await self.text.boxes(source, requests, first // BATCH_PAGES) if source is not None else \
@@ -270,7 +297,7 @@ class SearchTasks:
                 term = terms[match.term]
                 context, at = engine.context(page_text["text"], match.start, match.end, term["contextPadding"])
                 lines = engine.line_rectangles(page_text["text"], char_boxes, match.start)
-                hit: dict = {"id": offset + len(hits), "pageIndex": page, "startIndex": match.start,
+                hit: dict = {"id": 0, "pageIndex": page, "startIndex": match.start,
                              "text": page_text["text"][match.start:match.end], "context": context,
                              "startIndexInContext": at, "lineRectangles": lines,
                              "searchTerm": {"termId": term["termId"], "pattern": term["pattern"],
@@ -324,8 +351,10 @@ class SearchTasks:
         if hits is None:
             record = self.store.get(HITS_KIND, f"{task_id}.{index}")
             hits = record["hits"] if record else []
-            if len(self._chunks) > 512:
+            self._cached_hits += len(hits)
+            if self._cached_hits > CACHED_HITS:
                 self._chunks.clear()
+                self._cached_hits = len(hits)
             self._chunks[key] = hits   # chunks never change once written
         return hits
 
