@@ -78,3 +78,15 @@ def test_text_and_boxes_are_the_text_urls(tmp_path, make):
             assert (texts[page]["width"], texts[page]["height"]) == (full["width"], full["height"])
             for (start, end), got in zip(spans, boxes):
                 assert got == full["rectangles"][start:end], (pattern, page, start, end)
+
+
+def test_hit_rectangles_join_the_boxes_per_line(tmp_path):
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(make_pdf()[0])
+    (page0,) = search_text.page_texts(str(path), "pdf", 0, 0)
+    start = page0["text"].index("pageturn\nSecond")
+    request = [(0, [(start, start + 15), (0, 5)], page0["skips"], page0["text"])]
+    (boxes,) = search_text.hit_boxes(str(path), "pdf", request)
+    (rectangles,) = search_text.hit_rectangles(str(path), "pdf", request)
+    assert rectangles == [line_rectangles(page0["text"], boxes[0], start), line_rectangles(page0["text"], boxes[1], 0)]
+    assert len(rectangles[0]) == 2 and len(rectangles[1]) == 1

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 
 from aiohttp import web
 
 from ..core.errors import InputError, invalid
 from ..core.search_contexts import SearchContexts
-from ..core.search_tasks import SearchTasks, Target
-from .common import json_body_or_invalid, json_response, query_param, read_json
+from ..core.search_tasks import ResultsPage, SearchTasks, Target
+from .common import JSON_TYPE, json_body_or_invalid, json_response, query_param, read_json
 from .errors import v2_route
 from .viewing_sessions import SESSIONS
 
@@ -24,6 +25,13 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def _answer(body: dict) -> web.Response:
     return json_response(body, headers=NO_STORE)
+
+
+def _results(page: ResultsPage) -> web.Response:
+    """{"results": [...], ...rest}: the hits are spliced in as the JSON text they were stored as."""
+    rest = json.dumps(page.rest, separators=(",", ":"), ensure_ascii=False)
+    body = '{"results":[' + ",".join(page.hits) + "]" + ("," + rest[1:] if page.rest else "}")
+    return web.Response(body=body.encode("utf-8"), headers={**NO_STORE, "Content-Type": JSON_TYPE})
 
 
 # ---- search contexts ---------------------------------------------------------------------------------------
@@ -75,7 +83,7 @@ async def get_task(request: web.Request) -> web.Response:
 async def get_results(request: web.Request) -> web.Response:
     body = await request.app[TASKS].results(request.match_info["processId"], limit_raw=query_param(request, "limit"),
                                             token=query_param(request, "continueToken"))
-    return _answer(body)
+    return _results(body)
 
 
 async def delete_task(request: web.Request) -> web.Response:
@@ -113,7 +121,7 @@ async def get_session_results(request: web.Request) -> web.Response:
     body = await request.app[TASKS].results(request.match_info["processId"], limit_raw=query_param(request, "limit"),
                                             token=query_param(request, "continueToken"),
                                             session_id=request.match_info["id"])
-    return _answer(body)
+    return _results(body)
 
 
 @v2_route

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import concurrent.futures
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -47,6 +48,12 @@ CACHED_HITS = 50_000           # hits a node keeps in memory for clients paging 
 _TOKEN_SCOPE = "searchTask:"
 
 TERM_CODES = ("MissingInputForSimpleTerm", "InvalidInputForSimpleTerm")
+
+
+@dataclass
+class ResultsPage:
+    hits: list[str]     # each hit as JSON text
+    rest: dict          # the answer's other fields
 
 
 @dataclass
@@ -139,7 +146,7 @@ class SearchTasks:
         self.tokens = tokens
         self.sessions = sessions           # core.sessions.ViewingSessions: a task ends with its session
         self._running: dict[str, asyncio.Task] = {}
-        self._chunks: dict[tuple[str, int], list[dict]] = {}   # hits read from the store, for paging clients
+        self._chunks: dict[tuple[str, int], list[str]] = {}   # hits read from the store, for paging clients
         self._cached_hits = 0
         # matching runs here, never on the event loop; the regex engine releases the GIL while it works
         self._matchers = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="search-match")
@@ -232,8 +239,10 @@ class SearchTasks:
             offset = self._total(task)
             for number, hit in enumerate(hits, offset):
                 hit["id"] = number
+            # each hit is encoded once, here: results answers splice these strings instead of encoding again
+            encoded = [json.dumps(hit, separators=(",", ":"), ensure_ascii=False) for hit in hits]
             chunk = len(task["ends"])
-            self.store.put(HITS_KIND, f"{task['id']}.{chunk}", {"hits": hits}, task["expires"], ref=task["id"])
+            self.store.put(HITS_KIND, f"{task['id']}.{chunk}", {"hits": encoded}, task["expires"], ref=task["id"])
             task["ends"].append(offset + len(hits))
         task["pagesWithoutText"] += [first + k for k, t in enumerate(texts) if not t["text"].strip()]
         task["pagesSearched"] = first + len(texts)
@@ -288,15 +297,14 @@ class SearchTasks:
         """A batch's hits in page order (their ids are given when they are committed)."""
         requests = [(first + k, [(m.start, m.end) for m in found], texts[k]["skips"], texts[k]["text"])
                     for k, found in enumerate(matches) if found]
-        boxes = await self.text.boxes(source, requests, first // BATCH_PAGES) if source is not None else \
-            [[[] for _ in spans] for _, spans, _, _ in requests]
+        rectangles = await self.text.rectangles(source, requests, first // BATCH_PAGES) if source is not None \
+            else [[[] for _ in spans] for _, spans, _, _ in requests]
         hits: list[dict] = []
-        for (page, _, _, _), page_boxes in zip(requests, boxes):
+        for (page, _, _, _), page_rectangles in zip(requests, rectangles):
             page_text = texts[page - first]
-            for match, char_boxes in zip(matches[page - first], page_boxes):
+            for match, lines in zip(matches[page - first], page_rectangles):
                 term = terms[match.term]
                 context, at = engine.context(page_text["text"], match.start, match.end, term["contextPadding"])
-                lines = engine.line_rectangles(page_text["text"], char_boxes, match.start)
                 hit: dict = {"id": 0, "pageIndex": page, "startIndex": match.start,
                              "text": page_text["text"][match.start:match.end], "context": context,
                              "startIndexInContext": at, "lineRectangles": lines,
@@ -345,7 +353,7 @@ class SearchTasks:
             out["resultLimitReached"] = True
         return out
 
-    def _chunk(self, task_id: str, index: int) -> list[dict]:
+    def _chunk(self, task_id: str, index: int) -> list[str]:
         key = (task_id, index)
         hits = self._chunks.get(key)
         if hits is None:
@@ -359,7 +367,9 @@ class SearchTasks:
         return hits
 
     async def results(self, task_id: str, *, limit_raw: str | None, token: str | None,
-                      session_id: str | None = None, hold: float = HOLD_SECONDS) -> dict:
+                      session_id: str | None = None, hold: float = HOLD_SECONDS) -> ResultsPage:
+        """One answer of GET results: the hits after the token's offset (JSON text, as stored), at most `limit`,
+        and the rest of the answer (pagesWithoutText, a continueToken while more may come, or the errorCode)."""
         limit = parse_limit(limit_raw)
         task = self.load(task_id, session_id=session_id)
         offset = self.tokens.read(_TOKEN_SCOPE + task_id, token) if token else 0
@@ -367,7 +377,7 @@ class SearchTasks:
         while task["state"] == "processing" and self._total(task) <= offset and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
             task = self.load(task_id, session_id=session_id)
-        results: list[dict] = []
+        results: list[str] = []
         ends = task["ends"]
         index = bisect.bisect_right(ends, offset)
         while len(results) < limit and index < len(ends):
@@ -376,7 +386,7 @@ class SearchTasks:
             results.extend(self._chunk(task_id, index)[skip:skip + limit - len(results)])
             index += 1
         next_offset = offset + len(results)
-        body: dict = {"results": results, "pagesWithoutText": task["pagesWithoutText"]}
+        body: dict = {"pagesWithoutText": task["pagesWithoutText"]}
         more_ready = next_offset < self._total(task)
         if more_ready or task["state"] == "processing":
             body["continueToken"] = self.tokens.make(_TOKEN_SCOPE + task_id, next_offset)
@@ -385,7 +395,7 @@ class SearchTasks:
             body["errorCode"] = task["errorCode"]
             if task.get("errorDetails"):
                 body["errorDetails"] = task["errorDetails"]
-        return body
+        return ResultsPage(results, body)
 
     # ---- ending ------------------------------------------------------------------------------------------
     async def delete(self, task_id: str, *, session_id: str | None = None) -> None:

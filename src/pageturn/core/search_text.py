@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+from ..engines.search import Rectangle
 from ..engines.search_text import PageText
 from .documents import PageSource
 from .errors import DomainError, ServerError
@@ -93,10 +94,11 @@ class DocumentText:
             out.extend(texts)
         return out
 
-    async def boxes(self, source: PageSource, requests: list[tuple[int, list[tuple[int, int]], list[int], str]],
-                    batch: int) -> list[list[list[list[float]]]]:
-        """Per request (page, spans, skips, text): per span, its characters' boxes (Text URL units)."""
+    async def rectangles(self, source: PageSource,
+                         requests: list[tuple[int, list[tuple[int, int]], list[int], str]], batch: int
+                         ) -> list[list[list[Rectangle]]]:
+        """Per request (page, spans, skips, text): per span, its line rectangles (Text URL units)."""
         if source.kind != "pdf" or not requests:
             return [[[] for _ in spans] for _, spans, _, _ in requests]
         slot = batch % max(1, self.pages.pool.size)
-        return await self._run(source, self._key(source, slot), "search_hit_boxes", requests)
+        return await self._run(source, self._key(source, slot), "search_hit_rectangles", requests)

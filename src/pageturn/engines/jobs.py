@@ -114,7 +114,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "page_text": page_text,
     "locate_changes": locate_changes,
     "search_page_texts": search_text.page_texts,
-    "search_hit_boxes": search_text.hit_boxes,
+    "search_hit_rectangles": search_text.hit_rectangles,
     "ping": ping,
     "close_documents": close_documents,
 }

@@ -95,36 +95,44 @@ def context(text: str, start: int, end: int, padding: int) -> tuple[str, int]:
 
 def line_rectangles(text: str, boxes: list[list[float]], start: int) -> list[Rectangle]:
     """One rectangle per line a hit spans, from its characters' [left, top, width, height] boxes (`boxes[k]` is
-    the character at `start + k`). A line ends at a line break or where the next box is not on the same line;
-    zero-size boxes (line breaks) add nothing."""
+    the character at `start + k`). A line ends at a line break or where the next box is not on the same line:
+    side by side for horizontal text, one under the other for text turned by 90 or 270 degrees. Zero-size boxes
+    (line breaks) add nothing."""
     lines: list[list[float]] = []   # left, top, right, bottom
-    previous: list[float] | None = None
+    line: list[float] | None = None
+    prev: list[float] | None = None
     for k, box in enumerate(boxes):
         left, top, width, height = box
-        char = text[start + k] if start + k < len(text) else ""
-        if char == "\n":
-            previous = None
+        if start + k < len(text) and text[start + k] == "\n":
+            prev = None
             continue
         if width <= 0 and height <= 0:
             continue
-        same_line = previous is not None and _same_line(previous, box)
-        if same_line and lines:
-            line = lines[-1]
-            line[0], line[1] = min(line[0], left), min(line[1], top)
-            line[2], line[3] = max(line[2], left + width), max(line[3], top + height)
+        right, bottom = left + width, top + height
+        if prev is not None and line is not None and _same_line(prev, left, top, right, bottom):
+            if left < line[0]:
+                line[0] = left
+            if top < line[1]:
+                line[1] = top
+            if right > line[2]:
+                line[2] = right
+            if bottom > line[3]:
+                line[3] = bottom
         else:
-            lines.append([left, top, left + width, top + height])
-        previous = box
+            line = [left, top, right, bottom]
+            lines.append(line)
+        prev = box
     return [{"x": round(l, 2), "y": round(t, 2), "width": round(r - l, 2), "height": round(b - t, 2)}
             for l, t, r, b in lines]
 
 
-def _same_line(a: list[float], b: list[float]) -> bool:
-    """Neighbouring characters on one line: side by side (horizontal text) or one under the other (text turned
-    by 90 or 270 degrees)."""
-    top, bottom = max(a[1], b[1]), min(a[1] + a[3], b[1] + b[3])
-    left, right = max(a[0], b[0]), min(a[0] + a[2], b[0] + b[2])
-    return bottom - top > 0.5 * min(a[3], b[3]) or right - left > 0.5 * min(a[2], b[2])
+def _same_line(a: list[float], left: float, top: float, right: float, bottom: float) -> bool:
+    a_left, a_top, a_width, a_height = a
+    overlap_y = (bottom if bottom < a_top + a_height else a_top + a_height) - (top if top > a_top else a_top)
+    if overlap_y > 0.5 * (a_height if a_height < bottom - top else bottom - top):
+        return True
+    overlap_x = (right if right < a_left + a_width else a_left + a_width) - (left if left > a_left else a_left)
+    return overlap_x > 0.5 * (a_width if a_width < right - left else right - left)
 
 
 def bounding(rectangles: list[Rectangle]) -> Rectangle | None:

@@ -16,6 +16,7 @@ from typing import TypedDict
 import pypdfium2.raw as pdfium_c
 
 from . import images, pdf
+from .search import Rectangle, line_rectangles
 
 MARGIN_BEFORE = 8   # characters read before a hit that starts with white space: a generated space or line
                     # break takes its box from the glyph before it
@@ -128,3 +129,12 @@ def _page_boxes(document: pdf.OpenPdf, page: int, spans: list[tuple[int, int]], 
         return out
     finally:
         textpage.close()
+
+
+def hit_rectangles(path: str, kind: str, requests: list[tuple[int, list[tuple[int, int]], list[int], str]], *,
+                   password: str | None = None) -> list[list[list[Rectangle]]]:
+    """As hit_boxes, but each span's boxes already joined into one rectangle per line (engines.search), so the
+    server receives a few numbers per hit and does no geometry itself."""
+    boxes = hit_boxes(path, kind, requests, password=password)
+    return [[line_rectangles(text, span_boxes, start) for (start, _), span_boxes in zip(spans, page_boxes)]
+            for (_, spans, _, text), page_boxes in zip(requests, boxes)]
