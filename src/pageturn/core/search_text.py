@@ -73,7 +73,8 @@ class DocumentText:
     async def batches(self, source: PageSource, page_count: int) -> AsyncIterator[tuple[int, list[PageText]]]:
         """(first page, texts) for every batch in page order, reading ahead on every worker."""
         count = (page_count + BATCH_PAGES - 1) // BATCH_PAGES
-        ahead = max(1, self.pages.pool.size) + 1
+        # one batch per worker: a deeper queue would make the boxes of the first hits wait behind later text
+        ahead = max(1, self.pages.pool.size)
         pending: dict[int, asyncio.Task] = {}
         try:
             for batch in range(count):
