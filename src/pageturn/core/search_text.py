@@ -1,6 +1,7 @@
 """A document's page text for search, extracted once per content and cached on disk, and the boxes of hits.
 
-Text is read in batches of BATCH_PAGES pages by the render workers (engines.search_text) and kept as one JSON
+Text is read in batches of pages (`batch_ranges`: a small first one, so the first hits come quickly) by the
+render workers (engines.search_text) and kept as one JSON
 file per batch beside the document's cached pages (same scope and content key, so `serverCaching: "none"`
 sessions keep theirs private and lose it with the session). Batches are spread over every worker, so a
 document never searched before is read on all cores; a second search reads the files."""
@@ -17,7 +18,20 @@ from .documents import PageSource
 from .errors import DomainError, ServerError
 
 BATCH_PAGES = 25
+FIRST_BATCHES = (5, 20)  # pages of the first batches; BATCH_PAGES each after them
 TEXT_TIMEOUT = 120.0     # one batch of text, or the boxes of one batch's hits
+
+
+def batch_ranges(page_count: int) -> list[range]:
+    """The pages of each batch, in order: fixed for a page count, so cached batch files are found again."""
+    out: list[range] = []
+    first = 0
+    for size in FIRST_BATCHES:
+        if first < page_count:
+            out.append(range(first, min(page_count, first + size)))
+            first += size
+    out.extend(range(start, min(page_count, start + BATCH_PAGES)) for start in range(first, page_count, BATCH_PAGES))
+    return out
 
 
 class DocumentText:
@@ -25,8 +39,9 @@ class DocumentText:
         self.pages = pages   # core.pages.Pages: its pool, cache and page sources
         self._keys: dict[tuple[str, int], str] = {}
 
-    def _path(self, source: PageSource, batch: int) -> Path:
-        return self.pages.cache.path(source.scope, "pages", source.content_key, "search", f"text-{batch}.json")
+    def _path(self, source: PageSource, pages: range) -> Path:
+        name = f"text-{pages.start}-{pages.stop - 1}.json"
+        return self.pages.cache.path(source.scope, "pages", source.content_key, "search", name)
 
     def _key(self, source: PageSource, slot: int) -> str:
         """An affinity key that lands on worker `slot` (each worker then opens the document once)."""
@@ -56,33 +71,32 @@ class DocumentText:
             message = "The document's text could not be read"
             raise ServerError("TextExtractionFailed", message, {"message": f"{message} ({name})"}) from None
 
-    async def batch(self, source: PageSource, batch: int, page_count: int) -> list[PageText]:
+    async def batch(self, source: PageSource, batch: int, pages: range) -> list[PageText]:
         """The text of the pages of one batch, from the cache or extracted now."""
-        path = self._path(source, batch)
+        path = self._path(source, pages)
         try:
             return json.loads(await asyncio.to_thread(path.read_bytes))
         except (FileNotFoundError, ValueError):
             pass
-        first = batch * BATCH_PAGES
-        last = min(page_count, first + BATCH_PAGES) - 1
         slot = batch % max(1, self.pages.pool.size)
-        texts = await self._run(source, self._key(source, slot), "search_page_texts", first, last)
+        texts = await self._run(source, self._key(source, slot), "search_page_texts", pages.start, pages.stop - 1)
         self.pages.cache.write_bytes(path, json.dumps(texts, separators=(",", ":"), ensure_ascii=False).encode())
         return texts
 
-    async def batches(self, source: PageSource, page_count: int) -> AsyncIterator[tuple[int, list[PageText]]]:
-        """(first page, texts) for every batch in page order, reading ahead on every worker."""
-        count = (page_count + BATCH_PAGES - 1) // BATCH_PAGES
+    async def batches(self, source: PageSource, page_count: int
+                      ) -> AsyncIterator[tuple[int, int, list[PageText]]]:
+        """(batch index, first page, texts) for every batch in page order, reading ahead on every worker."""
+        ranges = batch_ranges(page_count)
         # one batch per worker: a deeper queue would make the boxes of the first hits wait behind later text
         ahead = max(1, self.pages.pool.size)
         pending: dict[int, asyncio.Task] = {}
         try:
-            for batch in range(count):
-                for upcoming in range(batch, min(count, batch + ahead)):
+            for batch, pages in enumerate(ranges):
+                for upcoming in range(batch, min(len(ranges), batch + ahead)):
                     if upcoming not in pending:
-                        pending[upcoming] = asyncio.create_task(self.batch(source, upcoming, page_count))
+                        pending[upcoming] = asyncio.create_task(self.batch(source, upcoming, ranges[upcoming]))
                 texts = await pending.pop(batch)
-                yield batch * BATCH_PAGES, texts
+                yield batch, pages.start, texts
         finally:
             for task in pending.values():
                 task.cancel()
@@ -91,7 +105,7 @@ class DocumentText:
 
     async def all_pages(self, source: PageSource, page_count: int) -> list[PageText]:
         out: list[PageText] = []
-        async for _, texts in self.batches(source, page_count):
+        async for _, _, texts in self.batches(source, page_count):
             out.extend(texts)
         return out
 
