@@ -277,3 +277,12 @@ def test_search_contexts_from_a_work_file_and_from_uploaded_text(api):
     assert api.get(f"/v2/searchContexts/{cid}").status_code == 404
     r = api.post("/v2/searchTasks", json={"input": {"contextId": "nosuchcontext000000", "searchTerms": [term("x")]}})
     assert (r.status_code, r.json()["errorDetails"]["at"]) == (480, "input.contextId")
+
+
+def test_a_document_that_needs_a_password(api):
+    from api.samples import encrypted_pdf
+    sid = api.session_with(encrypted_pdf("pw"))
+    info = wait(api, start(api, sid, term("secret"))["processId"])
+    assert (info["state"], info["errorCode"]) == ("error", "PasswordRequired")
+    sid = api.session_with(encrypted_pdf("pw"), body={"password": "pw"})
+    assert [h["text"] for h in search(api, sid, term("secret"))] == ["secret", "secret"]

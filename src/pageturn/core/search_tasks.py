@@ -23,7 +23,7 @@ from ..engines.search_text import PageText
 from ..storage.metadata import MetadataStore, now
 from .comparison import ContinueTokens, parse_limit
 from .documents import PageSource
-from .errors import DomainError, InputError, NotFound, invalid, missing
+from .errors import DomainError, InputError, NotFound, PasswordRequired, invalid, missing
 from .ids import is_valid_id, new_file_id
 from .search_text import BATCH_PAGES, DocumentText
 from .workfiles import iso
@@ -208,6 +208,9 @@ class SearchTasks:
                 "at": f"input.searchTerms[{exc.term}].pattern", "pageIndex": exc.page,
                 "message": f"Search term {exc.term} took too long to match on page {exc.page + 1}; "
                            "simplify the pattern"})
+        except PasswordRequired as exc:  # a session with the right password (Replacement) can search
+            task.update(state="error", percentComplete=100, errorCode="PasswordRequired",
+                        errorDetails={"message": exc.message})
         except DomainError as exc:
             task.update(state="error", percentComplete=100, errorCode=exc.error_code or "SearchFailed",
                         errorDetails=_error_details(exc))
