@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from . import __version__
-from .api import comparison, html5, routes, security, service, viewing_sessions, work_files, zoho
+from .api import comparison, html5, routes, search, security, service, viewing_sessions, work_files, zoho
 from .api.errors import error_middleware
 from .clock import Clock, system_clock
 from .config import Settings
@@ -22,6 +22,9 @@ from .core.url_fetch import AllowList, fetch_to_workfile
 from .core.initial_pages import InitialPages
 from .core.pages import Pages
 from .core.records import WorkFileRecord
+from .core.search_contexts import SearchContexts
+from .core.search_tasks import SearchTasks
+from .core.search_text import DocumentText
 from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
 from .core.zoho import Tenants, ZohoPreviews, ZohoService
@@ -50,6 +53,8 @@ async def sweep_once(app: web.Application) -> None:
     cache = app[CACHE]
     workfiles = app[work_files.WORKFILES]
     await app[viewing_sessions.SESSIONS].sweep()
+    app[search.TASKS].sweep()
+    app[search.CONTEXTS].sweep()
     # directory walks and deletions: off the event loop
     await asyncio.to_thread(workfiles.sweep)
     await asyncio.to_thread(workfiles.blobs.clean_tmp, 3600)
@@ -154,6 +159,10 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     app[work_files.WORKFILES] = workfiles
     app[html5.PAGES] = pages
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
+    search_text = DocumentText(pages)  # search: tasks and contexts share the per-content text cache
+    search_tasks = SearchTasks(store, search_text, app[comparison.TOKENS], sessions)
+    app[search.TASKS] = search_tasks
+    app[search.CONTEXTS] = SearchContexts(store, search_text, workfiles, lifetime=settings.workfile_lifetime)
     app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir)),
                                   ("render_workers", render_pool.healthy)]
     if office is not None:
@@ -163,6 +172,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     if engines:
         app.cleanup_ctx.append(_engines(render_pool, office))
     app.cleanup_ctx.append(_background)
+    app.on_cleanup.append(lambda _app: search_tasks.close())  # running searches stop with the server
     app.on_cleanup.append(lambda _app: _close(store))
 
     routes.add_routes(app)

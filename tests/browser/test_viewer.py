@@ -282,7 +282,8 @@ def test_search_counts_and_highlights_the_word(page, server, three_pages):
     page.keyboard.type(SEARCH_WORD)
     page.wait_for_function(f"() => document.querySelector('#search-count').textContent === '1 of {SEARCH_COUNT}'")
     # the first hit is on page 2 (letter), drawn over the word
-    current = page.wait_for_selector('.page[data-page="1"] .mark.hit.current')
+    # marks are redrawn when the page's text arrives: a locator finds the one on screen now
+    current = page.locator('.page[data-page="1"] .mark.hit.current')
     page_rect = box(page, '.page[data-page="1"]')
     scale = page_rect["width"] / 612
     left, top, width, height = word_box(ON_LETTER_PAGE, SEARCH_WORD)

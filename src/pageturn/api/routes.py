@@ -7,7 +7,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from . import comparison, html5, service, viewer, viewing_sessions, work_files
+from . import comparison, html5, search, service, viewer, viewing_sessions, work_files
 from .errors import NOT_FOUND_ROUTES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -50,6 +50,23 @@ PRIZMDOC = (
     Route("GET", "/PCCIS/V1/WorkFile/{fileId}", work_files.get),
     Route("GET", "/PCCIS/V1/WorkFile/{fileId}/Info", work_files.info),
     Route("DELETE", "/PCCIS/V1/WorkFile/{fileId}", work_files.delete),
+    Route("POST", "/v2/searchContexts", search.create_context),
+    Route("GET", "/v2/searchContexts/{contextId}", search.get_context),
+    Route("DELETE", "/v2/searchContexts/{contextId}", search.delete_context),
+    Route("GET", "/v2/searchContexts/{contextId}/records", search.get_records),
+    Route("PUT", "/v2/searchContexts/{contextId}/records", search.put_records),
+    Route("POST", "/v2/searchContexts/{contextId}/completed", search.complete_context),
+    Route("POST", "/v2/searchTasks", search.create_task),
+    Route("GET", "/v2/searchTasks/{processId}", search.get_task),
+    Route("GET", "/v2/searchTasks/{processId}/results", search.get_results),
+    Route("DELETE", "/v2/searchTasks/{processId}", search.delete_task),
+    Route("POST", "/v2/viewingSessions/{id}/searchTasks", search.create_session_task, unknown_session_404=True),
+    Route("GET", "/v2/viewingSessions/{id}/searchTasks/{processId}", search.get_session_task,
+          unknown_session_404=True),
+    Route("GET", "/v2/viewingSessions/{id}/searchTasks/{processId}/results", search.get_session_results,
+          unknown_session_404=True),
+    Route("DELETE", "/v2/viewingSessions/{id}/searchTasks/{processId}", search.delete_session_task,
+          unknown_session_404=True),
     Route("GET", "/PCCIS/V1/Service/Current/Health", service.health),
     Route("GET", "/PCCIS/V1/Service/Current/Info", service.info),
 )

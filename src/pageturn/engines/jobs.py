@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from . import images, pdf, raster, svg
+from . import images, pdf, raster, search_text, svg
 from .errors import SvgNotAvailable
 from .watermark import draw_watermarks, parse_watermarks
 
@@ -112,6 +112,8 @@ JOBS: dict[str, Callable[..., Any]] = {
     "render_svg": render_svg,
     "page_text": page_text,
     "locate_changes": locate_changes,
+    "search_page_texts": search_text.page_texts,
+    "search_hit_rectangles": search_text.hit_rectangles,
     "ping": ping,
     "close_documents": close_documents,
 }

@@ -229,19 +229,25 @@ def text(path: str, page: int, password: str | None = None) -> dict[str, Any]:
             "markup": links(document, page, geometry)}
 
 
-def _chars_and_boxes(textpage: pdfium.PdfTextPage, geometry: PageGeometry) -> tuple[list[str], list[list[float]]]:
+def _chars_and_boxes(textpage: pdfium.PdfTextPage, geometry: PageGeometry, window: range | None = None
+                     ) -> tuple[list[str], list[list[float]]]:
     """Characters and their displayed boxes. Work happens in PDF space first: for upright text a glyph spans
     from its origin to the next glyph's origin (so boxes tile a line without gaps or overlaps, whatever the
-    glyph's ink), vertically the font's line height (PDFium's loose box)."""
+    glyph's ink), vertically the font's line height (PDFium's loose box).
+
+    `window` limits the work to a range of PDFium character indices (search computes the boxes of its hits
+    only); the characters just outside a window get approximate boxes, so callers leave a margin."""
     count = textpage.count_chars()
-    codes = [pdfium_c.FPDFText_GetUnicode(textpage, i) for i in range(count)]
+    first = 0 if window is None else max(0, window.start)
+    stop = count if window is None else min(count, window.stop)
+    codes = [pdfium_c.FPDFText_GetUnicode(textpage, i) for i in range(first, min(stop + 1, count))]
     rect, matrix = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX()
     origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
     chars: list[str] = []
     rects: list[list[float]] = []                        # left, bottom, right, top in PDF space
     origins: list[tuple[float, float] | None] = []       # glyph origin of upright glyphs, else None
-    for i, code in enumerate(codes):
-        if code == 0x0D and i + 1 < count and codes[i + 1] == 0x0A:
+    for i, code in enumerate(codes[:stop - first], first):
+        if code == 0x0D and i + 1 < count and codes[i + 1 - first] == 0x0A:
             continue  # "\r\n" becomes the single "\n" that follows
         char = "\n" if code == 0x0D else _char(code)
         if char == "\n" or pdfium_c.FPDFText_IsGenerated(textpage, i) == 1:

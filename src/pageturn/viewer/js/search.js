@@ -1,79 +1,138 @@
-// Find in the document: reads the text of every page (a batch at a time), counts hits as they are found,
-// and moves between them. Matching ignores case; a space in the query matches any run of white space.
+// Find in the document through the server's search tasks (POST /v2/viewingSessions/{id}/searchTasks): the
+// server reads the text and matches it; the viewer reads the hits page by page while the rest of the document
+// is still being searched, and draws each hit from its lineRectangles (page units, as the Text URL's boxes).
+// A new query abandons the old task and deletes it on the server (DELETE), so no work is left running.
+//
+// The query is plain text: it is escaped into a regular expression, a space matches any run of white space,
+// "whole words" adds word boundaries and "match case" makes the term case-sensitive.
 
-const PAGES_PER_STEP = 20;
+import { ApiError } from "./api.js";
 
-/** @typedef {{page: number, start: number, end: number}} Hit */
+/**
+ * @typedef {{x: number, y: number, width: number, height: number}} Rect
+ * @typedef {{page: number, start: number, end: number, rects: Rect[], pageWidth: number, text: string,
+ *            context: string, at: number}} Hit
+ */
 
-export function queryPattern(query) {
+const sleep = (ms, signal) => new Promise((resolve) => {
+  const timer = setTimeout(resolve, ms);
+  signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+});
+
+/** The regular expression (source) a query searches for, or null for an empty query. */
+export function queryPattern(query, { wholeWord = false } = {}) {
   const words = query.trim().split(/\s+/).filter(Boolean).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  return words.length ? new RegExp(words.join("\\s+"), "giu") : null;
-}
-
-/** @returns {Hit[]} */
-export function findInPage(page, text, pattern) {
-  const hits = [];
-  pattern.lastIndex = 0;
-  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
-    if (match[0].length === 0) { pattern.lastIndex += 1; continue; }
-    hits.push({ page, start: match.index, end: match.index + match[0].length });
-  }
-  return hits;
+  if (!words.length) return null;
+  const source = words.join("\\s+");
+  // look-arounds rather than \b, so a query that starts or ends with punctuation still matches whole
+  return wholeWord ? `(?<!\\w)${source}(?!\\w)` : source;
 }
 
 export class Search extends EventTarget {
-  /** @param {import("./text-store.js").TextStore} textStore */
-  constructor(textStore) {
+  /** @param {import("./api.js").PrizmApi} api */
+  constructor(api) {
     super();
-    this.textStore = textStore;
+    this.api = api;
+    this.options = { wholeWord: false, matchCase: false };
     this.query = "";
+    /** @type {Hit[]} */
     this.hits = [];
     this.byPage = new Map();   // page -> Hit[]
     this.index = -1;
     this.done = true;
+    this.taskId = null;
+    this.abort = null;
     this.generation = 0;
   }
 
-  /** Searches pages 0..count-1 from the page the reader is on; the first hit there becomes current. */
-  async run(query, count, fromPage = 0) {
+  taskUrl(suffix = "") {
+    const id = encodeURIComponent(this.api.id);
+    return `${this.api.base}/v2/viewingSessions/${id}/searchTasks${suffix}`;
+  }
+
+  /** Searches the document; the first hit on or after `fromPage` becomes current as soon as it is known. */
+  async run(query, fromPage = 0) {
     const generation = ++this.generation;
+    this.forgetTask();
     this.query = query;
     this.hits = [];
     this.byPage = new Map();
     this.index = -1;
-    const pattern = queryPattern(query);
+    const pattern = queryPattern(query, this.options);
     this.done = !pattern;
     this.emit("change");
     if (!pattern) return;
+    const abort = (this.abort = new AbortController());
+    const signal = abort.signal;
     try {
-      for (let first = 0; first < count; first += PAGES_PER_STEP) {
-        const last = Math.min(count - 1, first + PAGES_PER_STEP - 1);
-        await this.textStore.preload(first, last);
+      const task = await this.api.json(this.taskUrl(), {
+        signal, method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ input: { searchTerms: [
+          { type: "simple", pattern, caseSensitive: this.options.matchCase, termId: "0", contextPadding: 30 },
+        ] } }),
+      });
+      if (generation !== this.generation) { this.deleteTask(task.processId); return; }
+      this.taskId = task.processId;
+      let token = "";
+      for (;;) {
+        const query = new URLSearchParams({ limit: "500" });
+        if (token) query.set("continueToken", token);
+        const url = this.taskUrl(`/${encodeURIComponent(this.taskId)}/results?${query}`);
+        const body = await this.api.json(url, { signal });
         if (generation !== this.generation) return;
-        for (let page = first; page <= last; page++) {
-          const found = findInPage(page, await this.textStore.textOf(page), pattern);
-          if (!found.length) continue;
-          this.byPage.set(page, found);
-          this.hits.push(...found);
-        }
-        if (this.index < 0 && this.hits.length) {
-          const after = this.hits.findIndex((hit) => hit.page >= fromPage);
-          // hits before the reader's page may still come in a later batch only if fromPage is ahead
-          if (after >= 0 || last >= count - 1) this.select(after >= 0 ? after : 0);
-        }
-        this.emit("change");
+        this.add(Array.isArray(body.results) ? body.results : [], fromPage);
+        if (body.errorCode) throw new ApiError({ status: 200, errorCode: body.errorCode, details: body.errorDetails });
+        token = body.continueToken || "";
+        if (!token) break;
+        if (body.continueAfter > 0) await sleep(Math.min(5000, body.continueAfter), signal);
+        if (generation !== this.generation) return;
       }
     } catch (error) {
-      if (generation === this.generation) this.emit("error", error);
+      if (generation === this.generation && error.name !== "AbortError") this.emit("error", error);
     }
     if (generation !== this.generation) return;
+    this.taskId = null;  // finished: it expires on the server by itself
     this.done = true;
     if (this.index < 0 && this.hits.length) this.select(0);
     this.emit("change");
   }
 
+  /** Takes in a page of results (document order) and makes the first hit at or after `fromPage` current. */
+  add(results, fromPage) {
+    for (const item of results) {
+      const hit = {
+        page: item.pageIndex, start: item.startIndex, end: item.startIndex + String(item.text || "").length,
+        rects: Array.isArray(item.lineRectangles) ? item.lineRectangles : [],
+        pageWidth: item.pageData?.width || 0, text: String(item.text || ""),
+        context: String(item.context || ""), at: Number(item.startIndexInContext) || 0,
+      };
+      this.hits.push(hit);
+      const list = this.byPage.get(hit.page) || [];
+      list.push(hit);
+      this.byPage.set(hit.page, list);
+    }
+    if (this.index < 0 && results.length) {
+      const after = this.hits.findIndex((hit) => hit.page >= fromPage);
+      if (after >= 0) this.select(after);
+    }
+    this.emit("change");
+  }
+
+  /** Stops following the current task and deletes it on the server (not awaited). */
+  forgetTask() {
+    if (this.abort) this.abort.abort();
+    this.abort = null;
+    if (this.taskId) this.deleteTask(this.taskId);
+    this.taskId = null;
+  }
+
+  deleteTask(id) {
+    this.api.request(this.taskUrl(`/${encodeURIComponent(id)}`), { method: "DELETE" }).catch(() => {});
+  }
+
   clear() {
     this.generation += 1;
+    this.forgetTask();
     this.query = "";
     this.hits = [];
     this.byPage = new Map();
@@ -97,6 +156,15 @@ export class Search extends EventTarget {
   hitsOn(page) {
     const current = this.hits[this.index];
     return (this.byPage.get(page) || []).map((hit) => ({ ...hit, current: hit === current }));
+  }
+
+  /** What the count shows (and screen readers hear). */
+  summary() {
+    const n = this.hits.length;
+    if (!this.query.trim()) return "";
+    if (!this.done) return n ? `${n} ${n === 1 ? "match" : "matches"} so far…` : "Searching…";
+    if (!n) return "No matches";
+    return this.index >= 0 ? `${this.index + 1} of ${n}` : `${n} matches`;
   }
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }

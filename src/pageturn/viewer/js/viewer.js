@@ -10,7 +10,8 @@ import { PageAttributes } from "./page-attributes.js";
 import { clearPrint, preparePrint } from "./print.js";
 import { Scheduler } from "./scheduler.js";
 import { Search } from "./search.js";
-import { installCopyHandler, rangeRects } from "./text-layer.js";
+import { SearchResults } from "./search-results.js";
+import { installCopyHandler } from "./text-layer.js";
 import { TextStore } from "./text-store.js";
 import { Thumbnails } from "./thumbnails.js";
 import { Toolbar } from "./toolbar.js";
@@ -47,7 +48,8 @@ class Viewer {
     this.scheduler.focus = () => view.current;
     this.toolbar = new Toolbar(view);
     this.thumbs = new Thumbnails($("thumb-list"), this.api, (page) => view.scrollToPage(page));
-    this.search = new Search(this.textStore);
+    this.search = new Search(this.api);
+    this.searchResults = new SearchResults($("search-results"), this.search);
     this.compare = config.mode === "compare" ? new ComparePanel($("compare-panel"), this.api) : null;
 
     view.addEventListener("pagechange", (event) => this.thumbs.setCurrent(event.detail.page));
@@ -82,11 +84,12 @@ class Viewer {
 
   decorations(page, entry) {
     const marks = [];
-    if (entry) {
-      for (const hit of this.search.hitsOn(page)) {
-        for (const rect of rangeRects(entry, hit.start, hit.end)) {
-          marks.push({ ...rect, kind: hit.current ? "hit current" : "hit" });
-        }
+    // hits come with their rectangles (Text URL units), so pages scrolled to later show them at once
+    const overlayWidth = entry?.width || this.view.layout.sizeOf(page).width;
+    for (const hit of this.search.hitsOn(page)) {
+      const k = hit.pageWidth && overlayWidth ? overlayWidth / hit.pageWidth : 1;
+      for (const r of hit.rects) {
+        marks.push({ x: r.x * k, y: r.y * k, width: r.width * k, height: r.height * k, kind: hit.current ? "hit current" : "hit" });
       }
     }
     if (this.compare) marks.push(...this.compare.marksOn(page));
@@ -264,25 +267,33 @@ class Viewer {
     $("search-next").addEventListener("click", () => this.search.next());
     $("search-prev").addEventListener("click", () => this.search.previous());
     $("search-form").addEventListener("submit", (event) => event.preventDefault());
+    const run = () => {
+      clearTimeout(timer);
+      this.search.run(input.value, this.view.current);
+    };
     input.addEventListener("input", () => {
       clearTimeout(timer);
-      timer = setTimeout(() => this.search.run(input.value, this.view.count, this.view.current), 220);
+      timer = setTimeout(run, 220);
     });
+    for (const [id, option] of [["search-case", "matchCase"], ["search-word", "wholeWord"]]) {
+      const button = $(id);
+      button.addEventListener("click", () => {
+        this.search.options[option] = !this.search.options[option];
+        button.setAttribute("aria-pressed", String(this.search.options[option]));
+        if (input.value.trim()) run();
+      });
+    }
     input.addEventListener("keydown", (event) => {
       if (event.key !== "Enter") return;
       event.preventDefault();
-      if (input.value !== this.search.query) {  // Enter before the pause: search now
-        clearTimeout(timer);
-        this.search.run(input.value, this.view.count, this.view.current);
-      } else if (event.shiftKey) this.search.previous();
+      if (input.value !== this.search.query) run();  // Enter before the pause: search now
+      else if (event.shiftKey) this.search.previous();
       else this.search.next();
     });
     this.search.addEventListener("change", () => {
-      const { hits, index, done, query } = this.search;
+      const { hits, done, query } = this.search;
       count.classList.toggle("none", Boolean(query.trim()) && done && hits.length === 0);
-      if (!query.trim()) count.textContent = "";
-      else if (!hits.length) count.textContent = done ? "No matches" : "Searching…";
-      else count.textContent = `${index + 1} of ${hits.length}${done ? "" : "+"}`;
+      count.textContent = this.search.summary();
       count.dataset.count = String(hits.length);
       count.dataset.done = String(done);
       this.view.redecorate();
@@ -291,16 +302,11 @@ class Viewer {
     this.search.addEventListener("error", (event) => this.report(event.detail, false));
   }
 
-  async showHit(hit) {
-    try {
-      const entry = await this.textStore.get(hit.page);
-      const rect = rangeRects(entry, hit.start, hit.end)[0];
-      const units = this.view.layout.sizeOf(hit.page);
-      const toUnits = entry.width ? units.width / entry.width : 1;
-      this.view.scrollToPage(hit.page, rect ? { x: (rect.x + rect.width / 2) * toUnits, y: rect.y * toUnits } : undefined);
-    } catch (error) {
-      this.view.scrollToPage(hit.page);
-    }
+  showHit(hit) {
+    const rect = hit.rects[0];
+    const units = this.view.layout.sizeOf(hit.page);
+    const toUnits = hit.pageWidth ? units.width / hit.pageWidth : 1;
+    this.view.scrollToPage(hit.page, rect ? { x: (rect.x + rect.width / 2) * toUnits, y: rect.y * toUnits } : undefined);
     this.view.redecorate();
   }
 

@@ -1,0 +1,124 @@
+"""PrizmDoc search URLs: search contexts, and search tasks over a context or a viewing session's document."""
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+from ..core.errors import InputError, invalid
+from ..core.search_contexts import SearchContexts
+from ..core.search_tasks import ResultsPage, SearchTasks, Target
+from .common import JSON_TYPE, json_body_or_invalid, json_response, query_param, read_json
+from .viewing_sessions import SESSIONS
+
+log = logging.getLogger(__name__)
+
+TASKS = web.AppKey("search_tasks", SearchTasks)
+CONTEXTS = web.AppKey("search_contexts", SearchContexts)
+MAX_RECORDS_BODY = 96 << 20
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _answer(body: dict) -> web.Response:
+    return json_response(body, headers=NO_STORE)
+
+
+def _results(page: ResultsPage) -> web.Response:
+    """{"results": [...], ...rest}: the hits are spliced in as the JSON text they were stored as."""
+    rest = json.dumps(page.rest, separators=(",", ":"), ensure_ascii=False)
+    body = '{"results":[' + ",".join(page.hits) + "]" + ("," + rest[1:] if page.rest else "}")
+    return web.Response(body=body.encode("utf-8"), headers={**NO_STORE, "Content-Type": JSON_TYPE})
+
+
+# ---- search contexts ---------------------------------------------------------------------------------------
+async def create_context(request: web.Request) -> web.Response:
+    body = await json_body_or_invalid(request)
+    return _answer(request.app[CONTEXTS].create(body))
+
+
+async def get_context(request: web.Request) -> web.Response:
+    contexts = request.app[CONTEXTS]
+    return _answer(contexts.describe(contexts.load(request.match_info["contextId"])))
+
+
+async def delete_context(request: web.Request) -> web.Response:
+    request.app[CONTEXTS].delete(request.match_info["contextId"])
+    return web.Response(status=204)
+
+
+async def get_records(request: web.Request) -> web.Response:
+    body = await request.app[CONTEXTS].records(request.match_info["contextId"], query_param(request, "pages"))
+    return _answer(body)
+
+
+async def put_records(request: web.Request) -> web.Response:
+    try:
+        body = await read_json(request, max_bytes=MAX_RECORDS_BODY)
+    except (ValueError, UnicodeDecodeError):
+        raise invalid("", 'a JSON body such as {"pages": [{"text": "..."}]}') from None
+    return _answer(request.app[CONTEXTS].put_records(request.match_info["contextId"], body))
+
+
+async def complete_context(request: web.Request) -> web.Response:
+    return _answer(request.app[CONTEXTS].complete(request.match_info["contextId"]))
+
+
+# ---- search tasks over a context -------------------------------------------------------------------------------
+async def create_task(request: web.Request) -> web.Response:
+    body = await json_body_or_invalid(request)
+    contexts = request.app[CONTEXTS]
+    answer = request.app[TASKS].start(body, lambda echo: contexts.target(echo["contextId"]), context_form=True)
+    return _answer(answer)
+
+
+async def get_task(request: web.Request) -> web.Response:
+    tasks = request.app[TASKS]
+    return _answer(tasks.describe(tasks.load(request.match_info["processId"])))
+
+
+async def get_results(request: web.Request) -> web.Response:
+    body = await request.app[TASKS].results(request.match_info["processId"], limit_raw=query_param(request, "limit"),
+                                            token=query_param(request, "continueToken"))
+    return _results(body)
+
+
+async def delete_task(request: web.Request) -> web.Response:
+    await request.app[TASKS].delete(request.match_info["processId"])
+    return web.Response(status=204)
+
+
+# ---- search tasks over a viewing session ---------------------------------------------------------------------------
+def _session_target(request: web.Request) -> Target:
+    session = request.app[SESSIONS].usable(request.match_info["id"])
+    has_document = session.get("source") or (session.get("original") and session.get("revised"))
+    if not has_document:
+        raise InputError("DocumentNotProvidedYet", {"in": "path", "at": "viewingSessionId",
+                                                    "message": "The viewing session has no document yet"})
+    return Target(session, session_id=session["id"], affinity_token=session.get("affinityToken"))
+
+
+async def create_session_task(request: web.Request) -> web.Response:
+    target = _session_target(request)
+    body = await json_body_or_invalid(request)
+    return _answer(request.app[TASKS].start(body, lambda _echo: target))
+
+
+async def get_session_task(request: web.Request) -> web.Response:
+    request.app[SESSIONS].usable(request.match_info["id"])
+    tasks = request.app[TASKS]
+    return _answer(tasks.describe(tasks.load(request.match_info["processId"], session_id=request.match_info["id"])))
+
+
+async def get_session_results(request: web.Request) -> web.Response:
+    request.app[SESSIONS].usable(request.match_info["id"])
+    body = await request.app[TASKS].results(request.match_info["processId"], limit_raw=query_param(request, "limit"),
+                                            token=query_param(request, "continueToken"),
+                                            session_id=request.match_info["id"])
+    return _results(body)
+
+
+async def delete_session_task(request: web.Request) -> web.Response:
+    request.app[SESSIONS].usable(request.match_info["id"])
+    await request.app[TASKS].delete(request.match_info["processId"], session_id=request.match_info["id"])
+    return web.Response(status=204)

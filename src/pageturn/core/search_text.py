@@ -1,0 +1,115 @@
+"""A document's page text for search, extracted once per content and cached on disk, and the boxes of hits.
+
+Text is read in batches of pages (`batch_ranges`: a small first one, so the first hits come quickly) by the
+render workers (engines.search_text) and kept as one JSON
+file per batch beside the document's cached pages (same scope and content key, so `serverCaching: "none"`
+sessions keep theirs private and lose it with the session). Batches are spread over every worker, so a
+document never searched before is read on all cores; a second search reads the files."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from ..engines.search import Rectangle
+from ..engines.search_text import PageText
+from .documents import PageSource
+from .engine_errors import to_domain
+
+BATCH_PAGES = 25
+FIRST_BATCHES = (5, 20)  # pages of the first batches; BATCH_PAGES each after them
+TEXT_TIMEOUT = 120.0     # one batch of text, or the boxes of one batch's hits
+
+
+def batch_ranges(page_count: int) -> list[range]:
+    """The pages of each batch, in order: fixed for a page count, so cached batch files are found again."""
+    out: list[range] = []
+    first = 0
+    for size in FIRST_BATCHES:
+        if first < page_count:
+            out.append(range(first, min(page_count, first + size)))
+            first += size
+    out.extend(range(start, min(page_count, start + BATCH_PAGES)) for start in range(first, page_count, BATCH_PAGES))
+    return out
+
+
+class DocumentText:
+    def __init__(self, pages: Any):
+        self.pages = pages   # core.pages.Pages: its pool, cache and page sources
+        self._keys: dict[tuple[str, int], str] = {}
+
+    def _path(self, source: PageSource, pages: range) -> Path:
+        name = f"text-{pages.start}-{pages.stop - 1}.json"
+        return self.pages.cache.path(source.scope, "pages", source.content_key, "search", name)
+
+    def _key(self, source: PageSource, slot: int) -> str:
+        """An affinity key that lands on worker `slot` (each worker then opens the document once)."""
+        known = self._keys.get((source.content_key, slot))
+        if known is None:
+            pool = self.pages.pool
+            for n in range(10_000):
+                candidate = f"{source.content_key}/search-{n}"
+                if pool.home(candidate) == slot:
+                    known = candidate
+                    break
+            else:  # cannot happen with crc32; stay correct anyway
+                known = source.content_key
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            self._keys[(source.content_key, slot)] = known
+        return known
+
+    async def _run(self, source: PageSource, key: str, fn: str, *args: Any) -> Any:
+        try:
+            return await self.pages.pool.run(key, fn, str(source.path), source.kind, *args,
+                                             password=source.password, timeout=TEXT_TIMEOUT)
+        except Exception as exc:  # the one table says what each engine failure means to a client
+            raise to_domain(exc, "render") from None
+
+    async def batch(self, source: PageSource, batch: int, pages: range) -> list[PageText]:
+        """The text of the pages of one batch, from the cache or extracted now."""
+        path = self._path(source, pages)
+        try:
+            return json.loads(await asyncio.to_thread(path.read_bytes))
+        except (FileNotFoundError, ValueError):
+            pass
+        slot = batch % max(1, self.pages.pool.size)
+        texts = await self._run(source, self._key(source, slot), "search_page_texts", pages.start, pages.stop - 1)
+        self.pages.cache.write_bytes(path, json.dumps(texts, separators=(",", ":"), ensure_ascii=False).encode())
+        return texts
+
+    async def batches(self, source: PageSource, page_count: int
+                      ) -> AsyncIterator[tuple[int, int, list[PageText]]]:
+        """(batch index, first page, texts) for every batch in page order, reading ahead on every worker."""
+        ranges = batch_ranges(page_count)
+        # one batch per worker: a deeper queue would make the boxes of the first hits wait behind later text
+        ahead = max(1, self.pages.pool.size)
+        pending: dict[int, asyncio.Task] = {}
+        try:
+            for batch, pages in enumerate(ranges):
+                for upcoming in range(batch, min(len(ranges), batch + ahead)):
+                    if upcoming not in pending:
+                        pending[upcoming] = asyncio.create_task(self.batch(source, upcoming, ranges[upcoming]))
+                texts = await pending.pop(batch)
+                yield batch, pages.start, texts
+        finally:
+            for task in pending.values():
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending.values(), return_exceptions=True)
+
+    async def all_pages(self, source: PageSource, page_count: int) -> list[PageText]:
+        out: list[PageText] = []
+        async for _, _, texts in self.batches(source, page_count):
+            out.extend(texts)
+        return out
+
+    async def rectangles(self, source: PageSource,
+                         requests: list[tuple[int, list[tuple[int, int]], list[int], str]], batch: int
+                         ) -> list[list[list[Rectangle]]]:
+        """Per request (page, spans, skips, text): per span, its line rectangles (Text URL units)."""
+        if source.kind != "pdf" or not requests:
+            return [[[] for _ in spans] for _, spans, _, _ in requests]
+        slot = batch % max(1, self.pages.pool.size)
+        return await self._run(source, self._key(source, slot), "search_hit_rectangles", requests)

@@ -1,0 +1,92 @@
+"""The search engine's pure functions, and its worker jobs against the Text URL's own text and boxes."""
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pytest
+from reportlab.pdfgen import canvas
+
+from docgen import make_pdf, make_pdf_pages
+from pageturn.engines import pdf, search_text
+from pageturn.engines.search import (MatchTimeout, SearchTermError, Term, compile_terms, context, find_matches,
+                                     line_rectangles)
+
+
+def test_invalid_patterns_name_their_term():
+    with pytest.raises(SearchTermError) as raised:
+        compile_terms([Term("fine"), Term("also fine"), Term("(oops")])
+    assert raised.value.index == 2
+    with pytest.raises(SearchTermError):
+        compile_terms([Term("x" * 1001)])
+
+
+def test_matches_in_text_order_without_empty_ones():
+    patterns = compile_terms([Term("b+"), Term("a", case_sensitive=True), Term("x*")])
+    found = find_matches("abbA a", patterns, page=0, timeout=1)
+    assert [(m.term, m.start, m.end) for m in found] == [(1, 0, 1), (0, 1, 3), (1, 5, 6)]
+
+
+def test_a_catastrophic_pattern_stops_at_its_budget():
+    patterns = compile_terms([Term("(a|aa)+c")])
+    started = time.monotonic()
+    with pytest.raises(MatchTimeout) as raised:
+        find_matches("a" * 40 + "!", patterns, page=7, timeout=0.2)
+    assert time.monotonic() - started < 5 and raised.value.page == 7 and raised.value.term == 0
+
+
+def test_context_shows_line_breaks_as_spaces():
+    assert context("one\ntwo three", 4, 7, 3) == ("ne two th", 3)
+    assert context("word", 0, 4, 25) == ("word", 0)
+
+
+def test_line_rectangles_one_per_line_also_for_turned_text():
+    text = "ab\ncd"
+    boxes = [[10, 20, 5, 10], [15, 20, 5, 10], [20, 20, 0, 10], [10, 32, 5, 10], [15, 32, 5, 10]]
+    assert line_rectangles(text, boxes, 0) == [{"x": 10, "y": 20, "width": 10, "height": 10},
+                                               {"x": 10, "y": 32, "width": 10, "height": 10}]
+    down = [[100, 10, 12, 6], [100, 16, 12, 5], [100, 21, 12, 6]]   # text read downwards (rotated page)
+    assert line_rectangles("abc", down, 0) == [{"x": 100, "y": 10, "width": 12, "height": 17}]
+
+
+def _unusual_pdf() -> bytes:
+    """Lines with leading spaces, a word split over lines, and a page with no text."""
+    buffer = io.BytesIO()
+    pdf_canvas = canvas.Canvas(buffer, pagesize=(612, 792))
+    pdf_canvas.drawString(72, 700, "   indented words here")
+    pdf_canvas.drawString(72, 686, "next line, and more")
+    pdf_canvas.showPage()
+    pdf_canvas.showPage()
+    pdf_canvas.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("make", [lambda: make_pdf()[0], lambda: make_pdf_pages(3, image=False, lines=6), _unusual_pdf])
+def test_text_and_boxes_are_the_text_urls(tmp_path, make):
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(make())
+    count = pdf.open_pdf(str(path)).page_count
+    texts = search_text.page_texts(str(path), "pdf", 0, count - 1)
+    assert len(texts) == count
+    for pattern in (r"\w+\s+\w+", r"\s\w+", r"\w+\s", r"\n\w", "."):
+        requests = [(i, [(m.start(), m.end()) for m in re.finditer(pattern, t["text"])], t["skips"], t["text"])
+                    for i, t in enumerate(texts)]
+        for (page, spans, _, _), boxes in zip(requests, search_text.hit_boxes(str(path), "pdf", requests)):
+            full = pdf.text(str(path), page)
+            assert texts[page]["text"] == full["text"]
+            assert (texts[page]["width"], texts[page]["height"]) == (full["width"], full["height"])
+            for (start, end), got in zip(spans, boxes):
+                assert got == full["rectangles"][start:end], (pattern, page, start, end)
+
+
+def test_hit_rectangles_join_the_boxes_per_line(tmp_path):
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(make_pdf()[0])
+    (page0,) = search_text.page_texts(str(path), "pdf", 0, 0)
+    start = page0["text"].index("pageturn\nSecond")
+    request = [(0, [(start, start + 15), (0, 5)], page0["skips"], page0["text"])]
+    (boxes,) = search_text.hit_boxes(str(path), "pdf", request)
+    (rectangles,) = search_text.hit_rectangles(str(path), "pdf", request)
+    assert rectangles == [line_rectangles(page0["text"], boxes[0], start), line_rectangles(page0["text"], boxes[1], 0)]
+    assert len(rectangles[0]) == 2 and len(rectangles[1]) == 1
