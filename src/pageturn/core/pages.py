@@ -61,6 +61,7 @@ class Pages:
         self._inflight: dict[Path, asyncio.Future[None]] = {}
         self._served: dict[tuple[Any, ...], Path] = {}  # (session, page, parameters) -> file, for repeat requests
         self._info: dict[tuple[str, str], dict[str, Any]] = {}
+        self.on_cache_lookup: Callable[[bool], None] = lambda hit: None  # metrics: found on disk or rendered
 
     # ---- running jobs ---------------------------------------------------------------------------------------
     async def _job(self, source: PageSource, fn: str, *args: Any, **kwargs: Any) -> Any:
@@ -106,7 +107,9 @@ class Pages:
         """Produce a cache file once, however many requests ask for it at the same time; its bytes when small."""
         data = self.hot.get(path)
         if data is not None or path.exists():
+            self.on_cache_lookup(True)
             return data
+        self.on_cache_lookup(False)
         pending = self._inflight.get(path)
         if pending is not None:
             await asyncio.shield(pending)
