@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -87,14 +86,15 @@ def test_metrics_need_the_token_and_move_with_requests(ops_server):
         value(before, "pageturn_page_cache_lookups_total", result="miss") + 2
     assert value(after, "pageturn_page_cache_lookups_total", result="hit") >= \
         value(before, "pageturn_page_cache_lookups_total", result="hit") + 1
-    assert value(after, "pageturn_render_duration_seconds_count", job="render_page") > \
-        value(before, "pageturn_render_duration_seconds_count", job="render_page")
+    assert value(after, "pageturn_render_duration_seconds_count", job="render_raster") > \
+        value(before, "pageturn_render_duration_seconds_count", job="render_raster")
     assert value(after, "pageturn_live_sessions") == value(before, "pageturn_live_sessions") + 1
     assert value(after, "pageturn_render_worker_events_total", event="started") >= 1
     for name in ("pageturn_render_queue_depth", "pageturn_conversion_queue_depth",
                  "pageturn_office_restarts_total"):
         assert any(key[0] == name for key in after), name
-    assert value(after, "pageturn_disk_bytes", area="blobs") > 0 or value(before, "pageturn_disk_bytes", area="blobs") >= 0
+    # disk use is measured at most once a minute: here only its presence
+    assert ("pageturn_disk_bytes", (("area", "blobs"),)) in after and ("pageturn_disk_bytes", (("area", "cache"),)) in after
     r = prizm.delete(f"{V1}/u{sid}")
     assert r.status_code in (204, 580)
 
@@ -235,5 +235,3 @@ def _ready(url: str) -> bool:
     except requests.RequestException:
         return False
 
-
-_ = time

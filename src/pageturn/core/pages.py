@@ -167,6 +167,7 @@ class Pages:
         if known is not None:
             data = self.hot.get(known)
             if data is not None:
+                self.on_cache_lookup(True)
                 return Output(known, mime, data)
         source, info = await self.info(session)
         size = self.check_page(info, page)
