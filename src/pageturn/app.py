@@ -107,7 +107,8 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
 
     # engines' pools: built here, started and stopped with the app (_engines)
     render_pool = WorkerPool(settings.effective_render_workers, job_timeout=settings.render_timeout,
-                             settings={"max_image_pixels": settings.max_image_pixels},
+                             settings={"max_image_pixels": settings.max_image_pixels,
+                                       "log_format": settings.log_format},
                              memory_limit_mb=settings.render_max_memory_mb)
     office = None
     if settings.office_enabled:
