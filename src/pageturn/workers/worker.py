@@ -55,8 +55,8 @@ def _sendable(exc: BaseException) -> BaseException:
     if allowed:
         try:
             pickle.loads(pickle.dumps(exc))
-            if not isinstance(exc, errors.EngineError):  # a built-in exception is a bug worth a log line
-                _log_failure(exc)
+            if not isinstance(exc, errors.EngineError):  # a built-in exception: one line, no traceback
+                _log_failure(exc, trace=False)
             return exc
         except Exception:
             pass
@@ -67,7 +67,7 @@ def _sendable(exc: BaseException) -> BaseException:
 _log = {"format": "text", "request_id": "-", "job": ""}  # set per job: what this worker's log lines carry
 
 
-def _log_failure(exc: BaseException) -> None:
+def _log_failure(exc: BaseException, *, trace: bool = True) -> None:
     """A job's unexpected failure on stderr (the server's log), with the request id the job came with: a JSON
     object on one line when the server logs JSON, else the traceback after a plain line."""
     if _log["format"] == "json":
@@ -75,13 +75,15 @@ def _log_failure(exc: BaseException) -> None:
         sys.stderr.write(json.dumps({
             "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace(
                 "+00:00", "Z"), "level": "error", "logger": "pageturn.worker", "pid": os.getpid(),
-            "message": f"render job {_log['job']} failed: {type(exc).__name__}", "request_id": _log["request_id"],
-            "exception": "".join(traceback.format_exception(exc))}) + "\n")
+            "message": f"render job {_log['job']} failed: {type(exc).__name__}: {exc}"[:2000],
+            "request_id": _log["request_id"],
+            **({"exception": "".join(traceback.format_exception(exc))} if trace else {})}) + "\n")
         sys.stderr.flush()
         return
-    print(f"pageturn.worker [{_log['request_id']}]: render job {_log['job']} failed (pid {os.getpid()})",
-          file=sys.stderr)
-    traceback.print_exception(exc, file=sys.stderr)
+    print(f"pageturn.worker [{_log['request_id']}]: render job {_log['job']} failed (pid {os.getpid()}): "
+          f"{type(exc).__name__}: {exc}"[:2000], file=sys.stderr)
+    if trace:
+        traceback.print_exception(exc, file=sys.stderr)
 
 
 def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any]) -> None:
