@@ -42,7 +42,7 @@ def value(samples, name: str, **labels) -> float:
 def ops_server(tmp_path_factory):
     server = ServerProcess(tmp_path_factory.mktemp("ops"), {
         "PAGETURN_OFFICE_WORKERS": "1", "PAGETURN_RENDER_WORKERS": "1", "PAGETURN_METRICS_TOKEN": TOKEN,
-        "PAGETURN_LOG_FORMAT": "json"}).start()
+        "PAGETURN_LOG_FORMAT": "json", "PAGETURN_ACCESS_LOG": "true"}).start()
     yield server
     server.stop()
 
@@ -235,3 +235,13 @@ def _ready(url: str) -> bool:
     except requests.RequestException:
         return False
 
+
+
+def test_the_haproxy_drop_in_gives_the_configuration_what_it_needs():
+    """deploy/haproxy.cfg as Debian's haproxy.service reads it, with the drop-in's environment."""
+    env = {**os.environ}
+    for line in _unit(DEPLOY / "haproxy-pageturn.conf")["Environment"]:
+        env.update(part.split("=", 1) for part in line.split())
+    env["PAGETURN_LB_BIND"] = f"127.0.0.1:{free_port()}"  # :80 needs no privilege to check, but keep it local
+    r = subprocess.run(["haproxy", "-c", "-f", str(DEPLOY / "haproxy.cfg")], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
