@@ -80,9 +80,10 @@ class Viewers:
 class SlowUpload(threading.Thread):
     """A chunked upload that sends its first part, then the rest only after `release` is set."""
 
-    def __init__(self, url: str, release: threading.Event):
+    def __init__(self, base: str, sid: str, release: threading.Event):
         super().__init__(daemon=True)
-        self.url = url
+        self.sid = sid
+        self.url = f"{base}{V1}/u{sid}/SourceFile"
         self.release = release
         self.outcome: str | None = None
 
@@ -131,6 +132,11 @@ def test_a_node_killed_under_load_behind_haproxy(tmp_path, redis_url):
         assert len(set(homes.values())) >= 2, homes  # sessions spread over the nodes, each keeps its home
         assert all(node_of(lb, sid) == homes[sid] for sid in sids)
         file_ids = {sid: lb.get(f"{V1}/u{sid}/FileId").json()["fileId"] for sid in sids}
+        # without a session in the URL, the affinity token picks the node; without either, any node answers
+        one_file = f"/PCCIS/V1/WorkFile/{file_ids[sids[0]]}"
+        assert len({lb.get(one_file, headers={"Accusoft-Affinity-Token": "tok-1"}).headers[NODE]
+                    for _ in range(6)}) == 1
+        assert len({lb.get(one_file).headers[NODE] for _ in range(6)}) >= 2
 
         viewers = Viewers(lb_proc.url, sids).start()
         wait_until(lambda: viewers.count() >= 100, 180, "viewers warming up")
@@ -148,8 +154,7 @@ def test_a_node_killed_under_load_behind_haproxy(tmp_path, redis_url):
         while len(uploads) < 2:
             sid = lb.create()
             if node_of(lb, sid) == victim_name:
-                upload = SlowUpload(f"{lb_proc.url}{V1}/u{sid}/SourceFile", release)
-                upload.sid = sid
+                upload = SlowUpload(lb_proc.url, sid, release)
                 upload.start()
                 uploads.append(upload)
         wait_until(lambda: len([p for p in (data_dir / "tmp").iterdir()
