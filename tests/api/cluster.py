@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -41,6 +42,8 @@ class HAProxy:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20) -> "HAProxy":
+        if shutil.which("haproxy") is None:
+            raise RuntimeError("Debian's haproxy is not installed: run scripts/setup.sh --test")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config.write_text(haproxy_config(self.nodes))
         env = {**os.environ, "PAGETURN_LB_BIND": f"127.0.0.1:{self.port}"}
