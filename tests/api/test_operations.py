@@ -58,6 +58,7 @@ def test_probes(ops_server):
 
 def test_readyz_fails_when_storage_is_gone_and_livez_does_not(make_server):
     server = make_server(office_enabled="false", render_workers=1)
+    assert requests.get(server.url + "/metrics").status_code == 404  # neither a token nor its own port: not served
     server.data_dir.rename(server.data_dir.with_name(server.data_dir.name + "-moved"))
     r = requests.get(server.url + "/readyz")
     assert r.status_code == 503 and r.json()["checks"]["storage"] is False, r.text
@@ -99,11 +100,16 @@ def test_metrics_need_the_token_and_move_with_requests(ops_server):
     assert r.status_code in (204, 580)
 
 
-def test_metrics_on_their_own_port(make_server):
+@pytest.mark.parametrize("token", [None, TOKEN])
+def test_metrics_on_their_own_port(make_server, token):
     port = free_port()
-    server = make_server(office_enabled="false", render_workers=1, metrics_port=port)
-    assert requests.get(server.url + "/metrics").status_code == 404  # not on the public port
-    samples = scrape(f"http://127.0.0.1:{port}", token=None)
+    server = make_server(office_enabled="false", render_workers=1, metrics_port=port,
+                         **({"metrics_token": token} if token else {}))
+    for headers in ({}, {"Authorization": f"Bearer {TOKEN}"}):
+        assert requests.get(server.url + "/metrics", headers=headers).status_code == 404  # not on the public port
+    if token:
+        assert requests.get(f"http://127.0.0.1:{port}/metrics").status_code == 401
+    samples = scrape(f"http://127.0.0.1:{port}", token=token)
     assert any(name == "pageturn_render_queue_depth" for name, _ in samples)
 
 

@@ -21,7 +21,7 @@ from .common import json_response
 READINESS = web.AppKey("readiness", list)      # [(name, check)]: each check answers True when that part can work
 SHUTTING_DOWN = web.AppKey("shutting_down", list)  # [bool]
 METRICS_TOKEN = web.AppKey("metrics_token", str)  # "" when no token is needed
-METRICS_PUBLIC = web.AppKey("metrics_public", bool)  # served on the public port too
+METRICS_PUBLIC = web.AppKey("metrics_public", bool)  # this application serves /metrics
 
 
 def storage_writable(directory: Path) -> Callable[[], bool]:
@@ -59,11 +59,10 @@ def _passes(check: Callable[[], bool]) -> bool:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text format. With `metrics_token` set, only for `Authorization: Bearer <token>`; on the public
-    port only when a token is set (else it is served on `metrics_port` alone)."""
+    """Prometheus text format. With `metrics_token` set, only for `Authorization: Bearer <token>`. On the public
+    port only when no `metrics_port` is set and a token is (an open metrics page would tell anyone the load)."""
     token = request.app[METRICS_TOKEN]
-    public = request.app[METRICS_PUBLIC]
-    if not public and not token:
+    if not request.app[METRICS_PUBLIC]:
         raise web.HTTPNotFound()
     if token:
         given = request.headers.get("Authorization", "")
@@ -85,7 +84,7 @@ def install(app: web.Application, checks: list, *, metrics_token: str, metrics_p
     app[READINESS] = checks
     app[SHUTTING_DOWN] = [False]
     app[METRICS_TOKEN] = metrics_token
-    app[METRICS_PUBLIC] = metrics_public
+    app[METRICS_PUBLIC] = metrics_public and bool(metrics_token)
     app.on_shutdown.append(_shutting_down)
 
 
