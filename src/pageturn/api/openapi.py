@@ -11,7 +11,7 @@ from aiohttp import web
 
 from .. import __version__
 from .common import json_response
-from .openapi_paths import OPERATIONS, Op
+from .openapi_paths import OPERATIONS, TAG_ORDER, Op
 from .security import page_csp, FRAME_ANCESTORS
 
 APIDOCS_DIR = Path(__file__).resolve().parent.parent / "apidocs"
@@ -49,7 +49,10 @@ def _operation(method: str, path: str, op: Op) -> dict[str, Any]:
 
 def document(operations: dict[tuple[str, str], Op] = OPERATIONS) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for (method, declared), op in sorted(operations.items(), key=lambda item: item[0][1]):
+    def order(item: tuple[tuple[str, str], Op]) -> tuple[int, str]:
+        tag = item[1].tag
+        return (TAG_ORDER.index(tag) if tag in TAG_ORDER else len(TAG_ORDER), item[0][1])
+    for (method, declared), op in sorted(operations.items(), key=order):
         path = openapi_path(declared)
         paths.setdefault(path, {})[method.lower()] = _operation(method, path, op)
     return {
@@ -57,6 +60,7 @@ def document(operations: dict[tuple[str, str], Op] = OPERATIONS) -> dict[str, An
         "info": {"title": "pageturn", "version": __version__,
                  "description": "PrizmDoc Server REST API, Zoho Office Integrator Writer API and pageturn's "
                                 "operations endpoints. Errors keep each protocol's own shape."},
+        "tags": [{"name": tag} for tag in TAG_ORDER],
         "paths": paths,
     }
 

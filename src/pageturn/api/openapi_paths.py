@@ -25,6 +25,7 @@ SERVICE = "Service"
 VIEWER = "Web viewer"
 ZOHO_TAG = "Zoho Office Integrator (Writer)"
 OPS = "Operations"
+TAG_ORDER = [PRIZM, HTML5, WORK, SERVICE, ZOHO_TAG, VIEWER, OPS]  # sections of the reference page, in this order
 
 PRIZM_ERRORS = {"480": "invalid input (PrizmDoc error JSON: errorCode, errorDetails)",
                 "580": "the server could not do it (PrizmDoc error JSON)"}
