@@ -10,7 +10,7 @@ APT_PACKAGES=(
   poppler-utils util-linux bubblewrap fontconfig
   fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 fonts-dejavu-core fonts-noto-cjk
 )
-TEST_APT_PACKAGES=(chromium redis-server wrk)
+TEST_APT_PACKAGES=(chromium redis-server wrk haproxy)
 
 want=("${APT_PACKAGES[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_APT_PACKAGES[@]}")

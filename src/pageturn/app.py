@@ -12,7 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from . import __version__
-from .api import comparison, html5, routes, search, security, service, viewing_sessions, work_files, zoho
+from .api import (comparison, html5, observe, ops_routes, probes, routes, search, security, service, viewing_sessions,
+                  work_files, zoho)
 from .api.errors import error_middleware
 from .clock import Clock, system_clock
 from .config import Settings
@@ -25,7 +26,7 @@ from .core.records import WorkFileRecord
 from .core.search_contexts import SearchContexts
 from .core.search_tasks import SearchTasks
 from .core.search_text import DocumentText
-from .core.sessions import ViewingSessions
+from .core.sessions import KIND as SESSION_KIND, TOMBSTONE_SECONDS, ViewingSessions
 from .core.workfiles import WorkFiles, iso
 from .core.zoho import Tenants, ZohoPreviews, ZohoService
 from .core.ids import new_file_id
@@ -34,6 +35,7 @@ from .engines.office import OfficePool
 from .storage.blobs import BlobStore, CacheStore, HotFiles
 from .workers.pool import WorkerPool
 from .storage.metadata import MetadataStore, open_store
+from .metrics import METRICS, Metrics, TimedPool, watch_pools
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,8 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
 
     # engines' pools: built here, started and stopped with the app (_engines)
     render_pool = WorkerPool(settings.effective_render_workers, job_timeout=settings.render_timeout,
-                             settings={"max_image_pixels": settings.max_image_pixels},
+                             settings={"max_image_pixels": settings.max_image_pixels,
+                                       "log_format": settings.log_format},
                              memory_limit_mb=settings.render_max_memory_mb)
     office = None
     if settings.office_enabled:
@@ -129,9 +132,11 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
         runner = CompareRunner(blobs.tmp, workers=settings.compare_workers, queue_limit=settings.compare_queue_limit,
                                timeout=settings.compare_timeout, max_memory_mb=settings.compare_max_memory_mb)
         comparer = Comparer(blobs, office, render_pool, runner, conversion_timeout=settings.office_timeout)
+    metrics = Metrics()
     documents = Documents(blobs, cache, office=office, comparer=comparer, conversion_timeout=settings.office_timeout,
-                          on_scope_removed=(hot.forget_under,))
-    pages = Pages(documents, render_pool, cache, hot, render_timeout=settings.render_timeout)
+                          on_scope_removed=(hot.forget_under,), locks=store, on_converted=metrics.converted)
+    pages = Pages(documents, TimedPool(render_pool, metrics), cache, hot, render_timeout=settings.render_timeout,
+                  on_cache_lookup=metrics.cache_lookup)
     sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime,
                                listeners=(documents, InitialPages(pages)), clock=clock)
 
@@ -169,6 +174,20 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
         app[service.HEALTH_CHECKS].append(("office", office.healthy))
     app[service.INSTANCE] = {"version": __version__, "startTime": iso(clock()), "instanceId": new_file_id()[:16],
                              "hostname": socket.gethostname(), "pid": os.getpid()}
+    # operations: probes, metrics, request ids and access logs (api/probes.py, api/observe.py, metrics.py)
+    app[METRICS] = metrics
+    observe.install(app, access_log_enabled=settings.access_log)
+    readiness = [("storage", probes.storage_writable(data_dir)), ("metadata", store.ping),
+                 ("render_pool", render_pool.healthy)]
+    if office is not None:
+        readiness.append(("office_pool", office.healthy))
+    probes.install(app, readiness, metrics_token=settings.metrics_token, metrics_public=not settings.metrics_port)
+    if settings.metrics_port:
+        probes.serve_metrics_on(app, settings.metrics_host, settings.metrics_port)
+    watch_pools(metrics, render_pool, office)
+    metrics.add_gauge("pageturn_live_sessions", "viewing sessions not yet expired (all nodes sharing the store)",
+                      lambda: store.count(SESSION_KIND, clock() + TOMBSTONE_SECONDS))
+    metrics.watch_disk({"cache": data_dir / "cache", "blobs": data_dir / "blobs"})
     if engines:
         app.cleanup_ctx.append(_engines(render_pool, office))
     app.cleanup_ctx.append(_background)
@@ -176,6 +195,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     app.on_cleanup.append(lambda _app: _close(store))
 
     routes.add_routes(app)
+    ops_routes.add_routes(app)
     zoho.setup(app, zoho_service)
     return app
 

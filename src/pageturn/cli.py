@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
-from . import __version__
+from . import __version__, logs
 from .config import Settings, env_name, load_settings
 
 
@@ -59,8 +58,11 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     # documents, records and cached pages are private to the server's user: files 0600, directories 0700
     os.umask(0o077)
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        logs.configure(settings.log_level, settings.log_format)
+    except ValueError as exc:
+        print(f"pageturn: {exc}", file=sys.stderr)
+        return 2
     try:
         app = build_app(settings)
     except ValueError as exc:  # a setting that only shows its problem when used, such as a bad metadata URL

@@ -95,6 +95,14 @@ class Settings:
                                  "loopback or private (comma-separated)", "list")
     fetch_timeout: float = _setting(30, "timeout for fetching a document from a URL", "duration")
     log_level: str = _setting("info", "debug, info, warning or error")
+    log_format: str = _setting("text", "text, or json for one JSON object per line (access and error logs)")
+    access_log: bool = _setting(False, "log one line per request (with its request id, also sent back in "
+                                "X-Request-Id); behind HAProxy its own log has them too", "bool")
+    metrics_token: str = _setting("", "bearer token /metrics requires; without one, /metrics is served on "
+                                  "metrics_port only")
+    metrics_port: int = _setting(0, "serve /metrics on this port instead of the public one (0 = on the public "
+                                 "port, which then needs metrics_token)", "int")
+    metrics_host: str = _setting("127.0.0.1", "address metrics_port listens on")
 
     @classmethod
     def fields(cls) -> list[dataclasses.Field]:

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from ..storage.blobs import BlobStore, CacheStore, file_sha256
+from ..storage.metadata import LocalLocks
 from . import formats
 from .engine_errors import remember_seconds, to_domain
 from .errors import DomainError, ServerError, UnrecognizedFormat
 from .records import SessionRecord
+from .run_once import LOCK_TTL, LockStore, WaitedTooLong, run_once
 from .sessions import SessionListener
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,8 @@ MAX_FAILURES = 1000             # conversion failures remembered at once (each o
 class Documents(SessionListener):
     def __init__(self, blobs: BlobStore, cache: CacheStore, *, office: OfficeConverter | None,
                  comparer: ComparisonConverter | None, conversion_timeout: float = 120,
-                 on_scope_removed: tuple[Callable[[Path], None], ...] = ()):
+                 on_scope_removed: tuple[Callable[[Path], None], ...] = (), locks: LockStore | None = None,
+                 on_converted: Callable[[str, str, float], None] = lambda kind, outcome, seconds: None):
         self.blobs = blobs
         self.cache = cache
         self.office = office          # None when LibreOffice is off
@@ -85,6 +88,8 @@ class Documents(SessionListener):
         # failures the document caused, each with when it is forgotten; bounded, oldest first
         self._failures: OrderedDict[str, tuple[DomainError, float]] = OrderedDict()
         self.on_scope_removed = on_scope_removed  # in-memory caches that must forget a removed session's output
+        self.locks: LockStore = locks if locks is not None else LocalLocks()  # one conversion per source, cluster-wide
+        self.on_converted = on_converted  # (kind, "ok" or "failed", seconds): for metrics
 
     # ---- which source, where ----------------------------------------------------------------------------
     @staticmethod
@@ -185,10 +190,24 @@ class Documents(SessionListener):
         return task
 
     async def _convert(self, session: SessionRecord, key: str, directory: Path) -> None:
+        """Once across the cluster: a node holding the store's lock converts, the others wait for its result."""
+        try:
+            await run_once(self.locks, f"convert:{self.scope(session)}:{key}", (directory / "document.pdf").exists,
+                           lambda: self._convert_here(session, key, directory),
+                           max_wait=2 * self.conversion_timeout + LOCK_TTL)
+        except WaitedTooLong:
+            error = ServerError("ConversionFailed", "Another node took too long converting the document")
+            self._remember_failure(str(directory), error, 10)
+            raise error from None
+        finally:
+            self._tasks.pop(str(directory), None)
+
+    async def _convert_here(self, session: SessionRecord, key: str, directory: Path) -> None:
         started = time.monotonic()
         work = self.blobs.temp_path(suffix=".d")
         work.unlink()
         work.mkdir()
+        kind = "comparison" if self.is_comparison(session) else "office"
         try:
             if self.is_comparison(session):
                 if self.comparer is None:
@@ -198,12 +217,13 @@ class Documents(SessionListener):
                 meta = await self._convert_office(session, work)
             await asyncio.to_thread(self.publish, directory, work / "document.pdf", meta)
             log.info("converted %s in %.2fs", key[:16], time.monotonic() - started)
+            self.on_converted(kind, "ok", time.monotonic() - started)
         except Exception as exc:  # an engine's failure becomes the session's clear 580 (or 480 for a password)
+            self.on_converted(kind, "failed", time.monotonic() - started)
             error = to_domain(exc, "convert")
             self._remember_failure(str(directory), error, remember_seconds(exc))
             raise error from None
         finally:
-            self._tasks.pop(str(directory), None)
             await asyncio.to_thread(shutil.rmtree, work, True)
 
     async def _convert_office(self, session: SessionRecord, work: Path) -> dict[str, Any]:

@@ -53,7 +53,7 @@ class Output:
 
 class Pages:
     def __init__(self, documents: Documents, pool: RenderPool, cache: CacheStore, hot: HotFiles, *,
-                 render_timeout: float):
+                 render_timeout: float, on_cache_lookup: Callable[[bool], None] = lambda hit: None):
         self.documents = documents
         self.pool = pool
         self.cache = cache
@@ -62,6 +62,7 @@ class Pages:
         self._inflight: dict[Path, asyncio.Future[None]] = {}
         self._served: dict[tuple[Any, ...], Path] = {}  # (session, page, parameters) -> file, for repeat requests
         self._info: dict[tuple[str, str], dict[str, Any]] = {}
+        self.on_cache_lookup = on_cache_lookup  # metrics: an output found in the cache (True) or rendered
 
     # ---- running jobs ---------------------------------------------------------------------------------------
     async def _job(self, source: PageSource, fn: str, *args: Any, **kwargs: Any) -> Any:
@@ -108,7 +109,9 @@ class Pages:
         """Produce a cache file once, however many requests ask for it at the same time; its bytes when small."""
         data = self.hot.get(path)
         if data is not None or path.exists():
+            self.on_cache_lookup(True)
             return data
+        self.on_cache_lookup(False)
         pending = self._inflight.get(path)
         if pending is not None:
             await asyncio.shield(pending)
@@ -166,6 +169,7 @@ class Pages:
         if known is not None:
             data = self.hot.get(known)
             if data is not None:
+                self.on_cache_lookup(True)
                 return Output(known, mime, data)
         source, info = await self.info(session)
         size = self.check_page(info, page)

@@ -74,11 +74,19 @@ def _check_pixels(width: int, height: int) -> None:
 DAMAGED = (OSError, ValueError, SyntaxError, EOFError, TypeError, KeyError)
 
 
+def follow_limits() -> None:
+    """Pillow's own bomb check uses the same limit (set when the limits are, so a process's Pillow never keeps a
+    limit that is no longer the engine's)."""
+    Image.MAX_IMAGE_PIXELS = LIMITS.max_image_pixels
+
+
+follow_limits()  # the default limits, until a worker's settings arrive
+
+
 class OpenImage:
     """An opened (not yet decoded) image file and the size of each of its pages."""
 
     def __init__(self, path: str):
-        Image.MAX_IMAGE_PIXELS = LIMITS.max_image_pixels  # Pillow's own bomb check uses the same limit
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)

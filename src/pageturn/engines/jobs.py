@@ -23,6 +23,7 @@ KINDS = ("pdf", "image")
 def configure(**settings: Any) -> None:
     """Set engine limits in this process (called once when a worker starts); see raster.Limits."""
     raster.configure(**settings)
+    images.follow_limits()
 
 
 def _kind(kind: str) -> str:

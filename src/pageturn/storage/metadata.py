@@ -20,15 +20,43 @@ class MetadataStore(Protocol):
     def find(self, kind: str, ref: str) -> list[tuple[str, dict]]: ...
     def expired(self, kind: str, now: float) -> list[tuple[str, dict]]: ...
     def refs(self, kind: str) -> set[str]: ...
+    def count(self, kind: str, expiring_after: float) -> int: ...
     def ping(self) -> bool: ...
     def close(self) -> None: ...
+    # A named lock with an expiry, for work that must run once however many nodes share this store: `owner`
+    # takes it when free (or expired) and keeps it by calling again before `ttl` seconds pass.
+    def acquire_lock(self, name: str, owner: str, ttl: float) -> bool: ...
+    def release_lock(self, name: str, owner: str) -> None: ...
 
 
-class SqliteMetadataStore:
+class LocalLocks:
+    """Locks within one process: enough for SQLite, whose data directory one node owns."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[str, float]] = {}
+        self._guard = threading.Lock()
+
+    def acquire_lock(self, name: str, owner: str, ttl: float) -> bool:
+        now = time.monotonic()
+        with self._guard:
+            holder = self._held.get(name)
+            if holder is not None and holder[0] != owner and holder[1] > now:
+                return False
+            self._held[name] = (owner, now + ttl)
+            return True
+
+    def release_lock(self, name: str, owner: str) -> None:
+        with self._guard:
+            if self._held.get(name, ("",))[0] == owner:
+                del self._held[name]
+
+
+class SqliteMetadataStore(LocalLocks):
     """One table, WAL mode. Calls are short and run on the caller's thread under a lock; a single writer
     keeps SQLite happy and each call takes tens of microseconds."""
 
     def __init__(self, path: Path):
+        super().__init__()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
@@ -73,6 +101,11 @@ class SqliteMetadataStore:
         with self._lock:
             return {r[0] for r in self._db.execute(
                 "SELECT DISTINCT ref FROM records WHERE kind=? AND ref IS NOT NULL", (kind,))}
+
+    def count(self, kind: str, expiring_after: float) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM records WHERE kind=? AND (expires_at IS NULL OR "
+                                    "expires_at > ?)", (kind, expiring_after)).fetchone()[0]
 
     def ping(self) -> bool:
         try:
@@ -172,6 +205,20 @@ class RedisMetadataStore:
 
     def refs(self, kind: str) -> set[str]:
         return {_text(r) for r in self._redis.smembers(self._key(kind, "refs"))}
+
+    def count(self, kind: str, expiring_after: float) -> int:
+        return int(self._redis.zcount(self._key(kind, "exp"), f"({expiring_after}", "+inf"))
+
+    # acquire or extend when ours; release only when still ours (an expired lock may have a new owner)
+    _ACQUIRE = ("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end "
+                "return redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0")
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+    def acquire_lock(self, name: str, owner: str, ttl: float) -> bool:
+        return bool(self._redis.eval(self._ACQUIRE, 1, self._key("lock", name), owner, max(1, int(ttl * 1000))))
+
+    def release_lock(self, name: str, owner: str) -> None:
+        self._redis.eval(self._RELEASE, 1, self._key("lock", name), owner)
 
     def ping(self) -> bool:
         try:

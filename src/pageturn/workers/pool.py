@@ -55,6 +55,7 @@ from ..engines import errors as engine_errors
 from ..engines import procmem
 from ..engines.errors import EngineError, JobTimeout, MemoryLimitExceeded, PoolBusy, PoolClosed, WorkerCrashed
 from ..engines.pipes import stdin_of, stdout_of
+from ..logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,8 @@ class WorkerPool:
         if len(queue) >= self.max_queue:
             raise PoolBusy()
         job_id = next(self._ids)
-        payload = pickle.dumps((job_id, fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        # the request id goes along so the worker's own log lines name the request they belong to
+        payload = pickle.dumps((job_id, fn, args, kwargs, REQUEST_ID.get()), protocol=pickle.HIGHEST_PROTOCOL)
         job = _Job(job_id, fn, payload, float(timeout if timeout is not None else self.job_timeout), slot,
                    asyncio.get_running_loop().create_future())
         queue.append(job)

@@ -55,11 +55,35 @@ def _sendable(exc: BaseException) -> BaseException:
     if allowed:
         try:
             pickle.loads(pickle.dumps(exc))
+            if not isinstance(exc, errors.EngineError):  # a built-in exception: one line, no traceback
+                _log_failure(exc, trace=False)
             return exc
         except Exception:
             pass
-    traceback.print_exception(exc, file=sys.stderr)
+    _log_failure(exc)
     return errors.EngineError(f"The page could not be rendered ({cls.__name__})")
+
+
+_log = {"format": "text", "request_id": "-", "job": ""}  # set per job: what this worker's log lines carry
+
+
+def _log_failure(exc: BaseException, *, trace: bool = True) -> None:
+    """A job's unexpected failure on stderr (the server's log), with the request id the job came with: a JSON
+    object on one line when the server logs JSON, else the traceback after a plain line."""
+    if _log["format"] == "json":
+        import datetime
+        sys.stderr.write(json.dumps({
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace(
+                "+00:00", "Z"), "level": "error", "logger": "pageturn.worker", "pid": os.getpid(),
+            "message": f"render job {_log['job']} failed: {type(exc).__name__}: {exc}"[:2000],
+            "request_id": _log["request_id"],
+            **({"exception": "".join(traceback.format_exception(exc))} if trace else {})}) + "\n")
+        sys.stderr.flush()
+        return
+    print(f"pageturn.worker [{_log['request_id']}]: render job {_log['job']} failed (pid {os.getpid()}): "
+          f"{type(exc).__name__}: {exc}"[:2000], file=sys.stderr)
+    if trace:
+        traceback.print_exception(exc, file=sys.stderr)
 
 
 def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any]) -> None:
@@ -68,6 +92,7 @@ def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any]) ->
     from pageturn.engines import errors, procmem
 
     memory_mb = settings.pop("memory_limit_mb", None)
+    _log["format"] = settings.pop("log_format", "text")
     if memory_mb:
         procmem.limit_address_space(int(memory_mb))
     jobs.configure(**settings)
@@ -76,7 +101,8 @@ def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any]) ->
         message = read_frame(jobs_in)
         if message is None:
             return
-        job_id, name, args, kwargs = message
+        job_id, name, args, kwargs, *rest = message
+        _log["request_id"], _log["job"] = (rest[0] if rest else "-"), name
         function = jobs.JOBS.get(name)
         try:
             if function is None:
