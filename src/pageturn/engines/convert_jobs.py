@@ -1,0 +1,109 @@
+"""Render-worker jobs for the conversion API and OCR (merged into engines.jobs.JOBS).
+
+They write their output to a path the caller chose (a private scratch directory) rather than sending it back
+over the worker's pipe: outputs can be large documents. Page numbers are 0-based.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+from . import assemble, images, ocr, pdf
+
+OCR_DPI = 300           # resolution PDF pages are rendered at for recognition
+OCR_TIMEOUT_SHARE = 0.9  # of the job's own timeout: tesseract is stopped just before the worker would be
+
+
+def _layer(path: str, kind: str, page: int, out: Path, *, language: str, password: str | None,
+           timeout: float) -> tuple[float, float]:
+    """Recognise a page and write its text-only PDF page to `out`; returns the page's size in points."""
+    image, resolution = assemble.page_image(path, kind, page, password=password, dpi=OCR_DPI)
+    scratch = out.parent
+    picture = scratch / (out.stem + ".png")
+    try:
+        image.save(picture, "PNG", compress_level=1, dpi=resolution)
+        ocr.text_only_pdf(picture, language, resolution[0], out, timeout=timeout)
+    finally:
+        picture.unlink(missing_ok=True)
+    return pdf.page_size(path, page, password) if kind == "pdf" else images.page_size(path, page)
+
+
+def ocr_layer(path: str, kind: str, page: int, out: str, *, language: str, password: str | None = None,
+              timeout: float = 60, skip_if_text: bool = True) -> dict[str, Any]:
+    """The text layer of one page for a searchable PDF, written to `out`; {"skipped": True} when the page
+    already has text of its own (it is searchable as it is)."""
+    if skip_if_text and kind == "pdf" and assemble.pdf_page_has_text(path, page):
+        return {"skipped": True}
+    _layer(path, kind, page, Path(out), language=language, password=password, timeout=timeout * OCR_TIMEOUT_SHARE)
+    return {"skipped": False}
+
+
+def _has_images(path: str, page: int, password: str | None) -> bool:
+    import pypdfium2.raw as pdfium_c
+    pdf_page = pdf.open_pdf(path, password).page(page)
+    return any(True for _ in pdf_page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3))
+
+
+def page_text_ocr(path: str, kind: str, page: int, *, password: str | None = None, language: str = "eng",
+                  timeout: float = 60) -> dict[str, Any]:
+    """engines.jobs.page_text, with the words of a page that has no text layer but has images recognised by OCR:
+    the same shape, per-character boxes in the same page units. {"ocr": true} marks recognised text."""
+    from .jobs import page_text
+    result = page_text(path, kind, page, password=password)
+    if result["text"].strip() or (kind == "pdf" and not _has_images(path, page, password)):
+        return result
+    scratch = ocr.scratch_dir()
+    try:
+        layer = scratch / "layer.pdf"
+        width, height = _layer(path, kind, page, layer, language=language, password=password,
+                               timeout=timeout * OCR_TIMEOUT_SHARE)
+        found = pdf.text(str(layer), 0)
+        pdf.close_all()  # the layer file is removed below: no open handle may outlive it
+        sx, sy = width / found["width"], height / found["height"]
+        result["text"] = found["text"]
+        result["rectangles"] = [[round(x * sx, 2), round(y * sy, 2), round(w * sx, 2), round(h * sy, 2)]
+                                for x, y, w, h in found["rectangles"]]
+        result["ocr"] = True
+        return result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def build_pdf(parts: list, out: str, *, header: dict | None = None, footer: dict | None = None) -> dict[str, Any]:
+    return assemble.build_pdf(parts, out, header=header, footer=footer)
+
+
+def add_text_layers(pdf_path: str, layers: dict, out: str) -> dict[str, Any]:
+    return assemble.add_text_layers(pdf_path, {int(k): v for k, v in layers.items()}, out)
+
+
+def tiff_page(path: str, kind: str, page: int, out: str, *, password: str | None = None, dpi: float = 300,
+              max_size: tuple = (None, None)) -> dict[str, Any]:
+    return assemble.tiff_page(path, kind, page, out, password=password, dpi=dpi, max_size=tuple(max_size))
+
+
+def join_tiffs(paths: list[str], out: str) -> dict[str, Any]:
+    return assemble.join_tiffs(paths, out)
+
+
+def svg_of_image(path: str, page: int, *, max_size: tuple = (None, None)) -> bytes:
+    image, _ = assemble.page_image(path, "image", page, max_size=tuple(max_size))
+    width, height = images.page_size(path, page)
+    return assemble.svg_for_image(assemble.image_bytes(image.convert("RGB") if image.mode == "1" else image,
+                                                       "PNG"), width, height)
+
+
+def ocr_languages() -> list[str]:
+    return ocr.installed_languages()
+
+
+JOBS: dict[str, Callable[..., Any]] = {
+    "ocr_layer": ocr_layer,
+    "page_text_ocr": page_text_ocr,
+    "build_pdf": build_pdf,
+    "add_text_layers": add_text_layers,
+    "tiff_page": tiff_page,
+    "join_tiffs": join_tiffs,
+    "svg_of_image": svg_of_image,
+}
