@@ -12,7 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .api import comparison, html5, service, viewer, viewing_sessions, work_files, zoho
+from .api import comparison, content_converters, html5, service, viewer, viewing_sessions, work_files, zoho
 from .api.errors import error_middleware
 from .config import Settings
 from .core.comparison import Comparer, ContinueTokens, load_secret
@@ -134,6 +134,8 @@ def build_app(settings: Settings) -> web.Application:
                              "hostname": socket.gethostname(), "pid": os.getpid()}
     app.cleanup_ctx.append(_engines(settings, data_dir, documents, pages))
     app.cleanup_ctx.append(_background)
+    content_converters.setup(app, settings, store=store, workfiles=workfiles, blobs=blobs, pages=pages,
+                             documents=documents)
     app.on_cleanup.append(lambda _app: _close(store))
 
     viewing_sessions.add_routes(app)

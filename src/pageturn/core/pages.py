@@ -58,6 +58,7 @@ class Pages:
         self.hot = HotFiles()
         self._served: dict[tuple, Path] = {}  # (session, page, parameters) -> cache file, for repeat requests
         self._info: dict[tuple, dict] = {}
+        self.ocr_language: str | None = None  # Tesseract languages: pages without a text layer get OCR'd text
 
     # ---- running jobs ---------------------------------------------------------------------------------------
     async def _job(self, source: PageSource, fn: str, *args: Any, **kwargs: Any) -> Any:
@@ -235,7 +236,8 @@ class Pages:
             raise invalid("PageNumberBegin", f"a page range within 0-{count - 1}", where="path")
         pages = []
         for page in range(first, min(last, count - 1) + 1):
-            path = self.cache.path(source.scope, "pages", source.content_key, str(page), "text.json")
+            name = f"text-ocr-{self.ocr_language.replace('+', '-')}.json" if self.ocr_language else "text.json"
+            path = self.cache.path(source.scope, "pages", source.content_key, str(page), name)
             try:
                 data = await self._cached(path, lambda page=page: self._text_job(source, page))
                 pages.append(json.loads(data if data is not None else path.read_bytes()))
@@ -245,7 +247,11 @@ class Pages:
         return pages
 
     async def _text_job(self, source: PageSource, page: int) -> bytes:
-        result = await self._job(source, "page_text", page)
+        if self.ocr_language:  # engines.convert_jobs.page_text_ocr: native text, else OCR of the page image
+            result = await self._job(source, "page_text_ocr", page, language=self.ocr_language,
+                                     budget=self.render_timeout)
+        else:
+            result = await self._job(source, "page_text", page)
         return json.dumps(result, separators=(",", ":")).encode()
 
     async def prepare(self, session: dict, count: int) -> None:

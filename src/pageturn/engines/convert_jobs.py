@@ -12,7 +12,7 @@ from typing import Any, Callable
 from . import assemble, images, ocr, pdf
 
 OCR_DPI = 300           # resolution PDF pages are rendered at for recognition
-OCR_TIMEOUT_SHARE = 0.9  # of the job's own timeout: tesseract is stopped just before the worker would be
+OCR_TIMEOUT_SHARE = 0.9  # of the job's time budget (its pool timeout): tesseract stops before the worker is killed
 
 
 def _layer(path: str, kind: str, page: int, out: Path, *, language: str, password: str | None,
@@ -30,12 +30,12 @@ def _layer(path: str, kind: str, page: int, out: Path, *, language: str, passwor
 
 
 def ocr_layer(path: str, kind: str, page: int, out: str, *, language: str, password: str | None = None,
-              timeout: float = 60, skip_if_text: bool = True) -> dict[str, Any]:
+              budget: float = 60, skip_if_text: bool = True) -> dict[str, Any]:
     """The text layer of one page for a searchable PDF, written to `out`; {"skipped": True} when the page
     already has text of its own (it is searchable as it is)."""
     if skip_if_text and kind == "pdf" and assemble.pdf_page_has_text(path, page):
         return {"skipped": True}
-    _layer(path, kind, page, Path(out), language=language, password=password, timeout=timeout * OCR_TIMEOUT_SHARE)
+    _layer(path, kind, page, Path(out), language=language, password=password, timeout=budget * OCR_TIMEOUT_SHARE)
     return {"skipped": False}
 
 
@@ -46,9 +46,9 @@ def _has_images(path: str, page: int, password: str | None) -> bool:
 
 
 def page_text_ocr(path: str, kind: str, page: int, *, password: str | None = None, language: str = "eng",
-                  timeout: float = 60) -> dict[str, Any]:
+                  budget: float = 60) -> dict[str, Any]:
     """engines.jobs.page_text, with the words of a page that has no text layer but has images recognised by OCR:
-    the same shape, per-character boxes in the same page units. {"ocr": true} marks recognised text."""
+    the same shape, per-character boxes in the same page units."""
     from .jobs import page_text
     result = page_text(path, kind, page, password=password)
     if result["text"].strip() or (kind == "pdf" and not _has_images(path, page, password)):
@@ -57,14 +57,13 @@ def page_text_ocr(path: str, kind: str, page: int, *, password: str | None = Non
     try:
         layer = scratch / "layer.pdf"
         width, height = _layer(path, kind, page, layer, language=language, password=password,
-                               timeout=timeout * OCR_TIMEOUT_SHARE)
+                               timeout=budget * OCR_TIMEOUT_SHARE)
         found = pdf.text(str(layer), 0)
         pdf.close_all()  # the layer file is removed below: no open handle may outlive it
         sx, sy = width / found["width"], height / found["height"]
         result["text"] = found["text"]
         result["rectangles"] = [[round(x * sx, 2), round(y * sy, 2), round(w * sx, 2), round(h * sy, 2)]
                                 for x, y, w, h in found["rectangles"]]
-        result["ocr"] = True
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
