@@ -62,11 +62,42 @@ def page_text_ocr(path: str, kind: str, page: int, *, password: str | None = Non
         pdf.close_all()  # the layer file is removed below: no open handle may outlive it
         sx, sy = width / found["width"], height / found["height"]
         result["text"] = found["text"]
+        rectangles = _even_words(found["text"], found["rectangles"])
         result["rectangles"] = [[round(x * sx, 2), round(y * sy, 2), round(w * sx, 2), round(h * sy, 2)]
-                                for x, y, w, h in found["rectangles"]]
+                                for x, y, w, h in rectangles]
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _even_words(text: str, rectangles: list[list[float]]) -> list[list[float]]:
+    """Tesseract stretches each word *with its trailing space* over the word's ink (one run of evenly spaced
+    invisible glyphs), so read as they are the characters would end one glyph short of the ink. Spread a word
+    followed by a space over the width of its run instead, and start the space at the word's end."""
+    boxes = [list(r) for r in rectangles]
+    start = 0
+    while start < len(text):
+        if text[start].isspace():
+            start += 1
+            continue
+        end = start
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        count = end - start
+        followed = end < len(text) and text[end] == " "
+        if count >= 1 and followed:
+            first, space = boxes[start], boxes[end]
+            pitch = (space[0] - first[0]) / count
+            if pitch > 0 and abs(space[1] - first[1]) < 0.5 * max(first[3], 1):  # the same upright line
+                pitch = pitch * (count + 1) / count
+                for k in range(count):
+                    boxes[start + k][0] = first[0] + k * pitch
+                    boxes[start + k][2] = pitch
+                word_end = first[0] + count * pitch
+                right = max(space[0] + space[2], word_end)
+                space[0], space[2] = word_end, right - word_end
+        start = end
+    return boxes
 
 
 def build_pdf(parts: list, out: str, *, header: dict | None = None, footer: dict | None = None) -> dict[str, Any]:
