@@ -323,8 +323,10 @@ class ContentConverters:
                                       request.sources[0])
 
         def save(percent: int) -> None:
-            record["percentComplete"] = percent
-            self._save(record)
+            # a resumed process starts over: its percentage holds until the new run passes it
+            if percent > record.get("percentComplete", 0):
+                record["percentComplete"] = percent
+                self._save(record)
 
         progress = _Progress(save)
         # rough weights: a LibreOffice conversion ~ 4 page renders, OCR ~ 6, storing the result ~ 1

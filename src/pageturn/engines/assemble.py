@@ -27,6 +27,12 @@ from .raster import LIMITS, fit_size, pixel_size
 from .raster import plan as raster_plan
 
 
+# streams are copied as they are: compress_streams makes qpdf decode and re-deflate streams it considers
+# uncompressed (ASCII85-wrapped images, ~1 s for a scanned page); the streams made here are compressed already
+SAVE_OPTIONS: dict[str, Any] = {"compress_streams": False, "stream_decode_level": pikepdf.StreamDecodeLevel.none,
+                                "object_stream_mode": pikepdf.ObjectStreamMode.generate}
+
+
 class Part(TypedDict):
     path: str
     kind: str
@@ -111,7 +117,7 @@ def build_pdf(parts: list[Part], out: str, *, header: dict | None = None, footer
         if header or footer:
             decorate(target, header, footer)
         target.remove_unreferenced_resources()
-        target.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        target.save(out, **SAVE_OPTIONS)
         return {"pageCount": len(target.pages)}
     finally:
         target.close()
@@ -130,7 +136,7 @@ def add_text_layers(pdf_path: str, layers: dict[int, str], out: str) -> dict[str
             texts.append(layer)
             page = document.pages[index]
             page.add_overlay(layer.pages[0], pikepdf.Rectangle(*page.trimbox))
-        document.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        document.save(out, **SAVE_OPTIONS)
         return {"pageCount": len(document.pages)}
     finally:
         document.close()
