@@ -423,7 +423,8 @@ class ContentConverters:
                                 timeout=self._timeout(started), source=item.source)
                 progress.tick()
                 if request.ocr_language:
-                    out = await self._ocr(out, 1, request.ocr_language, scratch / f"ocr-{k}", started, progress)
+                    out = await self._ocr(out, [(item, page)], request.ocr_language, scratch / f"ocr-{k}", started,
+                                          progress)
                 built.append((out, [{"fileId": item.source.file_id, "pages": pages_text([page])}], 1))
             for item in prepared:  # per-page failures do not fail the process (as the original answers)
                 for number in item.beyond:
@@ -441,24 +442,28 @@ class ContentConverters:
                         source=prepared[0].source if len(prepared) == 1 else None)
         progress.tick(2)
         if request.ocr_language:
-            out = await self._ocr(out, count, request.ocr_language, scratch / "ocr", started, progress)
+            pages = [(item, page) for item in prepared for page in item.pages]
+            out = await self._ocr(out, pages, request.ocr_language, scratch / "ocr", started, progress)
         sources = [{"fileId": item.source.file_id, "pages": pages_text(item.pages)} for item in prepared]
         return self._store_results([(out, sources, count)], "pdf", request)
 
-    async def _ocr(self, document: Path, count: int, language: str, work: Path, started: float,
-                   progress: _Progress) -> Path:
-        """Lay recognised text over every page of `document` that has none."""
+    async def _ocr(self, document: Path, pages: list[tuple[_Prepared, int]], language: str, work: Path,
+                   started: float, progress: _Progress) -> Path:
+        """Lay recognised text over every page of `document` that has none. Each page is recognised from its
+        source page (an image's own pixels, a scanned PDF page's image), so nothing is rendered twice."""
         work.mkdir()
 
-        async def layer(page: int) -> tuple[int, str] | None:
-            out = work / f"layer-{page}.pdf"
+        async def layer(index: int, item: _Prepared, page: int) -> tuple[int, str] | None:
+            out = work / f"layer-{index}.pdf"
             timeout = self._timeout(started)
-            done = await self._job(f"{document}#{page}", "ocr_layer", str(document), "pdf", page, str(out),
-                                   language=language, budget=timeout, timeout=timeout)
+            done = await self._job(f"{item.path}#{page}", "ocr_layer", item.path, item.kind, page, str(out),
+                                   language=language, password=item.password, budget=timeout, timeout=timeout,
+                                   source=item.source)
             progress.tick(6)
-            return None if done.get("skipped") else (page, str(out))
+            return None if done.get("skipped") else (index, str(out))
 
-        layers = [x for x in await self._gather([layer(page) for page in range(count)]) if x is not None]
+        jobs = [layer(index, item, page) for index, (item, page) in enumerate(pages)]
+        layers = [x for x in await self._gather(jobs) if x is not None]
         if not layers:
             return document
         searchable = work / "searchable.pdf"

@@ -274,7 +274,15 @@ def page_image(path: str, kind: str, page: int, *, password: str | None = None, 
     if (box_w and full[0] > box_w) or (box_h and full[1] > box_h):
         full = fit_size(width_pt, height_pt, box_w or full[0], box_h or full[1])
     plan = raster_plan(width_pt, height_pt, fit=full)
-    if kind == "pdf":
+    scanned = _sole_image(path, page, password) if kind == "pdf" else None
+    if scanned is not None:
+        # a scanned page: its own pixels, as they are (faster than rendering, and no resampling)
+        image = scanned
+        if (box_w and image.width > box_w) or (box_h and image.height > box_h):
+            target = fit_size(width_pt, height_pt, box_w or image.width, box_h or image.height)
+            image = image.convert("L" if image.mode == "1" else image.mode).resize(
+                target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    elif kind == "pdf":
         image = pdf.render(path, page, plan, password)
         if _is_grey(image):
             image = image.convert("L")
@@ -287,6 +295,46 @@ def page_image(path: str, kind: str, page: int, *, password: str | None = None, 
             image = image.convert("1")  # a bilevel scan stays bilevel (and gets G4)
     resolution = (image.width * 72 / width_pt, image.height * 72 / height_pt)
     return image, resolution
+
+
+def _sole_image(path: str, page: int, password: str | None) -> Image.Image | None:
+    """The pixels of a page that is nothing but one upright image covering it (a scan), else None. Grey images
+    come back as L, and as 1-bit when they hold only black and white."""
+    import pypdfium2 as pdfium
+    document = pdf.open_pdf(path, password)
+    pdf_page = document.page(page)
+    if pdf_page.get_rotation() % 360:
+        return None
+    objects = list(pdf_page.get_objects(max_depth=1))
+    if len(objects) != 1 or not isinstance(objects[0], pdfium.PdfImage):
+        return None
+    image = objects[0]
+    matrix = image.get_matrix()
+    if abs(matrix.b) > 1e-6 or abs(matrix.c) > 1e-6 or matrix.a <= 0 or matrix.d <= 0:
+        return None  # rotated, skewed or mirrored: render it instead
+    left, bottom, right, top = image.get_bounds()
+    box = pdf_page.get_bbox()
+    if max(abs(left - box[0]), abs(bottom - box[1]), abs(right - box[2]), abs(top - box[3])) > 1.0:
+        return None
+    width, height = image.get_px_size()
+    _check_pixels(width, height)
+    try:
+        pixels = image.get_bitmap(render=False).to_pil()
+    except pdfium.PdfiumError:
+        return None
+    pixels = _flat(pixels)
+    if _is_grey(pixels):
+        pixels = pixels.convert("L")
+        histogram = pixels.histogram()
+        if not any(histogram[1:255]):
+            pixels = pixels.convert("1")
+    return pixels
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > LIMITS.max_image_pixels:
+        from .errors import ImageTooLarge
+        raise ImageTooLarge()
 
 
 def tiff_page(path: str, kind: str, page: int, out: str, *, password: str | None = None, dpi: float = 300,
