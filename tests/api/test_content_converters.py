@@ -228,7 +228,7 @@ def test_page_ranges(conv):
     assert answer["state"] == "error" and answer["errorCode"] == "CouldNotConvert"
     assert answer["output"]["results"] == [{"errorCode": "NoSuchPage", "sources": [{"fileId": file_id,
                                                                                     "pages": "12"}]}]
-    for bad in ("0", "3-1", "a", "1,,2", "-3"):
+    for bad in ("0", "3-1", "a", "1,,2", "-3", ",".join(["1"] * 10_001)):
         r = conv.post({"input": {"sources": [{"fileId": file_id, "pages": bad}], "dest": {"format": "pdf"}}})
         assert r.status_code == 480 and r.json()["errorCode"] == "InvalidPageSyntax", bad
         assert r.json()["errorDetails"]["at"] == "input.sources[0].pages"
@@ -378,9 +378,13 @@ def test_broken_sources_end_in_error_and_the_server_stays_healthy(conv, tmp_path
 
 def test_expiry_and_min_seconds_available(conv, sources):
     pdf_id, _ = sources["pdf"]
-    started = conv.start({"input": {"sources": [{"fileId": pdf_id}], "dest": {"format": "pdf"}},
-                          "minSecondsAvailable": 86400})
+    token = conv.http.get(f"{conv.base}/PCCIS/V1/WorkFile/{pdf_id}/Info").json()["affinityToken"]
+    r = conv.post({"input": {"sources": [{"fileId": pdf_id}], "dest": {"format": "pdf"}},
+                   "minSecondsAvailable": 86400}, headers={"Accusoft-Affinity-Token": token})
+    assert r.status_code == 200
+    started = r.json()
     assert started["minSecondsAvailable"] == 86400
+    assert started["affinityToken"] == token   # the input's affinity, as clients copy it onto later requests
     from datetime import datetime, timezone
     expires = datetime.strptime(started["expirationDateTime"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     assert (expires - datetime.now(timezone.utc)).total_seconds() > 86000

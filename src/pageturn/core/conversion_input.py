@@ -88,8 +88,11 @@ def parse_pages(text: str, at: str) -> list[PageRange] | None:
     """The print-dialog syntax: "2", "1,3,5-10", "2-", "2, 4-9, 12-"; "" means every page."""
     if text.strip() == "":
         return None
+    items = text.split(",")
+    if len(items) > MAX_RANGES:
+        raise _error("InvalidPageSyntax", at, {"maxItems": MAX_RANGES})
     ranges = []
-    for item in text.split(","):
+    for item in items:
         match = _PAGES.match(item)
         if not match:
             raise _error("InvalidPageSyntax", at, received=text)
@@ -101,16 +104,26 @@ def parse_pages(text: str, at: str) -> list[PageRange] | None:
     return ranges
 
 
-def resolve_pages(ranges: list[PageRange] | None, count: int) -> tuple[list[int], list[int]]:
+MAX_RANGES = 10_000
+MAX_BEYOND = 100   # pages past the end reported one by one (forceOneFilePerPage); the rest are not listed
+
+
+def resolve_pages(ranges: list[PageRange] | None, count: int, limit: int = 1_000_000) -> tuple[list[int], list[int]]:
     """0-based pages inside a document of `count` pages, in the order asked, and the 1-based pages asked for
-    that are past its end. An open range ("4-") stops at the last page."""
+    that are past its end (at most MAX_BEYOND). An open range ("4-") stops at the last page. Stops once more
+    than `limit` pages are listed (the caller refuses that many)."""
     if ranges is None:
-        return list(range(count)), []
-    inside, outside = [], []
+        return list(range(min(count, limit + 1))), []
+    inside: list[int] = []
+    outside: list[int] = []
     for r in ranges:
         last = r.last if r.last is not None else max(count, r.first)
-        for number in range(r.first, last + 1):
-            (inside if number <= count else outside).append(number - 1 if number <= count else number)
+        inside.extend(range(r.first - 1, min(last, count)))
+        if last > count and len(outside) < MAX_BEYOND:
+            first_beyond = max(r.first, count + 1)
+            outside.extend(range(first_beyond, min(last, first_beyond + MAX_BEYOND - len(outside) - 1) + 1))
+        if len(inside) > limit:
+            break
     return inside, outside
 
 

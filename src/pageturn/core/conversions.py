@@ -361,7 +361,7 @@ class ContentConverters:
         info = await self._job(path, "document_info", path, kind, password=password,
                                timeout=self._timeout(started), source=source)
         progress.tick()
-        pages, beyond = resolve_pages(source.pages, info["pageCount"])
+        pages, beyond = resolve_pages(source.pages, info["pageCount"], self.limits.max_pages)
         return _Prepared(source, path, kind, password, info, pages, beyond)
 
     async def _office_convert(self, source: Source, record: dict, work: Path, target: str, started: float) -> Path:
