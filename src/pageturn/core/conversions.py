@@ -26,7 +26,7 @@ from ..engines import ocr
 from ..storage.metadata import MetadataStore, now
 from . import formats
 from .conversion_input import ConversionRequest, Source, font_available, pages_text, parse, resolve_pages
-from .errors import NotFound, ServerError
+from .errors import InputError, NotFound, ServerError
 from .ids import is_valid_id, new_file_id
 from .workfiles import WorkFiles, iso
 
@@ -311,11 +311,10 @@ class ContentConverters:
         try:
             request = parse(body, lookup_file=self.workfiles.get, resolve_language=ocr.resolve_language,
                             languages=ocr.installed_languages())
-        except Exception as exc:  # a source expired since the POST (or the server changed): say which
-            details = getattr(exc, "details", None) or {}
-            raise ProcessFailed("CouldNotConvert", f"The input can no longer be converted ({getattr(exc, 'error_code', '')}"
-                                f" at {details.get('at', '')})", getattr(exc, "error_code", None) or "InvalidInput",
-                                []) from None
+        except InputError as exc:  # checked at the POST: what changed since is a source that expired
+            at = (exc.details or {}).get("at", "")
+            raise ProcessFailed("CouldNotConvert", f"The input cannot be converted any more ({exc.error_code} at "
+                                f"{at})", exc.error_code) from None
         for spec in (request.header, request.footer):
             if spec is not None and not font_available(spec.font_family):
                 raise _source_failure("RequestedHeaderOrFooterFontIsNotAvailable",
@@ -415,8 +414,7 @@ class ContentConverters:
         if request.one_file_per_page:
             pages = [(item, page) for item in prepared for page in item.pages]
             progress.plan(progress.done + len(pages) * (1 + ocr_weight) + 2)
-            results: list[dict] = []
-            built = []
+            built: list[tuple[Path | None, list, int | None]] = []
             for k, (item, page) in enumerate(pages):
                 out = scratch / f"page-{k}.pdf"
                 await self._job(item.path, "build_pdf", [item.part([page])], str(out),
@@ -429,8 +427,7 @@ class ContentConverters:
             for item in prepared:  # per-page failures do not fail the process (as the original answers)
                 for number in item.beyond:
                     built.append((None, [{"fileId": item.source.file_id, "pages": str(number)}], 0))
-            results = self._store_results(built, "pdf", request)
-            return results
+            return self._store_results(built, "pdf", request)
         self._check_beyond(prepared)
         count = sum(len(item.pages) for item in prepared)
         progress.plan(progress.done + 2 + count * ocr_weight + 1)

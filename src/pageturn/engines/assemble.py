@@ -389,6 +389,3 @@ def image_bytes(image: Image.Image, fmt: str) -> bytes:
     image.save(buffer, fmt)
     return buffer.getvalue()
 
-
-__all__ = ["build_pdf", "add_text_layers", "tiff_page", "join_tiffs", "page_image", "svg_for_image",
-           "expand_tokens", "FONTS", "TOKEN", "LIMITS"]

@@ -124,10 +124,6 @@ def svg_of_image(path: str, page: int, *, max_size: tuple = (None, None)) -> byt
                                                        "PNG"), width, height)
 
 
-def ocr_languages() -> list[str]:
-    return ocr.installed_languages()
-
-
 JOBS: dict[str, Callable[..., Any]] = {
     "ocr_layer": ocr_layer,
     "page_text_ocr": page_text_ocr,
