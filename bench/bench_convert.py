@@ -5,8 +5,10 @@
   2. 50-page PDF -> PNG pages through the API vs the HTML5 page endpoint's uncached rate on the same server (all
      50 pages requested at once): pages/s (target >= 0.9x);
   3. OCR of a 10-page 300-dpi scan into a searchable PDF through the API vs the bare `tesseract` command on the same
-     page images, as many at once as the server has render workers (target >= 0.9x); and the first OCR'd page's
-     text in the viewer (upload + Text of page 0) vs one bare `tesseract` run on that page (target <= 2x).
+     page images (PNG), as many at once as the server has render workers (target >= 0.9x); the scan as a
+     multi-page bilevel G4 TIFF (what scanners send) and as an image-only PDF (ReportLab stores its pages as RGB,
+     so each must be decoded: the cost shows); and the first OCR'd page's text in the viewer (upload + Text of
+     page 0) vs one bare `tesseract` run on that page (target <= 2x).
 
 Prints numbers and ratios, never passes or fails on time.
 
@@ -25,7 +27,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import io
+
 import requests
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -129,13 +134,19 @@ def main() -> None:
                 path.write_bytes(png)
                 images.append(path)
             scan = scan_pdf(pngs)
-            ocr_api, ocr_bare, first_text, bare_one = [], [], [], []
+            frames = [Image.open(io.BytesIO(png)) for png in pngs]
+            buffer = io.BytesIO()
+            frames[0].save(buffer, "TIFF", save_all=True, append_images=frames[1:], compression="group4",
+                           dpi=(300, 300))
+            tiff = buffer.getvalue()
+            ocr_api, ocr_pdf, ocr_bare, first_text, bare_one = [], [], [], [], []
+            ocr = {"format": "pdf", "pdfOptions": {"ocr": {"language": "english"}}}
             for run in range(args.runs):
-                scan_id = conv.upload(scan + f"\n% run {run}".encode(), "pdf")
-                elapsed = timed_convert(conv, {"input": {"sources": [{"fileId": scan_id}], "dest": {
-                    "format": "pdf", "pdfOptions": {"ocr": {"language": "english"}}}}})
-                ocr_api.append(10 / elapsed)
+                tiff_id = conv.upload(tiff, "tif")
+                ocr_api.append(10 / timed_convert(conv, {"input": {"sources": [{"fileId": tiff_id}], "dest": ocr}}))
                 ocr_bare.append(10 / bare_tesseract(images, WORKERS))
+                scan_id = conv.upload(scan + f"\n% run {run}".encode(), "pdf")
+                ocr_pdf.append(10 / timed_convert(conv, {"input": {"sources": [{"fileId": scan_id}], "dest": ocr}}))
                 http = requests.Session()
                 started = time.perf_counter()
                 sid = http.post(server.url + "/PCCIS/V1/ViewingSession", json={}).json()["viewingSessionId"]
@@ -155,8 +166,9 @@ def main() -> None:
           f"-> overhead {100 * (med(api_docx) / med(direct) - 1):+.1f} % (target <= 10 %)")
     print(f"2. 50-page pdf -> png: API {med(api_png):.1f} pages/s, HTML5 page endpoint uncached "
           f"{med(html5_png):.1f} pages/s -> {med(api_png) / med(html5_png):.2f}x (target >= 0.9x)")
-    print(f"3. OCR, 10-page 300-dpi scan -> searchable pdf: API {med(ocr_api):.2f} pages/s, bare tesseract "
-          f"x{WORKERS} {med(ocr_bare):.2f} pages/s -> {med(ocr_api) / med(ocr_bare):.2f}x (target >= 0.9x)")
+    print(f"3. OCR, 10-page 300-dpi scan -> searchable pdf: API {med(ocr_api):.2f} pages/s from a G4 TIFF, "
+          f"{med(ocr_pdf):.2f} pages/s from an image-only PDF; bare tesseract x{WORKERS} {med(ocr_bare):.2f} pages/s "
+          f"-> {med(ocr_api) / med(ocr_bare):.2f}x / {med(ocr_pdf) / med(ocr_bare):.2f}x (target >= 0.9x)")
     print(f"   first OCR'd page's text in the viewer {med(first_text):.2f} s, bare tesseract on one page "
           f"{med(bare_one):.2f} s -> {med(first_text) / med(bare_one):.2f}x (target <= 2x)")
 

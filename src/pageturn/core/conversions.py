@@ -434,9 +434,14 @@ class ContentConverters:
         out = scratch / "document.pdf"
         header = request.header.as_job() if request.header else None
         footer = request.footer.as_job() if request.footer else None
-        await self._job(prepared[0].path, "build_pdf", [item.part() for item in prepared], str(out),
-                        header=header, footer=footer, timeout=self._remaining(started),
-                        source=prepared[0].source if len(prepared) == 1 else None)
+        only = prepared[0]
+        if len(prepared) == 1 and only.path.startswith(str(scratch)) and header is None and footer is None \
+                and only.pages == list(range(only.info["pageCount"])):
+            out = Path(only.path)  # LibreOffice's PDF of the whole document is the answer as it is
+        else:
+            await self._job(only.path, "build_pdf", [item.part() for item in prepared], str(out),
+                            header=header, footer=footer, timeout=self._remaining(started),
+                            source=only.source if len(prepared) == 1 else None)
         progress.tick(2)
         if request.ocr_language:
             pages = [(item, page) for item in prepared for page in item.pages]

@@ -261,9 +261,11 @@ def _is_grey(image: Image.Image) -> bool:
 
 
 def page_image(path: str, kind: str, page: int, *, password: str | None = None, dpi: float = 300,
-               max_size: tuple[int | None, int | None] = (None, None)) -> tuple[Image.Image, tuple[float, float]]:
+               max_size: tuple[int | None, int | None] = (None, None), grey: bool = False
+               ) -> tuple[Image.Image, tuple[float, float]]:
     """A page as an image (1-bit, grey or RGB) and its resolution: PDF pages rendered at `dpi`, image pages at
-    their own pixels; either shrunk (never enlarged) to fit max_size."""
+    their own pixels; either shrunk (never enlarged) to fit max_size. `grey` (for recognition, which reads
+    grey anyway) turns colour into grey at once instead of checking whether it is grey."""
     width_pt, height_pt = pdf.page_size(path, page, password) if kind == "pdf" else images.page_size(path, page)
     if kind == "image":
         native = images.page_dpi(path, page)
@@ -274,7 +276,7 @@ def page_image(path: str, kind: str, page: int, *, password: str | None = None, 
     if (box_w and full[0] > box_w) or (box_h and full[1] > box_h):
         full = fit_size(width_pt, height_pt, box_w or full[0], box_h or full[1])
     plan = raster_plan(width_pt, height_pt, fit=full)
-    scanned = _sole_image(path, page, password) if kind == "pdf" else None
+    scanned = _sole_image(path, page, password, grey) if kind == "pdf" else None
     if scanned is not None:
         # a scanned page: its own pixels, as they are (faster than rendering, and no resampling)
         image = scanned
@@ -297,7 +299,7 @@ def page_image(path: str, kind: str, page: int, *, password: str | None = None, 
     return image, resolution
 
 
-def _sole_image(path: str, page: int, password: str | None) -> Image.Image | None:
+def _sole_image(path: str, page: int, password: str | None, grey: bool = False) -> Image.Image | None:
     """The pixels of a page that is nothing but one upright image covering it (a scan), else None. Grey images
     come back as L, and as 1-bit when they hold only black and white."""
     import pypdfium2 as pdfium
@@ -323,6 +325,8 @@ def _sole_image(path: str, page: int, password: str | None) -> Image.Image | Non
     except pdfium.PdfiumError:
         return None
     pixels = _flat(pixels)
+    if grey and pixels.mode == "RGB":
+        pixels = pixels.convert("L")
     if _is_grey(pixels):
         pixels = pixels.convert("L")
         histogram = pixels.histogram()

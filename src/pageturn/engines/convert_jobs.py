@@ -18,7 +18,7 @@ OCR_TIMEOUT_SHARE = 0.9  # of the job's time budget (its pool timeout): tesserac
 def _layer(path: str, kind: str, page: int, out: Path, *, language: str, password: str | None,
            timeout: float) -> tuple[float, float]:
     """Recognise a page and write its text-only PDF page to `out`; returns the page's size in points."""
-    image, resolution = assemble.page_image(path, kind, page, password=password, dpi=OCR_DPI)
+    image, resolution = assemble.page_image(path, kind, page, password=password, dpi=OCR_DPI, grey=True)
     scratch = out.parent
     picture = scratch / (out.stem + ".png")
     try:
