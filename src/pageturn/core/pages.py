@@ -9,6 +9,8 @@ import asyncio
 import gzip
 import hashlib
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,8 +250,13 @@ class Pages:
 
     async def _text_job(self, source: PageSource, page: int) -> bytes:
         if self.ocr_language:  # engines.convert_jobs.page_text_ocr: native text, else OCR of the page image
-            result = await self._job(source, "page_text_ocr", page, language=self.ocr_language,
-                                     budget=self.render_timeout)
+            # its files go in a directory the server removes, even when the worker is killed mid-job
+            scratch = Path(tempfile.mkdtemp(prefix="ocr-", dir=self.cache.tmp))
+            try:
+                result = await self._job(source, "page_text_ocr", page, language=self.ocr_language,
+                                         budget=self.render_timeout, scratch=str(scratch))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
         else:
             result = await self._job(source, "page_text", page)
         return json.dumps(result, separators=(",", ":")).encode()

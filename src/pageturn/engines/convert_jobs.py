@@ -46,16 +46,16 @@ def _has_images(path: str, page: int, password: str | None) -> bool:
 
 
 def page_text_ocr(path: str, kind: str, page: int, *, password: str | None = None, language: str = "eng",
-                  budget: float = 60) -> dict[str, Any]:
+                  budget: float = 60, scratch: str | None = None) -> dict[str, Any]:
     """engines.jobs.page_text, with the words of a page that has no text layer but has images recognised by OCR:
     the same shape, per-character boxes in the same page units."""
     from .jobs import page_text
     result = page_text(path, kind, page, password=password)
     if result["text"].strip() or (kind == "pdf" and not _has_images(path, page, password)):
         return result
-    scratch = ocr.scratch_dir()
+    work = Path(scratch) if scratch else ocr.scratch_dir()  # the caller's directory, which it removes
     try:
-        layer = scratch / "layer.pdf"
+        layer = work / "layer.pdf"
         width, height = _layer(path, kind, page, layer, language=language, password=password,
                                timeout=budget * OCR_TIMEOUT_SHARE)
         found = pdf.text(str(layer), 0)
@@ -67,7 +67,8 @@ def page_text_ocr(path: str, kind: str, page: int, *, password: str | None = Non
                                 for x, y, w, h in rectangles]
         return result
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _even_words(text: str, rectangles: list[list[float]]) -> list[list[float]]:
