@@ -603,39 +603,32 @@ def _fit(size: dict, box: tuple[int | None, int | None]) -> tuple[int, int] | No
     return None
 
 
-_PASSWORD = ("PasswordRequired",)
-_CORRUPT = ("CorruptDocument", "UnreadableDocument", "UnsupportedDocument", "ImageTooLarge")
-
-
 def _engine_failure(exc: Exception, source: Source | None) -> ProcessFailed:
-    """An engine's or pool's exception as the process's error (classes matched by type name only across the
-    worker pipe, where the engine error classes arrive as themselves)."""
+    """An engine's or pool's exception as the process's error (worker errors arrive as their own classes)."""
     from ..engines import errors as engine_errors
+    from ..engines import office
     from ..engines.ocr import OcrFailed, OcrUnavailable
+    from ..workers import pool
 
     if isinstance(exc, ProcessFailed):
         return exc
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    subject = [{"fileId": source.file_id, "pages": source.pages_text}] if source else []
+    subject: list[ResultSource] = [{"fileId": source.file_id, "pages": source.pages_text}] if source else []
     if isinstance(exc, engine_errors.PasswordRequired):
         return ProcessFailed("CouldNotConvert", message, "InvalidPassword", subject)
     if isinstance(exc, engine_errors.PageOutOfRange):
         return ProcessFailed("CouldNotConvert", message, "NoSuchPage", subject)
-    if isinstance(exc, (engine_errors.CorruptDocument, engine_errors.UnsupportedDocument,
-                        engine_errors.ImageTooLarge)):
-        return ProcessFailed("CouldNotConvert", f"The source could not be read: {message}", "CorruptSourceFile",
-                             subject)
     if isinstance(exc, (OcrFailed, OcrUnavailable)):
         return ProcessFailed("OcrFailed", message)
-    name = type(exc).__name__
-    if name in ("JobTimeout", "ConversionTimeout"):
+    if isinstance(exc, (pool.JobTimeout, office.ConversionTimeout)):
         return ProcessFailed("ProcessTimedOut", message)
-    if name in ("PoolBusy", "QueueFull", "OfficeUnavailable", "PoolClosed"):
+    if isinstance(exc, (pool.PoolBusy, pool.PoolClosed, office.QueueFull, office.OfficeUnavailable)):
         return ProcessFailed("ServerTooBusy", message)
-    if name == "WorkerCrashed":
-        return ProcessFailed("CouldNotConvert", message, "CorruptSourceFile", subject)
-    if name == "ConversionFailed":
-        return ProcessFailed("CouldNotConvert", message, "CorruptSourceFile", subject)
+    if isinstance(exc, (engine_errors.CorruptDocument, engine_errors.UnsupportedDocument,
+                        engine_errors.ImageTooLarge, pool.WorkerCrashed, office.ConversionFailed)):
+        # a worker that dies on a file (or LibreOffice failing on it) is the file's fault as far as we can tell
+        return ProcessFailed("CouldNotConvert", f"The source could not be read: {message}", "CorruptSourceFile",
+                             subject)
     if isinstance(exc, ValueError):
         return ProcessFailed("CouldNotConvert", message, "InvalidInput", subject)
     log.error("conversion step failed: %r", exc)
