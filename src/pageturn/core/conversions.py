@@ -333,7 +333,9 @@ class ContentConverters:
         progress.plan(office_sources * 4 + len(request.sources) + 4)
         if request.dest == "docx":
             return await self._to_docx(request, scratch, started, progress)
-        prepared = [await self._prepare(n, s, scratch, started, progress) for n, s in enumerate(request.sources)]
+        sizes = request.dest in ("png", "jpeg", "svg")
+        prepared = [await self._prepare(n, s, scratch, started, progress, sizes=sizes)
+                    for n, s in enumerate(request.sources)]
         total_pages = sum(len(p.pages) for p in prepared)
         if total_pages > self.limits.max_pages:
             raise ProcessFailed("TooManyPages", f"The output would have {total_pages} pages; at most "
@@ -344,8 +346,10 @@ class ContentConverters:
             return await self._to_tiff(request, prepared, scratch, started, progress)
         return await self._to_pages(request, prepared[0], scratch, started, progress)
 
-    async def _prepare(self, n: int, source: Source, scratch: Path, started: float, progress: _Progress
-                       ) -> _Prepared:
+    async def _prepare(self, n: int, source: Source, scratch: Path, started: float, progress: _Progress, *,
+                       sizes: bool) -> _Prepared:
+        """A source as the renderers read it; `sizes`: page sizes are needed (raster outputs), not only the
+        count."""
         record = self.workfiles.get(source.file_id)
         if record is None:
             raise _source_failure("WorkFileDoesNotExist", "The source work file has expired", source)
@@ -354,16 +358,21 @@ class ContentConverters:
         if family == "image":
             kind, password = "image", None
         elif family in ("office", "text"):
-            path = str(await self._office_convert(source, record, scratch / f"source-{n}", "pdf", started))
-            password = None
+            converted, count = await self._office_convert(source, record, scratch / f"source-{n}", "pdf", started)
+            path, password = str(converted), None
             progress.tick(4)
+            if count and not sizes:  # LibreOffice counted the pages: no need to open its PDF again
+                pages, beyond = resolve_pages(source.pages, count, self.limits.max_pages)
+                return _Prepared(source, path, kind, password, {"pageCount": count, "pages": []}, pages, beyond)
         info = await self._job(path, "document_info", path, kind, password=password,
                                timeout=self._timeout(started), source=source)
         progress.tick()
         pages, beyond = resolve_pages(source.pages, info["pageCount"], self.limits.max_pages)
         return _Prepared(source, path, kind, password, info, pages, beyond)
 
-    async def _office_convert(self, source: Source, record: dict, work: Path, target: str, started: float) -> Path:
+    async def _office_convert(self, source: Source, record: dict, work: Path, target: str, started: float
+                              ) -> tuple[Path, int | None]:
+        """LibreOffice's conversion of a source (on a private copy) and its page count when it gives one."""
         office = self._office()
         if office is None:
             raise _source_failure("UnsupportedSourceFileFormat", "Office, text and HTML documents are not "
@@ -373,11 +382,12 @@ class ContentConverters:
         await asyncio.to_thread(shutil.copyfile, self.workfiles.path(record), private)
         out = work / f"document.{target}"
         try:
-            await office.convert(private, out, record["fileExtension"], target=target, password=source.password,
-                                 timeout=min(self.limits.office_timeout, self._remaining(started)))
+            result = await office.convert(private, out, record["fileExtension"], target=target,
+                                          password=source.password,
+                                          timeout=min(self.limits.office_timeout, self._remaining(started)))
         except Exception as exc:
             raise _engine_failure(exc, source) from None
-        return out
+        return out, getattr(result, "page_count", None)
 
     def _timeout(self, started: float) -> float:
         return min(self.limits.render_timeout, self._remaining(started))
@@ -546,7 +556,7 @@ class ContentConverters:
         record = self.workfiles.get(source.file_id)
         if record is None:
             raise _source_failure("WorkFileDoesNotExist", "The source work file has expired", source)
-        out = await self._office_convert(source, record, scratch / "docx", "docx", started)
+        out, _ = await self._office_convert(source, record, scratch / "docx", "docx", started)
         progress.tick(4)
         return self._store_results([(out, [{"fileId": source.file_id, "pages": ""}], _docx_pages(out))], "docx",
                                    request)

@@ -289,12 +289,14 @@ def page_image(path: str, kind: str, page: int, *, password: str | None = None, 
         if _is_grey(image):
             image = image.convert("L")
     else:
+        bilevel = None
         with Image.open(path) as source:
             source.seek(page)
-            original_mode = source.mode
-        image = images.render(path, page, plan)
-        if original_mode == "1" and image.size == (plan.full_width, plan.full_height):
-            image = image.convert("1")  # a bilevel scan stays bilevel (and gets G4)
+            if source.mode == "1":
+                upright = ImageOps.exif_transpose(source)
+                if upright.size == (plan.full_width, plan.full_height):
+                    bilevel = upright  # a bilevel scan at its own size stays bilevel (G4), no 8-bit round trip
+        image = bilevel if bilevel is not None else images.render(path, page, plan)
     resolution = (image.width * 72 / width_pt, image.height * 72 / height_pt)
     return image, resolution
 
@@ -331,7 +333,7 @@ def _sole_image(path: str, page: int, password: str | None, grey: bool = False) 
         pixels = pixels.convert("L")
         histogram = pixels.histogram()
         if not any(histogram[1:255]):
-            pixels = pixels.convert("1")
+            pixels = pixels.convert("1", dither=Image.Dither.NONE)
     return pixels
 
 
