@@ -1,6 +1,8 @@
 """PrizmDoc content conversion URLs (`/v2/contentConverters`): HTTP only; the work is core.conversions'."""
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from ..core.conversions import ContentConverters
@@ -62,7 +64,6 @@ def setup(app: web.Application, settings, *, store, workfiles, blobs, pages, doc
         if pages.ocr_language is None:
             usable = [code for code in settings.ocr_languages if ocr.resolve_language(code)]
             pages.ocr_language = "+".join(usable) or None
-            import logging
             logging.getLogger(__name__).warning("OCR languages %s are not all installed; using %s", wanted,
                                                 pages.ocr_language or "none (viewing OCR is off)")
     add_routes(app)
