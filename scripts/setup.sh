@@ -9,6 +9,8 @@ APT_PACKAGES=(
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
   poppler-utils util-linux bubblewrap fontconfig
   fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 fonts-dejavu-core fonts-noto-cjk
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
+  tesseract-ocr-por tesseract-ocr-nld
 )
 TEST_APT_PACKAGES=(chromium redis-server wrk haproxy)
 

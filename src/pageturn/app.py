@@ -12,12 +12,14 @@ from typing import Any
 from aiohttp import web
 
 from . import __version__
-from .api import (comparison, html5, observe, ops_routes, probes, routes, search, security, service, viewing_sessions,
-                  work_files, zoho)
+from .api import (comparison, content_converters, html5, observe, ops_routes, probes, routes, search, security,
+                  service, viewing_sessions, work_files, zoho)
 from .api.errors import error_middleware
 from .clock import Clock, system_clock
 from .config import Settings
 from .core.comparison import Comparer, ContinueTokens, load_secret
+from .core.conversions import ContentConverters
+from .core.conversions import Limits as ConversionLimits
 from .core.documents import Documents
 from .core.url_fetch import AllowList, fetch_to_workfile
 from .core.initial_pages import InitialPages
@@ -31,6 +33,7 @@ from .core.workfiles import WorkFiles, iso
 from .core.zoho import Tenants, ZohoPreviews, ZohoService
 from .core.ids import new_file_id
 from .engines.compare.runner import CompareRunner
+from .engines import ocr
 from .engines.office import OfficePool
 from .storage.blobs import BlobStore, CacheStore, HotFiles
 from .workers.pool import WorkerPool
@@ -101,6 +104,29 @@ def _engines(render_pool: WorkerPool, office: OfficePool | None):
 
 
 
+def _viewing_ocr_language(settings: Settings) -> str | None:
+    """Tesseract's languages for pages without a text layer, or None (ocr off, or no language installed).
+    Languages that are not installed are left out, with a warning, rather than failing every page."""
+    if settings.ocr not in ("auto", "off"):
+        raise ValueError(f"ocr must be auto or off, not {settings.ocr!r}")
+    if settings.ocr == "off":
+        return None
+    wanted = "+".join(settings.ocr_languages) or "eng"
+    resolved = ocr.resolve_language(wanted)
+    if resolved is None:
+        resolved = "+".join(code for code in settings.ocr_languages if ocr.resolve_language(code)) or None
+        log.warning("OCR languages %s are not all installed; using %s", wanted, resolved or "none (OCR is off)")
+    return resolved
+
+
+def _started_and_stopped(converters: ContentConverters):
+    async def context(_app: web.Application):
+        await converters.start()
+        yield
+        await converters.stop()
+    return context
+
+
 def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool = True) -> web.Application:
     """`clock` gives the time of day to every service (the tests move it); `engines` False starts no render
     worker and no LibreOffice (for tests of sessions and lifetimes only: pages then cannot be rendered)."""
@@ -136,7 +162,15 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     documents = Documents(blobs, cache, office=office, comparer=comparer, conversion_timeout=settings.office_timeout,
                           on_scope_removed=(hot.forget_under,), locks=store, on_converted=metrics.converted)
     pages = Pages(documents, TimedPool(render_pool, metrics), cache, hot, render_timeout=settings.render_timeout,
-                  on_cache_lookup=metrics.cache_lookup)
+                  on_cache_lookup=metrics.cache_lookup, ocr_language=_viewing_ocr_language(settings))
+    converters = ContentConverters(
+        store, workfiles, scratch_root=blobs.tmp,
+        limits=ConversionLimits(concurrency=max(1, settings.convert_workers), queue_limit=settings.convert_queue_limit,
+                                timeout=settings.convert_timeout, max_pages=settings.convert_max_pages,
+                                max_output=settings.max_upload_size, lifetime=settings.convert_lifetime,
+                                render_timeout=settings.render_timeout, office_timeout=settings.office_timeout),
+        pool=render_pool, office=office,
+        exclusive=not str(settings.metadata).startswith(("redis://", "rediss://", "unix://")))
     sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime,
                                listeners=(documents, InitialPages(pages)), clock=clock)
 
@@ -192,6 +226,9 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
         app.cleanup_ctx.append(_engines(render_pool, office))
     app.cleanup_ctx.append(_background)
     app.on_cleanup.append(lambda _app: search_tasks.close())  # running searches stop with the server
+    # after the pools' context: interrupted conversion processes resume once the pools run
+    app[content_converters.CONVERTERS] = converters
+    app.cleanup_ctx.append(_started_and_stopped(converters))
     app.on_cleanup.append(lambda _app: _close(store))
 
     routes.add_routes(app)

@@ -94,6 +94,16 @@ class Settings:
     fetch_allow: list = _setting([], "host:port or CIDR entries the server may fetch from although they are "
                                  "loopback or private (comma-separated)", "list")
     fetch_timeout: float = _setting(30, "timeout for fetching a document from a URL", "duration")
+    convert_workers: int = _setting(2, "content conversion processes run at once on a node", "int")
+    convert_queue_limit: int = _setting(50, "content conversion processes allowed to wait on a node", "int")
+    convert_timeout: float = _setting(600, "longest time one content conversion process may take", "duration")
+    convert_max_pages: int = _setting(2000, "most output pages one content conversion process may produce", "int")
+    convert_lifetime: float = _setting(20 * 60, "how long a content conversion process can be read after it "
+                                       "was created (minSecondsAvailable may ask for longer)", "duration")
+    ocr: str = _setting("auto", "auto: pages without a text layer get their text by OCR when first asked for; "
+                        "off: never")
+    ocr_languages: list = _setting(["eng"], "Tesseract languages for viewing OCR (comma-separated codes, "
+                                   "e.g. eng,deu)", "list")
     log_level: str = _setting("info", "debug, info, warning or error")
     log_format: str = _setting("text", "text, or json for one JSON object per line (access and error logs)")
     access_log: bool = _setting(False, "log one line per request (with its request id, also sent back in "

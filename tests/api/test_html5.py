@@ -267,7 +267,7 @@ def test_initial_pages_are_rendered_before_they_are_asked_for(api, server):
         time.sleep(0.2)
     assert list((pages / "0").glob("page.svg-*")) and list((pages / "1").glob("page.svg-*"))
     assert not (pages / "2").exists()  # only the initial pages
-    assert list((pages / "0").glob("text.json"))
+    assert list((pages / "0").glob("text*.json"))  # text-ocr-<languages>.json while viewing OCR is on
 
 
 def test_legacy_watermark_text_is_drawn_too(api):

@@ -26,7 +26,8 @@ VIEWER = "Web viewer"
 ZOHO_TAG = "Zoho Office Integrator (Writer)"
 OPS = "Operations"
 SEARCH = "PrizmDoc search"
-TAG_ORDER = [PRIZM, HTML5, SEARCH, WORK, SERVICE, ZOHO_TAG, VIEWER, OPS]  # sections of the reference page, in this order
+CONVERT = "PrizmDoc content conversion"
+TAG_ORDER = [PRIZM, HTML5, CONVERT, SEARCH, WORK, SERVICE, ZOHO_TAG, VIEWER, OPS]  # sections of the reference page, in this order
 
 PRIZM_ERRORS = {"480": "invalid input (PrizmDoc error JSON: errorCode, errorDetails)",
                 "580": "the server could not do it (PrizmDoc error JSON)"}
@@ -70,6 +71,12 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/v2/viewingSessions/{id}/revisionData"): Op(
         "The comparison's changes, paged", PRIZM, query=("limit", "continueToken"),
         responses={"200": "changes and an optional continueToken", "404": "unknown session", **PRIZM_ERRORS}),
+    # ---- content conversion
+    ("POST", "/v2/contentConverters"): Op("Start converting work files (pdf, tiff, png, jpeg, svg, docx; OCR)",
+                                          CONVERT, body="json",
+                                          responses={"200": "the process (processId, state)", **PRIZM_ERRORS}),
+    ("GET", "/v2/contentConverters/{processId}"): Op("A conversion process's state, progress and results", CONVERT,
+                                                     responses={"200": "the process", "404": "unknown process"}),
     # ---- search (contexts and tasks)
     ("POST", "/v2/searchContexts"): Op("Create a search context over a work file or uploaded text", SEARCH,
                                        body="json", responses={"200": "the context", **PRIZM_ERRORS}),

@@ -7,7 +7,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from . import comparison, html5, search, service, viewer, viewing_sessions, work_files
+from . import comparison, content_converters, html5, search, service, viewer, viewing_sessions, work_files
 from .errors import NOT_FOUND_ROUTES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -50,6 +50,8 @@ PRIZMDOC = (
     Route("GET", "/PCCIS/V1/WorkFile/{fileId}", work_files.get),
     Route("GET", "/PCCIS/V1/WorkFile/{fileId}/Info", work_files.info),
     Route("DELETE", "/PCCIS/V1/WorkFile/{fileId}", work_files.delete),
+    Route("POST", "/v2/contentConverters", content_converters.create),
+    Route("GET", "/v2/contentConverters/{processId}", content_converters.status),
     Route("POST", "/v2/searchContexts", search.create_context),
     Route("GET", "/v2/searchContexts/{contextId}", search.get_context),
     Route("DELETE", "/v2/searchContexts/{contextId}", search.delete_context),

@@ -10,6 +10,8 @@ import functools
 import gzip
 import hashlib
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Protocol
@@ -53,7 +55,8 @@ class Output:
 
 class Pages:
     def __init__(self, documents: Documents, pool: RenderPool, cache: CacheStore, hot: HotFiles, *,
-                 render_timeout: float, on_cache_lookup: Callable[[bool], None] = lambda hit: None):
+                 render_timeout: float, on_cache_lookup: Callable[[bool], None] = lambda hit: None,
+                 ocr_language: str | None = None):
         self.documents = documents
         self.pool = pool
         self.cache = cache
@@ -63,6 +66,7 @@ class Pages:
         self._served: dict[tuple[Any, ...], Path] = {}  # (session, page, parameters) -> file, for repeat requests
         self._info: dict[tuple[str, str], dict[str, Any]] = {}
         self.on_cache_lookup = on_cache_lookup  # metrics: an output found in the cache (True) or rendered
+        self.ocr_language = ocr_language  # Tesseract languages: pages without a text layer get OCR'd text
 
     # ---- running jobs ---------------------------------------------------------------------------------------
     async def _job(self, source: PageSource, fn: str, *args: Any, **kwargs: Any) -> Any:
@@ -230,11 +234,11 @@ class Pages:
         count = info["pageCount"]
         if first > last or first >= count:
             raise invalid("PageNumberBegin", f"a page range within 0-{count - 1}", where="path")
-
+        name = f"text-ocr-{self.ocr_language.replace('+', '-')}.json" if self.ocr_language else "text.json"
         at_once = asyncio.Semaphore(TEXT_JOBS_AT_ONCE)
 
         async def one(page: int) -> dict[str, Any]:
-            path = self.cache.path(source.scope, "pages", source.content_key, str(page), "text.json")
+            path = self.cache.path(source.scope, "pages", source.content_key, str(page), name)
             try:
                 async with at_once:
                     data = await self._cached(path, functools.partial(self._text_job, source, page))
@@ -247,7 +251,16 @@ class Pages:
         return list(await asyncio.gather(*(one(page) for page in range(first, min(last, count - 1) + 1))))
 
     async def _text_job(self, source: PageSource, page: int) -> bytes:
-        result = await self._job(source, "page_text", page)
+        if self.ocr_language:  # engines.convert_jobs.page_text_ocr: native text, else OCR of the page image
+            # its files go in a directory the server removes, even when the worker is killed mid-job
+            scratch = Path(tempfile.mkdtemp(prefix="ocr-", dir=self.cache.tmp))
+            try:
+                result = await self._job(source, "page_text_ocr", page, language=self.ocr_language,
+                                         budget=self.render_timeout, scratch=str(scratch))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            result = await self._job(source, "page_text", page)
         return json.dumps(result, separators=(",", ":")).encode()
 
     async def prepare(self, session: SessionRecord, count: int) -> None:

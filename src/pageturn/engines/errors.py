@@ -133,6 +133,17 @@ class CompareTooLarge(CompareError):
     code = "CompareTooLarge"
 
 
+# ---- text recognition ------------------------------------------------------------------------------------------
+class OcrFailed(EngineError):
+    code = "OcrFailed"
+    default_message = "Text recognition failed"
+
+
+class OcrUnavailable(EngineError):
+    code = "OcrUnavailable"
+    default_message = "Text recognition (Tesseract) is not installed on this server"
+
+
 # ---- the render worker pool ------------------------------------------------------------------------------------
 class PoolError(EngineError):
     code = "PoolError"

@@ -118,3 +118,8 @@ JOBS: dict[str, Callable[..., Any]] = {
     "ping": ping,
     "close_documents": close_documents,
 }
+
+# conversion API and OCR jobs (their own module, see engines.convert_jobs)
+from .convert_jobs import JOBS as _CONVERT_JOBS  # noqa: E402
+
+JOBS.update(_CONVERT_JOBS)

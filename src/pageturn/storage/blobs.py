@@ -68,6 +68,11 @@ class BlobStore:
             tmp.unlink(missing_ok=True)
             raise
 
+    def put_file(self, source: Path) -> tuple[str, int]:
+        """Move a finished temp file (under tmp/) into the store."""
+        size = source.stat().st_size
+        return self._commit(source, file_sha256(source)), size
+
     def _commit(self, tmp: Path, sha256: str) -> str:
         final = self.path(sha256)
         if final.exists():  # identical bytes are stored once
