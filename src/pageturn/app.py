@@ -12,7 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .api import comparison, html5, routes, security, service, viewing_sessions, work_files, zoho
+from .api import comparison, html5, markup_layers, routes, security, service, viewing_sessions, work_files, zoho
 from .api.errors import error_middleware
 from .clock import Clock, system_clock
 from .config import Settings
@@ -20,6 +20,7 @@ from .core.comparison import Comparer, ContinueTokens, load_secret
 from .core.documents import Documents
 from .core.url_fetch import AllowList, fetch_to_workfile
 from .core.initial_pages import InitialPages
+from .core.markup_layers import MarkupLayers
 from .core.pages import Pages
 from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
@@ -49,6 +50,7 @@ async def sweep_once(app: web.Application) -> None:
     cache = app[CACHE]
     workfiles = app[work_files.WORKFILES]
     await app[viewing_sessions.SESSIONS].sweep()
+    app[markup_layers.LAYERS].sweep()
     # directory walks and deletions: off the event loop
     await asyncio.to_thread(workfiles.sweep)
     await asyncio.to_thread(workfiles.blobs.clean_tmp, 3600)
@@ -128,6 +130,9 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     pages = Pages(documents, render_pool, cache, hot, render_timeout=settings.render_timeout)
     sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime,
                                listeners=(documents, InitialPages(pages)), clock=clock)
+    # the layers need the sessions, and hear from them when a private session's data goes
+    layers = MarkupLayers(store, sessions, lifetime=settings.workfile_lifetime, clock=clock)
+    sessions.listeners += (layers,)
 
     zoho_service = ZohoService(
         previews=ZohoPreviews(sessions, lifetime=settings.zoho_session_lifetime),
@@ -149,6 +154,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
         max_size=settings.max_upload_size)
     app[work_files.WORKFILES] = workfiles
     app[html5.PAGES] = pages
+    app[markup_layers.LAYERS] = layers
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
     app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir)),
                                   ("render_workers", render_pool.healthy)]

@@ -7,7 +7,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from . import comparison, html5, service, viewer, viewing_sessions, work_files
+from . import comparison, html5, markup_layers, service, viewer, viewing_sessions, work_files
 from .errors import NOT_FOUND_ROUTES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -52,6 +52,12 @@ PRIZMDOC = (
     Route("DELETE", "/PCCIS/V1/WorkFile/{fileId}", work_files.delete),
     Route("GET", "/PCCIS/V1/Service/Current/Health", service.health),
     Route("GET", "/PCCIS/V1/Service/Current/Info", service.info),
+    Route("GET", "/MarkupLayers/{sid}", markup_layers.list_layers),
+    Route("POST", "/MarkupLayers/{sid}", markup_layers.create),
+    Route("GET", "/MarkupLayers/{sid}/{layerRecordId}", markup_layers.read),
+    Route("PUT", "/MarkupLayers/{sid}/{layerRecordId}", markup_layers.replace),
+    Route("POST", "/MarkupLayers/{sid}/{layerRecordId}", markup_layers.post_to_layer),
+    Route("DELETE", "/MarkupLayers/{sid}/{layerRecordId}", markup_layers.delete),
 )
 
 VIEWER = (
