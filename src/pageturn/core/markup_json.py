@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any
 
+from ..engines.markup.svgpath import path_points
 from .errors import InputError, invalid, missing
 
 MARK_TYPES = (
@@ -41,7 +42,6 @@ STRING_PROPS = ("reason", "text", "label", "selectedText", "fontName", "href", "
                 "modificationDateTime", "horizontalAlignment", "endHeadType")
 INTERACTION_MODES = ("Full", "SelectionDisabled")
 IMAGE_URL = re.compile(r"data:image/(png|jpeg|gif|bmp|webp);base64,[A-Za-z0-9+/=\s]*")
-_PATH_TOKEN = re.compile(r"[MLCmlcZz]|-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def _number(value: Any) -> bool:
@@ -93,44 +93,6 @@ def _point(page: _Page, at: str, value: Any) -> None:
     if not isinstance(value, dict):
         raise invalid(at, "an object {x, y}", received=value)
     page.point(at, value.get("x"), value.get("y"))
-
-
-def path_points(path: str) -> list[list[tuple[float, float]]]:
-    """The subpaths of an SVG path of M, L and C commands (absolute, as the viewer writes them) as point lists
-    (curve control points included). ValueError when it is not such a path."""
-    tokens = _PATH_TOKEN.findall(path)
-    if "".join(tokens).replace(" ", "") == "" or len("".join(path.split())) > 4 * len("".join(tokens)) + 8:
-        raise ValueError("not an SVG path")
-    subpaths: list[list[tuple[float, float]]] = []
-    command = None
-    numbers: list[float] = []
-
-    def flush() -> None:
-        if command is None:
-            if numbers:
-                raise ValueError("numbers before a command")
-            return
-        step = 6 if command in "Cc" else 2
-        if command not in "Zz" and (not numbers or len(numbers) % step):
-            raise ValueError(f"{command} takes pairs of coordinates")
-        if command in "Mm":
-            subpaths.append([])
-        if command in "Zz":
-            return
-        if not subpaths:
-            raise ValueError("a path starts with M")
-        subpaths[-1].extend((numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2))
-
-    for token in tokens:
-        if token in "MLCmlcZz":
-            flush()
-            command, numbers = token, []
-        else:
-            numbers.append(float(token))
-    flush()
-    if not subpaths:
-        raise ValueError("an empty path")
-    return subpaths
 
 
 def _strings_map(at: str, value: Any) -> None:
