@@ -122,3 +122,34 @@ def make_redaction_pdf() -> tuple[bytes, RedactionFacts]:
     box = (left - 1, 225.0, width + 2, 70.0)           # covers the phrase's line and the star; part of the image
     return buffer.getvalue(), RedactionFacts(SECRET, box, (200, 210, 200, 120), (150, 250, 40, 40),
                                              ("Public heading stays here", "Closing line survives"))
+
+
+def make_pages_with(lines_per_page: list[list[str]], font: str = "Helvetica", size: float = 12) -> bytes:
+    """Letter pages with the given lines of text, from the top."""
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(612, 792), pageCompression=1)
+    for lines in lines_per_page:
+        pdf.setFont(font, size)
+        for n, line in enumerate(lines):
+            pdf.drawString(72, 720 - n * 20, line)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def make_unknown_font_pdf(text: str = "Secret words here and more") -> bytes:
+    """A page whose text uses a font with no widths and no standard metrics: it cannot be cleaned glyph by glyph
+    and must be rasterised."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                              BaseFont=pikepdf.Name("/MysteryGrotesk"), Encoding=pikepdf.Name.WinAnsiEncoding)
+    content = f"BT /F1 16 Tf 72 700 Td ({text}) Tj ET".encode()
+    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, 612, 792],
+                              Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+                              Contents=pdf.make_stream(content))
+    pdf.pages.append(pikepdf.Page(page))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()

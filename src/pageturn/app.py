@@ -12,7 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .api import comparison, html5, markup_layers, routes, security, service, viewing_sessions, work_files, zoho
+from .api import comparison, html5, markup, markup_layers, routes, security, service, viewing_sessions, work_files, zoho
 from .api.errors import error_middleware
 from .clock import Clock, system_clock
 from .config import Settings
@@ -21,6 +21,8 @@ from .core.documents import Documents
 from .core.url_fetch import AllowList, fetch_to_workfile
 from .core.initial_pages import InitialPages
 from .core.markup_layers import MarkupLayers
+from .core.markup_service import MarkupService
+from .core.processes import Processes
 from .core.pages import Pages
 from .core.sessions import ViewingSessions
 from .core.workfiles import WorkFiles, iso
@@ -51,6 +53,7 @@ async def sweep_once(app: web.Application) -> None:
     workfiles = app[work_files.WORKFILES]
     await app[viewing_sessions.SESSIONS].sweep()
     app[markup_layers.LAYERS].sweep()
+    app[markup.MARKUP].processes.sweep()
     # directory walks and deletions: off the event loop
     await asyncio.to_thread(workfiles.sweep)
     await asyncio.to_thread(workfiles.blobs.clean_tmp, 3600)
@@ -133,6 +136,10 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     # the layers need the sessions, and hear from them when a private session's data goes
     layers = MarkupLayers(store, sessions, lifetime=settings.workfile_lifetime, clock=clock)
     sessions.listeners += (layers,)
+    # burning and redaction parse documents in the render workers, with a longer timeout than one page's
+    markup_service = MarkupService(workfiles, documents, render_pool, office, Processes(store, clock=clock),
+                                   job_timeout=settings.render_timeout * 5,
+                                   conversion_timeout=settings.office_timeout)
 
     zoho_service = ZohoService(
         previews=ZohoPreviews(sessions, lifetime=settings.zoho_session_lifetime),
@@ -155,6 +162,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     app[work_files.WORKFILES] = workfiles
     app[html5.PAGES] = pages
     app[markup_layers.LAYERS] = layers
+    app[markup.MARKUP] = markup_service
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
     app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir)),
                                   ("render_workers", render_pool.healthy)]

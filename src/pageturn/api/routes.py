@@ -7,7 +7,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from . import comparison, html5, markup_layers, service, viewer, viewing_sessions, work_files
+from . import comparison, html5, markup, markup_layers, service, viewer, viewing_sessions, work_files
 from .errors import NOT_FOUND_ROUTES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -58,6 +58,16 @@ PRIZMDOC = (
     Route("PUT", "/MarkupLayers/{sid}/{layerRecordId}", markup_layers.replace),
     Route("POST", "/MarkupLayers/{sid}/{layerRecordId}", markup_layers.post_to_layer),
     Route("DELETE", "/MarkupLayers/{sid}/{layerRecordId}", markup_layers.delete),
+    Route("POST", "/PCCIS/V1/MarkupBurner", markup.start_burner),
+    Route("GET", "/PCCIS/V1/MarkupBurner/{processId}", markup.get_burner),
+    Route("POST", "/PCCIS/V1/ViewingSession/{sid}/MarkupBurner", markup.start_session_burner),
+    Route("GET", "/PCCIS/V1/ViewingSession/{sid}/MarkupBurner/{processId}", markup.get_session_burner),
+    Route("GET", "/PCCIS/V1/ViewingSession/{sid}/MarkupBurner/{processId}/Document",
+          markup.get_session_burned_document),
+    Route("POST", "/v2/redactionCreators", markup.start_creator),
+    Route("GET", "/v2/redactionCreators/{processId}", markup.get_creator),
+    Route("POST", "/v2/plainTextRedactors", markup.start_plain_text),
+    Route("GET", "/v2/plainTextRedactors/{processId}", markup.get_plain_text),
 )
 
 VIEWER = (

@@ -141,7 +141,8 @@ def _draw_selection(canvas: PageCanvas, mark: dict[str, Any], line: dict[str, An
         canvas.polyline([(x, y + h / 2), (x + w, y + h / 2)], stroke=color(mark.get("color"), "#FF0000"),
                         width=thickness)
     elif kind == "TextHyperlinkAnnotation":
-        canvas.polyline([(x, y + h - 1), (x + w, y + h - 1)], stroke=color(mark.get("fillColor"), "#0000FF"), width=1)
+        canvas.polyline([(x, y + h - 1), (x + w, y + h - 1)], stroke=color(mark.get("fillColor"), "#0000FF"),
+                        width=max(2.0, h / 12))
         href = mark.get("href")
         if isinstance(href, str) and href.lower().startswith(("http://", "https://", "mailto:")):
             canvas.links.append((_user_rect(to_user, x, y, w, h), href))
