@@ -153,3 +153,36 @@ def make_unknown_font_pdf(text: str = "Secret words here and more") -> bytes:
     out = io.BytesIO()
     pdf.save(out)
     return out.getvalue()
+
+
+def make_leaky_pdf() -> bytes:
+    """A page with what could keep redacted text outside the visible content: content in a layer hidden by
+    default, an attachment, document information, XMP metadata, and a form field whose value sits under the
+    box; plus a link outside the box that must stay."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
+    hidden = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.OCG, Name=pikepdf.String("Hidden notes")))
+    content = (b"BT /F1 14 Tf 72 700 Td (Visible text line) Tj ET\n"
+               b"/OC /oc1 BDC BT /F1 12 Tf 72 500 Td (HiddenSecret words) Tj ET EMC\n")
+    resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font), Properties=pikepdf.Dictionary(oc1=hidden))
+    widget = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, FT=pikepdf.Name.Tx, T=pikepdf.String("name"),
+        V=pikepdf.String("FieldSecret"), Rect=[70, 690, 130, 715]))
+    link = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[72, 100, 200, 120],
+        A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("https://example.com/kept"))))
+    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, 612, 792], Resources=resources,
+                              Contents=pdf.make_stream(content), Annots=[widget, link])
+    pdf.pages.append(pikepdf.Page(page))
+    widget.P = pdf.pages[0].obj
+    pdf.Root.OCProperties = pikepdf.Dictionary(OCGs=[hidden], D=pikepdf.Dictionary(OFF=[hidden]))
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[widget])
+    pdf.attachments["notes.txt"] = pikepdf.AttachedFileSpec(pdf, b"attachsecret inside", mime_type="text/plain")
+    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        meta["dc:title"] = "XmpSecret title"
+    pdf.docinfo["/Subject"] = "InfoSecret subject"
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()

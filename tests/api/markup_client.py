@@ -104,6 +104,9 @@ def all_stream_bytes(data: bytes) -> bytes:
                 except pikepdf.PdfError:
                     out += obj.read_raw_bytes()
             out += repr(obj).encode("utf-8", "replace")
+        out += repr(pdf.trailer).encode("utf-8", "replace")
+        if "/Info" in pdf.trailer:
+            out += repr(pdf.trailer.Info).encode("utf-8", "replace")
     return bytes(out)
 
 

@@ -213,3 +213,35 @@ def test_the_sessions_burner_serves_the_burned_document(prizm):
     assert prizm.get(f"/PCCIS/V1/ViewingSession/u{other}/MarkupBurner/{process}").status_code == 404
     r = prizm.post(f"/PCCIS/V1/ViewingSession/u{sid}/MarkupBurner", json={"marks": [{"uid": "a", "type": "X"}]})
     assert r.status_code == 480 and r.json()["errorCode"] == "InvalidMarkup"
+
+
+def test_redacted_output_keeps_no_hidden_copy_of_text(prizm):
+    from markupgen import make_leaky_pdf
+    document = make_leaky_pdf()
+    raw_before = all_stream_bytes(document)
+    for secret in (b"HiddenSecret", b"attachsecret", b"InfoSecret", b"XmpSecret", b"FieldSecret"):
+        assert secret in raw_before
+    # the box covers "Visible" (72..~125 at 14 pt, baseline 92 from the top) and the form field
+    burned = burned_pdf(prizm, document, [_box_mark((68, 74, 47, 24))])
+    raw = all_stream_bytes(burned)
+    for secret in (b"HiddenSecret", b"attachsecret", b"InfoSecret", b"XmpSecret", b"FieldSecret", b"Visible"):
+        assert secret not in raw, secret
+    text = pdftotext(burned)
+    assert "text line" in text and "Visible" not in text
+    with pikepdf.open(io.BytesIO(burned)) as pdf:
+        annots = pdf.pages[0].get("/Annots", [])
+        assert [str(a.Subtype) for a in annots] == ["/Link"]            # the link outside the box stays
+        assert "/OCProperties" not in pdf.Root and not len(pdf.attachments)
+
+
+def test_redaction_on_a_rotated_page(prizm):
+    from docgen import make_pdf
+    document, facts = make_pdf()
+    assert "Rotated" in pdftotext(document, 4)
+    # page 4 shows 842x595 turned clockwise: "Rotated page" runs downwards from (642, 50)
+    box = (628, 40, 40, 140)
+    mark = {**_box_mark(box, page=4), "pageData": {"width": 842, "height": 595}}
+    burned = burned_pdf(prizm, document, [mark])
+    assert "Rotated" not in pdftotext(burned, 4) and "Rotated" not in pdfium_text(burned, 3)
+    assert near(render(burned, 3).getpixel((630, 42)), (0, 0, 0), 10)
+    assert "Hello pageturn" in pdftotext(burned, 1)

@@ -2,7 +2,7 @@
 cannot be cleaned object by object), then every mark is drawn into its page (draw.py).
 
 Redacted output also loses what could still hold the redacted text elsewhere in the file: the document
-information dictionary and XMP metadata, attachments, document JavaScript, the structure tree (its /ActualText
+information dictionary and XMP metadata, attachments (embedded files and associated files), document JavaScript, the structure tree (its /ActualText
 and /Alt), page thumbnails and piece information, hidden optional content (then /OCProperties), and the
 annotations and form fields a box touches."""
 from __future__ import annotations
@@ -138,8 +138,9 @@ def _draw_selection(canvas: PageCanvas, mark: dict[str, Any], line: dict[str, An
         canvas.rect(x, y, w, h, fill=color(mark.get("fillColor"), "#FFFF00"), multiply=True)
     elif kind == "StrikethroughAnnotation":
         thickness = float(mark.get("thickness", 1))
-        canvas.polyline([(x, y + h / 2), (x + w, y + h / 2)], stroke=color(mark.get("color"), "#FF0000"),
-                        width=thickness)
+        # the viewer's underline is a strike-through drawn at the foot of the line (markup JSON has no underline)
+        at = y + h - thickness if (mark.get("data") or {}).get("pageturnStyle") == "underline" else y + h / 2
+        canvas.polyline([(x, at), (x + w, at)], stroke=color(mark.get("color"), "#FF0000"), width=thickness)
     elif kind == "TextHyperlinkAnnotation":
         canvas.polyline([(x, y + h - 1), (x + w, y + h - 1)], stroke=color(mark.get("fillColor"), "#0000FF"),
                         width=max(2.0, h / 12))
@@ -199,7 +200,8 @@ def _drop_fields(pdf: pikepdf.Pdf, widgets: list[Any]) -> None:
 def _scrub_document(pdf: pikepdf.Pdf) -> None:
     """What could hold redacted text outside the pages' content."""
     root = pdf.Root
-    for key in ("/Metadata", "/StructTreeRoot", "/MarkInfo", "/PieceInfo", "/SpiderInfo", "/OCProperties"):
+    for key in ("/Metadata", "/StructTreeRoot", "/MarkInfo", "/PieceInfo", "/SpiderInfo", "/OCProperties", "/AF",
+                "/Collection"):
         if key in root:
             del root[key]
     if "/Names" in root:
@@ -209,7 +211,7 @@ def _scrub_document(pdf: pikepdf.Pdf) -> None:
     if "/Info" in pdf.trailer:
         del pdf.trailer["/Info"]
     for page in pdf.pages:
-        for key in ("/Metadata", "/PieceInfo", "/Thumb", "/StructParents"):
+        for key in ("/Metadata", "/PieceInfo", "/Thumb", "/StructParents", "/AF"):
             if key in page.obj:
                 del page.obj[key]
         annots = page.obj.get("/Annots")
