@@ -311,9 +311,26 @@ class _PageCleaner:
             raise NeedsRaster("text in a font whose glyph widths are unknown")
         if abs(size * scale) < 1e-9:
             return tm, parts, 0  # zero-size text draws nothing and advances nowhere
+        base = multiply((size * scale, 0, 0, size, 0, state.rise), IDENTITY)
+        # first the advances alone: a run that no box touches keeps its bytes and costs no glyph geometry
+        total = 0.0
+        for part in parts:
+            if isinstance(part, pikepdf.String):
+                for code, _ in metrics.codes(bytes(part)):
+                    spacing = state.char_spacing + (state.word_spacing if not metrics.two_byte and code == 32 else 0.0)
+                    total += (metrics.width(code) / 1000.0 * size + spacing) * scale
+            else:
+                try:
+                    total -= _f(part) / 1000.0 * size * scale
+                except (TypeError, ValueError):
+                    pass
+        start = multiply(base, multiply(tm, ctm))
+        reach = transform_rect(start, (min(0.0, total / (size * scale)) - 1.0, metrics.descent / 1000.0,
+                                       max(0.0, total / (size * scale)) + 1.0, metrics.ascent / 1000.0))
+        if not boxes or not any(intersects(reach, b.rect) for b in boxes):
+            return multiply((1, 0, 0, 1, total, 0), tm), parts, 0
         new_parts: list[Any] = []
         removed = 0
-        base = multiply((size * scale, 0, 0, size, 0, state.rise), IDENTITY)
         for part in parts:
             if not isinstance(part, pikepdf.String):
                 try:
