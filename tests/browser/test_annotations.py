@@ -223,3 +223,24 @@ def test_redact_selected_text_then_burn_and_download(page, server, api, document
         text = subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True, check=True).stdout
     assert "Zebra" not in text and "Quokka" not in text
     assert "Delta secret" in text and "Echo closing words stay" in text
+
+
+def test_marks_are_printed_over_their_pages(page, server, api, document):
+    sid = api.session(document, "pdf", body=EDIT)
+    requests.post(f"{server.url}/MarkupLayers/u{sid}", json={"name": "Print", "owner": "Ann", "marks": [
+        {"uid": "p1", "type": "RectangleAnnotation", "pageNumber": 1, "pageData": {"width": 612, "height": 792},
+         "rectangle": {"x": 306, "y": 396, "width": 153, "height": 198}, "borderColor": "#FF0000",
+         "fillColor": "#FF0000", "opacity": 255}]})
+    page.add_init_script("window.print = () => { window.__printed = (window.__printed || 0) + 1; };")
+    open_ready(page, server, sid)
+    page.wait_for_selector('g.markup[data-uid="p1"]')
+    page.wait_for_selector("#print:not([disabled])")
+    page.click("#print")
+    page.wait_for_function("() => window.__printed === 1", timeout=30_000)
+    page.emulate_media(media="print")
+    image = page.wait_for_selector("#print-root .print-page img").bounding_box()
+    mark = page.wait_for_selector('#print-root g.markup[data-uid="p1"]').bounding_box()
+    # the rectangle covers the page's lower-right quarter, whatever size the printed image has
+    assert abs((mark["x"] - image["x"]) / image["width"] - 0.5) < 0.01
+    assert abs((mark["y"] - image["y"]) / image["height"] - 0.5) < 0.01
+    assert abs(mark["width"] / image["width"] - 0.25) < 0.01
