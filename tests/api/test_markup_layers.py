@@ -194,3 +194,9 @@ def test_layers_in_redis_are_shared_by_nodes(make_server, redis_url):
     layer_id = one.post(f"/MarkupLayers/u{one.session_with(pdf, 'pdf')}", json=layer()).json()["layerRecordId"]
     sid = two.session_with(pdf, "pdf")
     assert two.get(f"/MarkupLayers/u{sid}/{layer_id}").json()["name"] == "Review"
+    # a burner process started on one node is polled on the other
+    from api.markup_client import finish, upload, upload_markup
+    r = one.post("/PCCIS/V1/MarkupBurner", json={"input": {"documentFileId": upload(one, pdf, "pdf"),
+                                                           "markupFileId": upload_markup(one, every_mark()[:3])}})
+    done = finish(two, f"/PCCIS/V1/MarkupBurner/{r.json()['processId']}")
+    assert done["state"] == "complete" and done["output"]["documentFileId"]

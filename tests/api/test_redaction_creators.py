@@ -178,3 +178,17 @@ def test_plain_text_redactor(prizm):
     assert (result["errorCode"], result["percentComplete"]) == ("InvalidMarkup", 0)
     broken = upload(prizm, b"%PDF-1.4 broken", "pdf")
     assert plain_text(prizm, broken, markup)["errorCode"] == "InternalError"
+
+
+def test_a_runaway_pattern_costs_a_worker_not_the_server(make_server):
+    server = make_server(render_timeout="2s", office_enabled="false")
+    prizm = Prizm(server.url)
+    pdf = make_pages_with([["a" * 40 + "!"]])
+    file_id = upload(prizm, pdf, "pdf")
+    r = prizm.post("/v2/redactionCreators", json={"input": {"source": {"fileId": file_id},
+                                                            "rules": [{"find": {"type": "regex", "pattern": "(a+)+$"}}]}})
+    assert r.status_code == 200
+    # meanwhile the server answers at once
+    assert prizm.get("/PCCIS/V1/Service/Current/Health").status_code == 200
+    result = finish(prizm, f"/v2/redactionCreators/{r.json()['processId']}", timeout=60)
+    assert (result["state"], result["errorCode"]) == ("error", "MarkupCreationError")

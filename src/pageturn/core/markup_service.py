@@ -80,9 +80,9 @@ class MarkupService:
         self.dpi = dpi
 
     # ---- inputs ---------------------------------------------------------------------------------------------
-    async def _job(self, key: str, fn: str, *args: Any, **kwargs: Any) -> Any:
+    async def _job(self, key: str, fn: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         try:
-            return await self.pool.run(key, fn, *args, timeout=self.job_timeout, **kwargs)
+            return await self.pool.run(key, fn, *args, timeout=timeout or self.job_timeout, **kwargs)
         except Exception as exc:
             raise to_domain(exc, "convert") from None
 
@@ -279,7 +279,9 @@ class MarkupService:
         try:
             try:
                 path, kind = await self._as_pdf(work, scratch)
-                marks = await self._job(work["sha256"], "find_redactions", path, kind, rules)
+                # a client's regular expression may backtrack for ever: it gets one page render's time
+                marks = await self._job(work["sha256"], "find_redactions", path, kind, rules,
+                                        timeout=self.job_timeout / 5)
             except (DomainError, ProcessFailed) as exc:
                 details = getattr(exc, "details", None)
                 raise ProcessFailed("MarkupCreationError", details, percent=0) from None
