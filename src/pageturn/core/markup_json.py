@@ -161,8 +161,9 @@ def validate_mark(mark: Any, at: str, page_count: int | None = None) -> None:
     _strings_map(f"{at}.data", mark.get("data"))
     if "conversation" in mark and not isinstance(mark["conversation"], dict):
         raise invalid(f"{at}.conversation", "an object", received=mark["conversation"])
-    if "imageDataUrl" in mark and not (isinstance(mark["imageDataUrl"], str) and len(mark["imageDataUrl"]) <= MAX_IMAGE_URL
-                                       and IMAGE_URL.fullmatch(mark["imageDataUrl"])):
+    image_url = mark.get("imageDataUrl")
+    if "imageDataUrl" in mark and not (isinstance(image_url, str) and len(image_url) <= MAX_IMAGE_URL
+                                       and IMAGE_URL.fullmatch(image_url)):
         raise invalid(f"{at}.imageDataUrl", f"a data:image/...;base64 URL of at most {MAX_IMAGE_URL} characters")
 
     if kind in TEXT_SELECTION_TYPES:
@@ -227,7 +228,8 @@ def validate_layer(body: Any, page_count: int | None = None) -> dict[str, Any]:
     name = body.get("name", "")
     if not isinstance(name, str) or len(name) > 1000:
         raise invalid("name", "a string of at most 1000 characters", received=name)
-    if "owner" in body and body["owner"] is not None and (not isinstance(body["owner"], str) or len(body["owner"]) > 256):
+    owner = body.get("owner")
+    if owner is not None and (not isinstance(owner, str) or len(owner) > 256):
         raise invalid("owner", "a string of at most 256 characters", received=body["owner"])
     comments = body.get("comments", [])
     if not isinstance(comments, list) or len(comments) > MAX_MARKS:

@@ -2,9 +2,9 @@
 cannot be cleaned object by object), then every mark is drawn into its page (draw.py).
 
 Redacted output also loses what could still hold the redacted text elsewhere in the file: the document
-information dictionary and XMP metadata, attachments (embedded files and associated files), document JavaScript, the structure tree (its /ActualText
-and /Alt), page thumbnails and piece information, hidden optional content (then /OCProperties), and the
-annotations and form fields a box touches."""
+information dictionary and XMP metadata, attachments (embedded and associated files), document JavaScript,
+the structure tree (its /ActualText and /Alt), page thumbnails and piece information, hidden optional content
+(then /OCProperties), and the annotations and form fields a box touches."""
 from __future__ import annotations
 
 import io

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pikepdf
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
 
 from .fonts import FontMetrics, metrics_of
-from .geometry import IDENTITY, Matrix, Rect, apply, bbox, contains, intersects, invert, multiply, overlap, transform_rect
+from .geometry import (IDENTITY, Matrix, Rect, apply, bbox, contains, intersects, invert, multiply, overlap,
+                       transform_rect)
 
 MAX_FORM_DEPTH = 12
 GLYPH_COVERED = 0.3     # a glyph goes when this share of its width and of its height is under a box
