@@ -201,7 +201,10 @@ def test_the_sessions_burner_serves_the_burned_document(prizm):
     sid = prizm.session_with(document, "pdf")
     r = prizm.post(f"/PCCIS/V1/ViewingSession/u{sid}/MarkupBurner", json={"marks": [_box_mark(facts.box)]})
     assert r.status_code == 200, r.text
-    process = r.json()["processId"]
+    started = r.json()
+    assert (started["input"], started["errorCode"], started["output"], started["state"]) == (
+        None, None, None, "processing")
+    process = started["processId"]
     done = finish(prizm, f"/PCCIS/V1/ViewingSession/u{sid}/MarkupBurner/{process}")
     assert done["state"] == "complete", done
     r = prizm.get(f"/PCCIS/V1/ViewingSession/u{sid}/MarkupBurner/{process}/Document",

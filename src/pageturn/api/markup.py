@@ -40,16 +40,20 @@ def _session_id(request: web.Request) -> str:
     return session_id
 
 
+def _pas_shape(record) -> dict:
+    """The viewer control's shape for the session's burner: every key present, null when not set."""
+    return {"input": None, "errorCode": None, "output": None, **Processes.describe(record, echo_input=False)}
+
+
 async def start_session_burner(request: web.Request) -> web.Response:
     session_id = _session_id(request)
     session = request.app[SESSIONS].usable(session_id)
     record = _service(request).start_session_burner(session, await json_body_or_invalid(request))
-    return json_response(Processes.describe(record, echo_input=False))
+    return json_response(_pas_shape(record))
 
 
 async def get_session_burner(request: web.Request) -> web.Response:
-    record = _process(request, "sessionMarkupBurner", _session_id(request))
-    return json_response(Processes.describe(record, echo_input=False))
+    return json_response(_pas_shape(_process(request, "sessionMarkupBurner", _session_id(request))))
 
 
 async def get_session_burned_document(request: web.Request) -> web.StreamResponse:
