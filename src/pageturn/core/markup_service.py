@@ -165,10 +165,11 @@ class MarkupService:
         return {"documentFileId": result["fileId"]}
 
     async def _burn(self, key: str, path: str, kind: str, marks: list[dict[str, Any]], password: str | None,
-                    scratch: Path) -> WorkFileRecord:
+                    scratch: Path, dpi: float | None = None) -> WorkFileRecord:
         out = scratch / "burned.pdf"
         try:
-            report = await self._job(key, "burn_markup", path, kind, marks, str(out), password=password, dpi=self.dpi)
+            report = await self._job(key, "burn_markup", path, kind, marks, str(out), password=password,
+                                     dpi=dpi or self.dpi)
         except DomainError as exc:
             if exc.error_code in ("InvalidDocument", "ConversionFailed"):
                 raise ProcessFailed("RedactionError", exc.details) from None
@@ -190,8 +191,10 @@ class MarkupService:
         assert source is not None  # page_source waits for the conversion
         scratch = self._scratch()
         try:
+            # a page that must be rasterised is, at the resolution the session shows its pages at
+            html5 = (session["props"].get("render") or {}).get("html5") or {}
             result = await self._burn(source.content_key, str(source.path), source.kind, marks, source.password,
-                                      scratch)
+                                      scratch, dpi=float(html5.get("rasterResolution") or self.dpi))
         finally:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
         return {"documentFileId": result["fileId"]}
