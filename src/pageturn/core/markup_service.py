@@ -26,7 +26,7 @@ from .workfiles import WorkFiles
 
 log = logging.getLogger(__name__)
 
-MAX_MARKUP_BYTES = 64 << 20
+MAX_MARKUP_BYTES = 32 << 20    # as a markup layer's body
 MAX_RULES = 100
 MAX_PATTERN = 2000
 NAMED = ("emailAddress", "phoneNumber", "iban", "paymentCardNumber")
@@ -326,8 +326,12 @@ class MarkupService:
                                     min_seconds=_min_seconds(body), affinity_token=source["affinityToken"])
 
     async def _plain_text(self, source: WorkFileRecord, markup: WorkFileRecord, line_ending: str) -> dict[str, Any]:
+        path = self.workfiles.path(markup)
         try:
-            raw = await asyncio.to_thread(self.workfiles.path(markup).read_bytes)
+            if path.stat().st_size > MAX_MARKUP_BYTES:
+                raise ProcessFailed("InvalidMarkup", {"message": f"markup files are at most {MAX_MARKUP_BYTES} bytes"},
+                                    percent=0)
+            raw = await asyncio.to_thread(path.read_bytes)
             body = json.loads(raw.decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError, OSError):
             raise ProcessFailed("InvalidJson", percent=0) from None
