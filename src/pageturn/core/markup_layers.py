@@ -9,7 +9,6 @@ key. Lifetime follows the document's: a layer is kept at least as long as work f
 after its last use, and at least as long as the session that used it."""
 from __future__ import annotations
 
-import copy
 import hashlib
 from typing import Any, TypedDict, cast
 
@@ -100,7 +99,7 @@ class MarkupLayers(SessionListener):
         return out
 
     def create(self, session: SessionRecord, body: Any, page_count: int | None) -> LayerRecord:
-        layer = copy.deepcopy(validate_layer(body, page_count))
+        layer = validate_layer(body, page_count)  # freshly parsed JSON: nobody else holds it
         document = self.document_key(session)
         if len(self._records(document)) >= MAX_LAYERS_PER_DOCUMENT:
             raise InputError("InvalidInput", {"in": "body", "at": "",
@@ -128,7 +127,7 @@ class MarkupLayers(SessionListener):
 
     def replace(self, session: SessionRecord, layer_id: str, body: Any, page_count: int | None) -> LayerRecord:
         record = self.get(session, layer_id)
-        layer = copy.deepcopy(validate_layer(body, page_count))
+        layer = validate_layer(body, page_count)
         layer["layerRecordId"] = layer_id
         layer.setdefault("originalXmlName", record["layer"].get("originalXmlName", layer.get("name", "")))
         if "owner" not in layer and record["owner"]:
