@@ -95,3 +95,21 @@ def test_tj_kerning_and_forms(tmp_path):
         for obj in result.objects:
             if isinstance(obj, pikepdf.Stream):
                 assert b"Secret" not in obj.read_bytes()
+
+
+def test_paths_inside_a_box_go_and_paths_crossing_it_are_clipped_out(tmp_path):
+    pdf = _pdf(b"0 0 1 rg 100 600 20 20 re f\n"            # a square wholly inside the box
+               b"1 0 0 RG 4 w 50 610 m 400 610 l S\n"      # a line through the box
+               b"0 1 0 rg 300 300 50 50 re f\n", {})        # a square far from it
+    out, report = _redact(tmp_path, pdf, (90, 170, 40, 40))   # x 90..130, y(top) 170..210 -> 582..622 up
+    assert report["pathsRemoved"] == 1 and report["pathsClipped"] == 1 and not report["rasterisedPages"]
+    with pikepdf.open(out) as result:
+        ops = [(str(i.operator), [float(v) for v in i.operands]) for i in pikepdf.parse_content_stream(result.pages[0])
+               if not isinstance(i, pikepdf.ContentStreamInlineImage)]
+    assert ("re", [100, 600, 20, 20]) not in ops and ("re", [300, 300, 50, 50]) in ops
+    assert ("m", [50, 610]) in ops and ("W", []) in ops          # the line stays, with a clip around the box
+    document = pdfium.PdfDocument(out)
+    image = document[0].render(scale=1).to_pil().convert("RGB")
+    document.close()
+    assert image.getpixel((60, 182)) == (255, 0, 0)             # the line outside the box is still drawn
+    assert image.getpixel((325, 467)) == (0, 255, 0)
