@@ -244,3 +244,16 @@ def test_marks_are_printed_over_their_pages(page, server, api, document):
     assert abs((mark["x"] - image["x"]) / image["width"] - 0.5) < 0.01
     assert abs((mark["y"] - image["y"]) / image["height"] - 0.5) < 0.01
     assert abs(mark["width"] / image["width"] - 0.25) < 0.01
+
+
+def test_the_page_setting_lowers_or_turns_on_annotation_mode(page, server, api, document):
+    editable = api.session(document, "pdf", body=EDIT)
+    page.goto(f"{server.url}/viewer/{editable}?annotations=readonly")
+    page.wait_for_selector(".markup-layer")
+    assert page.locator("#markup-tools [data-tool]").count() == 0
+    page.goto(f"{server.url}/viewer/{editable}?annotations=off")
+    wait_for_content(page, 0)
+    assert page.is_hidden("#markup-bar") and page.locator(".markup-layer").count() == 0
+    plain = api.session(document, "pdf")
+    page.goto(f"{server.url}/viewer/{plain}?annotations=edit")
+    page.wait_for_selector('#markup-tools [data-tool="rectangle"]')
