@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from . import __version__
-from .api import (comparison, content_converters, html5, observe, ops_routes, probes, routes, search, security,
-                  service, viewing_sessions, work_files, zoho)
+from .api import (comparison, content_converters, html5, markup, markup_layers, observe, ops_routes, probes, routes,
+                  search, security, service, viewing_sessions, work_files, zoho)
 from .api.errors import error_middleware
 from .clock import Clock, system_clock
 from .config import Settings
@@ -23,6 +23,9 @@ from .core.conversions import Limits as ConversionLimits
 from .core.documents import Documents
 from .core.url_fetch import AllowList, fetch_to_workfile
 from .core.initial_pages import InitialPages
+from .core.markup_layers import MarkupLayers
+from .core.markup_service import MarkupService
+from .core.processes import Processes
 from .core.pages import Pages
 from .core.records import WorkFileRecord
 from .core.search_contexts import SearchContexts
@@ -60,6 +63,8 @@ async def sweep_once(app: web.Application) -> None:
     await app[viewing_sessions.SESSIONS].sweep()
     app[search.TASKS].sweep()
     app[search.CONTEXTS].sweep()
+    app[markup_layers.LAYERS].sweep()
+    app[markup.MARKUP].processes.sweep()
     # directory walks and deletions: off the event loop
     await asyncio.to_thread(workfiles.sweep)
     await asyncio.to_thread(workfiles.blobs.clean_tmp, 3600)
@@ -171,8 +176,14 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
                                 render_timeout=settings.render_timeout, office_timeout=settings.office_timeout),
         pool=render_pool, office=office,
         exclusive=not str(settings.metadata).startswith(("redis://", "rediss://", "unix://")))
+    # markup layers hear from the sessions when a private session's data goes
+    layers = MarkupLayers(store, lifetime=settings.workfile_lifetime, clock=clock)
     sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime,
-                               listeners=(documents, InitialPages(pages)), clock=clock)
+                               listeners=(documents, InitialPages(pages), layers), clock=clock)
+    # burning and redaction parse documents in the render workers, with a longer timeout than one page's
+    markup_service = MarkupService(workfiles, documents, render_pool, office, Processes(store, clock=clock),
+                                   job_timeout=settings.render_timeout * 5,
+                                   conversion_timeout=settings.office_timeout)
 
     zoho_service = ZohoService(
         previews=ZohoPreviews(sessions, lifetime=settings.zoho_session_lifetime),
@@ -197,6 +208,8 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     app[viewing_sessions.URL_FETCHER] = fetch
     app[work_files.WORKFILES] = workfiles
     app[html5.PAGES] = pages
+    app[markup_layers.LAYERS] = layers
+    app[markup.MARKUP] = markup_service
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
     search_text = DocumentText(pages)  # search: tasks and contexts share the per-content text cache
     search_tasks = SearchTasks(store, search_text, app[comparison.TOKENS], sessions)

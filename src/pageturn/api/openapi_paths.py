@@ -27,7 +27,8 @@ ZOHO_TAG = "Zoho Office Integrator (Writer)"
 OPS = "Operations"
 SEARCH = "PrizmDoc search"
 CONVERT = "PrizmDoc content conversion"
-TAG_ORDER = [PRIZM, HTML5, CONVERT, SEARCH, WORK, SERVICE, ZOHO_TAG, VIEWER, OPS]  # sections of the reference page, in this order
+MARKUP = "PrizmDoc markup, burning and redaction"
+TAG_ORDER = [PRIZM, HTML5, CONVERT, SEARCH, MARKUP, WORK, SERVICE, ZOHO_TAG, VIEWER, OPS]  # sections of the reference page, in this order
 
 PRIZM_ERRORS = {"480": "invalid input (PrizmDoc error JSON: errorCode, errorDetails)",
                 "580": "the server could not do it (PrizmDoc error JSON)"}
@@ -77,6 +78,43 @@ OPERATIONS: dict[tuple[str, str], Op] = {
                                           responses={"200": "the process (processId, state)", **PRIZM_ERRORS}),
     ("GET", "/v2/contentConverters/{processId}"): Op("A conversion process's state, progress and results", CONVERT,
                                                      responses={"200": "the process", "404": "unknown process"}),
+    # ---- markup layers, burning, redaction
+    ("GET", "/MarkupLayers/{sid}"): Op("The markup layers of the session's document", MARKUP,
+                                       responses={"200": "layer summaries", "502": "unknown or ended session"}),
+    ("POST", "/MarkupLayers/{sid}"): Op("Create a markup layer", MARKUP, body="json",
+                                        responses={"201": "the layer's id", "480": "invalid mark (named)",
+                                                   "502": "unknown or ended session"}),
+    ("GET", "/MarkupLayers/{sid}/{layerRecordId}"): Op("One markup layer", MARKUP,
+                                                       responses={"200": "the layer", "404": "unknown layer",
+                                                                  "502": "unknown or ended session"}),
+    ("PUT", "/MarkupLayers/{sid}/{layerRecordId}"): Op("Replace a markup layer", MARKUP, body="json",
+                                                       responses={"200": "the layer's id", "404": "unknown layer",
+                                                                  "480": "invalid mark (named)"}),
+    ("POST", "/MarkupLayers/{sid}/{layerRecordId}"): Op("Replace a markup layer (X-HTTP-Method-Override: PUT)",
+                                                        MARKUP, body="json",
+                                                        responses={"200": "the layer's id", "404": "unknown layer"}),
+    ("DELETE", "/MarkupLayers/{sid}/{layerRecordId}"): Op("Delete a markup layer", MARKUP, produces="",
+                                                          responses={"204": "deleted", "404": "unknown layer"}),
+    ("POST", "/PCCIS/V1/MarkupBurner"): Op("Burn markup (work file) into a document (work file)", MARKUP,
+                                           body="json", responses={"200": "the process", **PRIZM_ERRORS}),
+    ("GET", "/PCCIS/V1/MarkupBurner/{processId}"): Op("A burner process's state and result", MARKUP,
+                                                      responses={"200": "the process", "404": "unknown process"}),
+    ("POST", "/PCCIS/V1/ViewingSession/{sid}/MarkupBurner"): Op("Burn marks into the session's document", MARKUP,
+                                                                body="json",
+                                                                responses={"200": "the process", **SESSION_ERRORS}),
+    ("GET", "/PCCIS/V1/ViewingSession/{sid}/MarkupBurner/{processId}"): Op(
+        "A session burner process's state", MARKUP, responses={"200": "the process", "404": "unknown process"}),
+    ("GET", "/PCCIS/V1/ViewingSession/{sid}/MarkupBurner/{processId}/Document"): Op(
+        "The burned PDF", MARKUP, produces="application/pdf",
+        responses={"200": "the burned PDF", "404": "unknown process"}),
+    ("POST", "/v2/redactionCreators"): Op("Find text to redact by rules; answers a markup work file", MARKUP,
+                                          body="json", responses={"200": "the process", **PRIZM_ERRORS}),
+    ("GET", "/v2/redactionCreators/{processId}"): Op("A redaction creator's state and result", MARKUP,
+                                                     responses={"200": "the process", "404": "unknown process"}),
+    ("POST", "/v2/plainTextRedactors"): Op("The document's text with redactions applied", MARKUP, body="json",
+                                           responses={"200": "the process", **PRIZM_ERRORS}),
+    ("GET", "/v2/plainTextRedactors/{processId}"): Op("A plain-text redactor's state and result", MARKUP,
+                                                      responses={"200": "the process", "404": "unknown process"}),
     # ---- search (contexts and tasks)
     ("POST", "/v2/searchContexts"): Op("Create a search context over a work file or uploaded text", SEARCH,
                                        body="json", responses={"200": "the context", **PRIZM_ERRORS}),

@@ -7,7 +7,8 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from . import comparison, content_converters, html5, search, service, viewer, viewing_sessions, work_files
+from . import (comparison, content_converters, html5, markup, markup_layers, search, service, viewer,
+               viewing_sessions, work_files)
 from .errors import NOT_FOUND_ROUTES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -71,6 +72,22 @@ PRIZMDOC = (
           unknown_session_404=True),
     Route("GET", "/PCCIS/V1/Service/Current/Health", service.health),
     Route("GET", "/PCCIS/V1/Service/Current/Info", service.info),
+    Route("GET", "/MarkupLayers/{sid}", markup_layers.list_layers),
+    Route("POST", "/MarkupLayers/{sid}", markup_layers.create),
+    Route("GET", "/MarkupLayers/{sid}/{layerRecordId}", markup_layers.read),
+    Route("PUT", "/MarkupLayers/{sid}/{layerRecordId}", markup_layers.replace),
+    Route("POST", "/MarkupLayers/{sid}/{layerRecordId}", markup_layers.post_to_layer),
+    Route("DELETE", "/MarkupLayers/{sid}/{layerRecordId}", markup_layers.delete),
+    Route("POST", "/PCCIS/V1/MarkupBurner", markup.start_burner),
+    Route("GET", "/PCCIS/V1/MarkupBurner/{processId}", markup.get_burner),
+    Route("POST", "/PCCIS/V1/ViewingSession/{sid}/MarkupBurner", markup.start_session_burner),
+    Route("GET", "/PCCIS/V1/ViewingSession/{sid}/MarkupBurner/{processId}", markup.get_session_burner),
+    Route("GET", "/PCCIS/V1/ViewingSession/{sid}/MarkupBurner/{processId}/Document",
+          markup.get_session_burned_document),
+    Route("POST", "/v2/redactionCreators", markup.start_creator),
+    Route("GET", "/v2/redactionCreators/{processId}", markup.get_creator),
+    Route("POST", "/v2/plainTextRedactors", markup.start_plain_text),
+    Route("GET", "/v2/plainTextRedactors/{processId}", markup.get_plain_text),
 )
 
 VIEWER = (

@@ -21,10 +21,23 @@ def viewer_config(sessions: ViewingSessions, session_id: str) -> dict:
     mode = "compare" if (record.get("original") or record.get("revised")) else "view"
     permissions = {**DEFAULT_PERMISSIONS, **(record.get("viewerPermissions") or {})}
     config = {"viewingSessionId": session_id, "permissions": permissions, "mode": mode, "apiBase": ""}
+    annotations = annotation_mode(record["props"])
+    if annotations is not None:
+        config["annotations"] = annotations
     name = record.get("documentName") or record["props"].get("attachmentDisplayName")
     if isinstance(name, str) and name:
         config["documentName"] = name  # shown in the toolbar and used for downloads
     return config
+
+
+def annotation_mode(props: dict) -> dict | None:
+    """The session's `viewerOptions.annotations` ("edit" or "readonly", anything else off) and the name its
+    marks are saved under (`viewerOptions.userName`); annotation mode is off by default."""
+    options = props.get("viewerOptions")
+    if not isinstance(options, dict) or options.get("annotations") not in ("edit", "readonly"):
+        return None
+    user = options.get("userName")
+    return {"mode": options["annotations"], "userName": user[:256] if isinstance(user, str) and user else "Anonymous"}
 
 
 # JSON escapes for every character that means something to the HTML parser inside a script element ('<!--',

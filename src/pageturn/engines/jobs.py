@@ -96,6 +96,29 @@ def locate_changes(pdf_path: str, changes: list[dict]) -> list[dict]:
     return locate(changes, pdf_path)
 
 
+def burn_markup(path: str, kind: str, marks: list[dict], out_path: str, *, password: str | None = None,
+                dpi: float = 150.0) -> dict[str, Any]:
+    """Burns validated markup into the document and writes the PDF to out_path (engines.markup.burn)."""
+    from .markup.burn import burn  # imported on first use: most workers never burn
+
+    return burn(path, kind, marks, out_path, password=password, dpi=dpi)
+
+
+def find_redactions(path: str, kind: str, rules: list[dict], *, password: str | None = None) -> list[dict]:
+    """Redaction marks at every match of the rules' patterns (engines.markup.text)."""
+    from .markup.text import find_redactions as find
+
+    return find(path, kind, rules, password=password)
+
+
+def redacted_text(path: str, kind: str, marks: list[dict], *, line_ending: str = "\n",
+                  password: str | None = None) -> str:
+    """The document's plain text with what the redaction marks cover replaced (engines.markup.text)."""
+    from .markup.text import redacted_text as text
+
+    return text(path, kind, marks, line_ending=line_ending, password=password)
+
+
 def ping() -> dict[str, Any]:
     """A worker's health check: answers at once with its process id."""
     return {"pid": os.getpid()}
@@ -115,6 +138,9 @@ JOBS: dict[str, Callable[..., Any]] = {
     "locate_changes": locate_changes,
     "search_page_texts": search_text.page_texts,
     "search_hit_rectangles": search_text.hit_rectangles,
+    "burn_markup": burn_markup,
+    "find_redactions": find_redactions,
+    "redacted_text": redacted_text,
     "ping": ping,
     "close_documents": close_documents,
 }

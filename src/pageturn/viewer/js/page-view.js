@@ -59,6 +59,7 @@ export class PageView {
     this.overlay.append(this.highlightLayer, this.linkLayer);
     el.append(this.content, this.overlay);
     this.el = el;
+    this.ctx.pageCreated?.(this);   // annotation mode adds its layer to the overlay
   }
 
   get signal() { return this.abort.signal; }
@@ -82,6 +83,7 @@ export class PageView {
     this.overlay.style.transform = `scale(${scale})`;
     // one screen pixel in overlay units: outlines stay thin at every zoom
     this.overlay.style.setProperty("--px", String(1 / scale));
+    this.ctx.pageResized?.(this);
   }
 
   /** Starts loading content and text; call once after the page is in the DOM with its size. */
@@ -335,6 +337,7 @@ export class PageView {
 
   /** Leaves the DOM: stops its requests and frees its images. */
   destroy() {
+    this.ctx.pageDestroyed?.(this);
     this.abort.abort();
     for (const url of this.blobUrls) URL.revokeObjectURL(url);
     this.blobUrls = [];

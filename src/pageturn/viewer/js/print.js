@@ -16,9 +16,9 @@ export function printDpi(count) {
 /**
  * @param {{api: import("./api.js").PrizmApi, count: number,
  *          rasterSize: (p: number) => {dpi: number}, root: HTMLElement, onProgress: (done: number) => void,
- *          signal: AbortSignal}} options
+ *          signal: AbortSignal, overlay?: (page: number) => Element | null}} options
  */
-export async function preparePrint({ api, count, rasterSize, root, onProgress, signal }) {
+export async function preparePrint({ api, count, rasterSize, root, onProgress, signal, overlay }) {
   root.replaceChildren();
   const pages = [];
   const target = printDpi(count);
@@ -27,7 +27,13 @@ export async function preparePrint({ api, count, rasterSize, root, onProgress, s
     holder.className = "print-page";
     const img = new Image();
     img.alt = `Page ${page + 1}`;
-    holder.appendChild(img);
+    const layer = overlay ? overlay(page) : null;
+    if (layer) {  // annotations over the page image, in the same box so they stay aligned
+      const sheet = document.createElement("div");
+      sheet.className = "print-sheet";
+      sheet.append(img, layer);
+      holder.appendChild(sheet);
+    } else holder.appendChild(img);
     root.appendChild(holder);
     // the server's raster resolution is the print resolution unless the source is finer (a 600 dpi scan)
     const dpi = rasterSize(page).dpi || PRINT_DPI;
@@ -42,7 +48,7 @@ export async function preparePrint({ api, count, rasterSize, root, onProgress, s
       // a plain URL, not a blob: the browser's image cache may drop decoded pages of a long document
       await loadImage(img, api.pngUrl(page, scale), () => api.pagePng(page, scale, signal));
       // the printer's page turns with the document's (named @page "landscape" in the print style sheet)
-      img.parentElement.classList.add(img.naturalWidth > img.naturalHeight ? "landscape" : "portrait");
+      img.closest(".print-page").classList.add(img.naturalWidth > img.naturalHeight ? "landscape" : "portrait");
       onProgress(++done);
     }
   }

@@ -5,6 +5,7 @@ import { PrizmApi } from "./api.js";
 import { ComparePanel } from "./compare-panel.js";
 import { DocumentView } from "./document-view.js";
 import { bindKeys } from "./keyboard.js";
+import { Markup } from "./markup.js";
 import { Notice, describeError } from "./notice.js";
 import { PageAttributes } from "./page-attributes.js";
 import { clearPrint, preparePrint } from "./print.js";
@@ -33,6 +34,17 @@ function storedName(id) {
   try { return sessionStorage.getItem(NAME_KEY(id)) || ""; } catch { return ""; }
 }
 
+/** Annotation mode: the session's viewer options, which the page's `?annotations=` setting may lower ("off",
+ *  "readonly") or, when the session says nothing, turn on ("edit", "readonly"). Off by default. */
+function annotationSetting(fromSession) {
+  const page = new URLSearchParams(window.location.search).get("annotations");
+  if (fromSession) {
+    if (page === "off") return null;
+    return page === "readonly" ? { ...fromSession, mode: "readonly" } : fromSession;
+  }
+  return page === "edit" || page === "readonly" ? { mode: page, userName: "Anonymous" } : null;
+}
+
 class Viewer {
   constructor(config) {
     this.config = config;
@@ -44,7 +56,18 @@ class Viewer {
     // a name the server knows (optional config.documentName) wins over the one the landing page kept
     this.fileName = (typeof config.documentName === "string" && config.documentName) || storedName(config.viewingSessionId);
 
-    const view = (this.view = new DocumentView($("viewport"), this.pageServices()));
+    const services = this.pageServices();
+    const markupConfig = annotationSetting(config.annotations);
+    if (markupConfig && (markupConfig.mode === "edit" || markupConfig.mode === "readonly")) {
+      this.markup = new Markup({ api: this.api, config: markupConfig, unitSize: (page) => this.view.layout.sizeOf(page),
+        scrollToPage: (page) => this.view.scrollToPage(page), fileName: () => this.fileName,
+        canDownload: this.permissions.download });
+      services.pageCreated = (page) => this.markup.pageCreated(page);
+      services.pageResized = (page) => this.markup.pageResized(page);
+      services.pageDestroyed = (page) => this.markup.pageDestroyed(page);
+      this.markup.load();
+    }
+    const view = (this.view = new DocumentView($("viewport"), services));
     this.scheduler.focus = () => view.current;
     this.toolbar = new Toolbar(view);
     this.thumbs = new Thumbnails($("thumb-list"), this.api, (page) => view.scrollToPage(page));
@@ -334,6 +357,7 @@ class Viewer {
         await preparePrint({
           api: this.api, count, root, signal: abort.signal,
           rasterSize: (page) => this.attributes.rasterSize(page, this.view.layout.sizeOf(page)),
+          overlay: this.markup ? (page) => this.markup.printLayer(page) : undefined,
           onProgress: (done) => {
             status.textContent = `Prepared ${done} of ${count} ${count === 1 ? "page" : "pages"}`;
             bar.style.width = `${(done / count) * 100}%`;

@@ -1,0 +1,120 @@
+"""PrizmDoc processes (POST, then poll GET by processId): records in the metadata store, so any node answers the
+poll; the work itself runs as a task on the node that accepted the POST.
+
+A process that fails ends with HTTP 200 and `state: "error"` plus an `errorCode` (the spec's final-status
+errors); a node that dies while working leaves its process "processing" until it expires."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, TypedDict, cast
+
+from ..clock import Clock, system_clock
+from ..storage.metadata import MetadataStore
+from .errors import DomainError
+from .ids import is_valid_id, new_file_id
+from .workfiles import iso
+
+log = logging.getLogger(__name__)
+
+KIND = "markupprocess"   # its own collection: other process APIs keep theirs
+
+
+class ProcessRecord(TypedDict):
+    processId: str
+    type: str                 # markupBurner, redactionCreator, plainTextRedactor, sessionMarkupBurner
+    input: dict[str, Any]
+    state: str                # processing, complete, error
+    percentComplete: int
+    output: dict[str, Any] | None
+    errorCode: str | None
+    errorDetails: Any
+    affinityToken: str | None
+    owner: str | None         # the viewing session of a session-scoped process
+    created: float
+    expires: float
+
+
+class ProcessFailed(Exception):
+    """A final-status error: the process ends with this errorCode (HTTP 200, state "error")."""
+
+    def __init__(self, error_code: str, details: Any = None, percent: int = 100):
+        super().__init__(error_code)
+        self.error_code = error_code
+        self.details = details
+        self.percent = percent
+
+
+Work = Callable[[ProcessRecord], Awaitable[dict[str, Any]]]
+
+
+class Processes:
+    def __init__(self, store: MetadataStore, *, clock: Clock = system_clock, default_lifetime: float = 1200):
+        self.store = store
+        self.clock = clock
+        self.default_lifetime = default_lifetime
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, kind: str, input: dict[str, Any], work: Work, *, min_seconds: int | None = None,
+              affinity_token: str | None = None, owner: str | None = None) -> ProcessRecord:
+        now = self.clock()
+        record: ProcessRecord = {
+            "processId": new_file_id(), "type": kind, "input": input, "state": "processing", "percentComplete": 0,
+            "output": None, "errorCode": None, "errorDetails": None, "affinityToken": affinity_token, "owner": owner,
+            "created": now, "expires": now + max(self.default_lifetime, float(min_seconds or 0)),
+        }
+        self._save(record)
+        task = asyncio.create_task(self._run(record, work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return record
+
+    async def _run(self, record: ProcessRecord, work: Work) -> None:
+        try:
+            output = await work(record)
+            record.update({"state": "complete", "percentComplete": 100, "output": output})
+        except ProcessFailed as exc:
+            record.update({"state": "error", "percentComplete": exc.percent, "errorCode": exc.error_code,
+                           "errorDetails": exc.details})
+        except DomainError as exc:
+            record.update({"state": "error", "percentComplete": 100, "errorCode": exc.error_code or "InternalError",
+                           "errorDetails": exc.details if exc.details is not None else {"message": exc.message}})
+        except Exception:  # never a hung process: the unexpected is logged and told as InternalError
+            log.exception("%s process failed", record["type"])
+            record.update({"state": "error", "percentComplete": 100, "errorCode": "InternalError"})
+        self._save(record)
+
+    def get(self, kind: str, process_id: str, owner: str | None = None) -> ProcessRecord | None:
+        found = self.store.get(KIND, process_id) if is_valid_id(process_id) else None
+        if found is None or found["type"] != kind or found["expires"] <= self.clock() or found.get("owner") != owner:
+            return None
+        return cast(ProcessRecord, found)
+
+    @staticmethod
+    def describe(record: ProcessRecord, *, echo_input: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"processId": record["processId"], "expirationDateTime": iso(record["expires"]),
+                               "input": record["input"] if echo_input else None, "state": record["state"],
+                               "percentComplete": record["percentComplete"]}
+        if record["affinityToken"]:
+            out["affinityToken"] = record["affinityToken"]
+        if record["state"] == "complete":
+            out["output"] = record["output"]
+        if record["state"] == "error":
+            out["errorCode"] = record["errorCode"]
+            if record["errorDetails"] is not None:
+                out["errorDetails"] = record["errorDetails"]
+        return out
+
+    def _save(self, record: ProcessRecord) -> None:
+        self.store.put(KIND, record["processId"], record, record["expires"])
+
+    def sweep(self) -> int:
+        removed = 0
+        for process_id, _ in self.store.expired(KIND, self.clock()):
+            removed += self.store.delete(KIND, process_id)
+        return removed
+
+    async def wait_idle(self) -> None:
+        """Lets running processes finish (shutdown)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=30)
