@@ -12,10 +12,11 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .api import comparison, html5, routes, security, service, viewing_sessions, work_files, zoho
+from .api import attachments, comparison, html5, routes, security, service, viewing_sessions, work_files, zoho
 from .api.errors import error_middleware
 from .clock import Clock, system_clock
 from .config import Settings
+from .core.attachments import Attachments
 from .core.comparison import Comparer, ContinueTokens, load_secret
 from .core.documents import Documents
 from .core.url_fetch import AllowList, fetch_to_workfile
@@ -126,8 +127,11 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     documents = Documents(blobs, cache, office=office, comparer=comparer, conversion_timeout=settings.office_timeout,
                           on_scope_removed=(hot.forget_under,))
     pages = Pages(documents, render_pool, cache, hot, render_timeout=settings.render_timeout)
+    mail_attachments = Attachments(workfiles, store)   # first listener: picks the attachment a session views
+    documents.select_part = mail_attachments.select
     sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime,
-                               listeners=(documents, InitialPages(pages)), clock=clock)
+                               listeners=(mail_attachments, documents, InitialPages(pages)), clock=clock)
+    mail_attachments.bind(sessions)
 
     zoho_service = ZohoService(
         previews=ZohoPreviews(sessions, lifetime=settings.zoho_session_lifetime),
@@ -149,6 +153,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
         max_size=settings.max_upload_size)
     app[work_files.WORKFILES] = workfiles
     app[html5.PAGES] = pages
+    app[attachments.ATTACHMENTS] = mail_attachments
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
     app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir)),
                                   ("render_workers", render_pool.healthy)]

@@ -21,7 +21,7 @@ from ..storage.blobs import BlobStore, CacheStore, file_sha256
 from . import formats
 from .engine_errors import remember_seconds, to_domain
 from .errors import DomainError, ServerError, UnrecognizedFormat
-from .records import SessionRecord
+from .records import DocumentPart, SessionRecord
 from .sessions import SessionListener
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,9 @@ class Documents(SessionListener):
         # failures the document caused, each with when it is forgotten; bounded, oldest first
         self._failures: OrderedDict[str, tuple[DomainError, float]] = OrderedDict()
         self.on_scope_removed = on_scope_removed  # in-memory caches that must forget a removed session's output
+        # which document a session views: its source, unless something else is chosen (core.attachments picks
+        # an e-mail's attachment by attachmentIndex)
+        self.select_part: Callable[[SessionRecord], DocumentPart | None] = lambda session: session.get("source")
 
     # ---- which source, where ----------------------------------------------------------------------------
     @staticmethod
@@ -109,7 +112,7 @@ class Documents(SessionListener):
                 raise ServerError("DocumentNotProvidedYet", "Both the original and the revised document are needed")
             pair = original["sha256"] + revised["sha256"]
             return "cmp-" + hashlib.sha256(pair.encode()).hexdigest()
-        part = session.get("source")
+        part = self.select_part(session)
         if part is None:
             return None
         fmt = formats.format_of(part["extension"])
@@ -124,7 +127,7 @@ class Documents(SessionListener):
 
     async def page_source(self, session: SessionRecord, *, wait: bool = True) -> PageSource | None:
         """The page source, converting first if needed; None when `wait` is False and it is not ready yet."""
-        part = session.get("source")
+        part = self.select_part(session)
         if part is None and not self.is_comparison(session):
             raise ServerError("DocumentNotProvidedYet", "The viewing session has no document yet")
         if self.is_comparison(session) and not (session.get("original") and session.get("revised")):
@@ -208,7 +211,7 @@ class Documents(SessionListener):
     async def _convert_office(self, session: SessionRecord, work: Path) -> dict[str, Any]:
         if self.office is None:
             raise ServerError("FeatureDisabled", "Office, text and HTML documents are not enabled on this server")
-        part = session["source"]
+        part = self.select_part(session)
         assert part is not None  # conversion_key() gave a key, so there is a source
         # LibreOffice sees only this private copy, named by the format so its filters pick correctly;
         # copied in a thread: sources may be hundreds of MB
@@ -245,7 +248,7 @@ class Documents(SessionListener):
     def estimate_pages(self, session: SessionRecord) -> tuple[int, int]:
         """An honest early page count: what the file itself records (Word and PowerPoint store their page and
         slide counts in docProps/app.xml), else a rough guess with low confidence."""
-        part = session.get("source") or session.get("revised")
+        part = self.select_part(session) or session.get("revised")
         if part is None:
             return 1, 0
         path = self.blobs.path(part["sha256"])
