@@ -22,6 +22,7 @@ from . import formats
 from .engine_errors import remember_seconds, to_domain
 from .errors import DomainError, ServerError, UnrecognizedFormat
 from .records import DocumentPart, SessionRecord
+from ..engines.xps import XpsConverter
 from .sessions import SessionListener
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class Documents(SessionListener):
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # failures the document caused, each with when it is forgotten; bounded, oldest first
         self._failures: OrderedDict[str, tuple[DomainError, float]] = OrderedDict()
+        self.xps = XpsConverter()     # XPS/OXPS to PDF (xpstopdf, isolated and capped)
         self.on_scope_removed = on_scope_removed  # in-memory caches that must forget a removed session's output
         # which document a session views: its source, unless something else is chosen (core.attachments picks
         # an e-mail's attachment by attachmentIndex)
@@ -118,7 +120,7 @@ class Documents(SessionListener):
         fmt = formats.format_of(part["extension"])
         if fmt is None:
             raise UnrecognizedFormat()
-        if fmt.family in ("office", "text"):
+        if fmt.family in ("office", "text", "xps"):
             # the password changes what LibreOffice can open, so it is part of the key
             password = self._password(session) or ""
             salt = hashlib.sha256(password.encode()).hexdigest()[:12] if password else "nopw"
@@ -196,6 +198,8 @@ class Documents(SessionListener):
                 if self.comparer is None:
                     raise ServerError("FeatureDisabled", "Document comparison is not available on this server")
                 meta = await self.comparer.convert(session, work)
+            elif self._family(session) == "xps":
+                meta = await self._convert_xps(session, work)
             else:
                 meta = await self._convert_office(session, work)
             await asyncio.to_thread(self.publish, directory, work / "document.pdf", meta)
@@ -222,6 +226,22 @@ class Documents(SessionListener):
                                            timeout=self.conversion_timeout)
         return {"pageCount": result.page_count, "sheets": result.sheets,
                 "sha256": await asyncio.to_thread(file_sha256, out)}
+
+    def _family(self, session: SessionRecord) -> str | None:
+        part = self.select_part(session)
+        fmt = formats.format_of(part["extension"]) if part else None
+        return fmt.family if fmt else None
+
+    async def _convert_xps(self, session: SessionRecord, work: Path) -> dict[str, Any]:
+        """XPS has its own converter (engines/xps.py): LibreOffice does not read it."""
+        part = self.select_part(session)
+        assert part is not None
+        private = work / f"document.{part['extension']}"
+        await asyncio.to_thread(shutil.copyfile, self.blobs.path(part["sha256"]), private)
+        out = work / "document.pdf"
+        await self.xps.convert(private, out, timeout=self.conversion_timeout)
+        count = await asyncio.to_thread(_page_count, out)
+        return {"pageCount": count, "sheets": None, "sha256": await asyncio.to_thread(file_sha256, out)}
 
     def publish(self, directory: Path, pdf: Path, meta: dict[str, Any]) -> None:
         """meta.json first, then the PDF by rename: a reader that sees the PDF also sees its facts."""
@@ -296,3 +316,15 @@ class Documents(SessionListener):
     def failure_for(self, session: SessionRecord) -> DomainError | None:
         key = self.conversion_key(session)
         return None if key is None else self._failure(str(self._converted_dir(session, key)))
+
+
+def _page_count(path: Path) -> int:
+    import pypdfium2
+
+    from ..engines.office import _PDFIUM  # PDFium is not thread-safe: the office pool's lock guards it
+    with _PDFIUM:
+        document = pypdfium2.PdfDocument(str(path))
+        try:
+            return len(document)
+        finally:
+            document.close()

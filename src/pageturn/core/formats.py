@@ -23,7 +23,7 @@ WORD_FORMATS = WORD
 # Formats whose bytes are one container type, so a given extension refines what content detection found.
 _REFINES = {
     "docx": {"docm", "dotx"}, "xlsx": {"xlsm"}, "pptx": {"ppsx"}, "doc": {"dot"}, "ppt": {"pps"},
-    "jpg": {"jpeg"}, "tif": {"tiff"}, "html": {"htm"}, "ooxml-encrypted": {"docx", "docm", "xlsx", "xlsm",
+    "jpg": {"jpeg"}, "tif": {"tiff"}, "html": {"htm"}, "xps": {"oxps"}, "ooxml-encrypted": {"docx", "docm", "xlsx", "xlsm",
                                                                            "pptx", "ppsx"},
 }
 
@@ -93,6 +93,8 @@ def _detect_zip(path: Path) -> str | None:
                         "application/vnd.oasis.opendocument.spreadsheet": "ods",
                         "application/vnd.oasis.opendocument.presentation": "odp",
                         "application/vnd.oasis.opendocument.graphics": "odg"}.get(mimetype)
+            if any(name.lower().endswith(".fdseq") for name in names):
+                return "xps"
             if "[Content_Types].xml" not in names:
                 return None
             types = read_member(archive, "[Content_Types].xml", 200_000).decode("utf-8", "replace")
@@ -143,8 +145,9 @@ def _detect_ole(path: Path) -> str | None:
     return None
 
 
-_SVG_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*"
-                        rb"(?:<!DOCTYPE\s+svg[^>]*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>]", re.DOTALL | re.IGNORECASE)
+_SVG_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*)*"
+                        rb"(?:<!DOCTYPE\s+svg[^\[>]*(?:\[.*?\])?\s*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>]",
+                        re.DOTALL | re.IGNORECASE)
 _HEADER_LINE = re.compile(rb"([A-Za-z0-9-]{1,76}):[ \t]*[^\r\n]*\r?\n")
 _MESSAGE_HEADERS = {b"from", b"to", b"cc", b"date", b"subject", b"message-id", b"mime-version", b"received",
                     b"return-path", b"delivered-to", b"reply-to", b"content-type", b"x-mailer", b"sender"}

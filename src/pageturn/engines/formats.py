@@ -82,6 +82,8 @@ TABLE: tuple[Format, ...] = (
     _office("vsdx", "application/vnd.ms-visio.drawing", "drawing"),
     _office("dxf", "image/vnd.dxf", "drawing"),
     Format("avif", "image/avif", "image", pillow="AVIF"),
+    Format("xps", "application/vnd.ms-xpsdocument", "xps"),    # xpstopdf (engines/xps.py)
+    Format("oxps", "application/oxps", "xps"),
 )
 
 BY_EXTENSION: dict[str, Format] = {f.extension: f for f in TABLE}
