@@ -128,6 +128,11 @@ export class PrizmApi {
     return Array.isArray(body.pages) ? body.pages : [];
   }
 
+  /** GET ViewingSession/u{id}/Attachments: {status, attachments: [{displayName, viewingSessionId}]} */
+  attachments(signal) {
+    return this.json(`${this.base}/PCCIS/V1/ViewingSession/u${encodeURIComponent(this.id)}/Attachments`, { signal });
+  }
+
   sourceFileUrl(filename) {
     const query = filename ? `?${new URLSearchParams({ ContentDispositionFilename: filename })}` : "";
     return `${this.base}/PCCIS/V1/ViewingSession/u${encodeURIComponent(this.id)}/SourceFile${query}`;

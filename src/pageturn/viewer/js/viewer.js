@@ -2,6 +2,7 @@
 // thumbnails, search, printing, download, the password prompt and (in compare mode) the changes panel.
 
 import { PrizmApi } from "./api.js";
+import { AttachmentList } from "./attachments.js";
 import { ComparePanel } from "./compare-panel.js";
 import { DocumentView } from "./document-view.js";
 import { bindKeys } from "./keyboard.js";
@@ -142,6 +143,7 @@ class Viewer {
     this.view.setZoom("auto");
     this.notice.hide();
     this.view.scroller.dataset.ready = "true";
+    new AttachmentList($("attachments"), this.api).load();  // not awaited: the pages do not wait for it
     if (window.top === window) this.view.scroller.focus({ preventScroll: true });
   }
 
