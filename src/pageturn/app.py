@@ -12,11 +12,12 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .api import attachments, comparison, html5, routes, security, service, viewing_sessions, work_files, zoho
+from .api import attachments, comparison, encryption, html5, routes, security, service, viewing_sessions, work_files, zoho
 from .api.errors import error_middleware
 from .clock import Clock, system_clock
 from .config import Settings
 from .core.attachments import Attachments
+from .core.content_crypto import ContentKeys
 from .core.comparison import Comparer, ContinueTokens, load_secret
 from .core.documents import Documents
 from .core.url_fetch import AllowList, fetch_to_workfile
@@ -154,7 +155,9 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     app[work_files.WORKFILES] = workfiles
     app[html5.PAGES] = pages
     app[attachments.ATTACHMENTS] = mail_attachments
-    app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
+    secret = load_secret(data_dir / "secret.key")
+    app[comparison.TOKENS] = ContinueTokens(secret)
+    app[encryption.CONTENT_KEYS] = ContentKeys(secret)   # per-session keys of pageContentEncryption
     app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir)),
                                   ("render_workers", render_pool.healthy)]
     if office is not None:

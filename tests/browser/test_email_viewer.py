@@ -55,3 +55,29 @@ def test_plain_message_has_no_attachment_strip(page, server, api):
     page.wait_for_function("() => [...document.querySelectorAll('.page .text-layer')]"
                            ".some(e => e.textContent.includes('quokka'))", timeout=60_000)
     assert page.is_hidden("#attachments")
+
+
+# ---- pageContentEncryption ------------------------------------------------------------------------------------
+
+def test_encrypted_session_shows_and_searches_normally(page, server, api):
+    from browser.documents import SEARCH_COUNT, SEARCH_WORD, three_page_pdf
+
+    sid = api.session(three_page_pdf().data, "pdf", body={"pageContentEncryption": True})
+    answers: list[tuple[str, str | None]] = []
+    page.on("response", lambda r: answers.append((r.url, r.headers.get("accusoft-data-encrypted")))
+            if "/PCCIS/V1/Page/q/" in r.url and "/Attributes" not in r.url or "/Text" in r.url else None)
+    open_viewer(page, server.url, sid)
+    element = wait_for_content(page, 0)
+    assert element.get_attribute("data-content") in ("svg", "png", "raster", "tiles")
+    page.wait_for_function("() => document.querySelector('.page[data-page=\"0\"] .text-layer')"
+                           "?.textContent.length > 0")
+    page.keyboard.press("Control+f")
+    page.keyboard.type(SEARCH_WORD)
+    page.wait_for_function("(expected) => document.querySelector('#search-count').textContent === expected",
+                           arg=f"1 of {SEARCH_COUNT}")
+    wait_for_content(page, 1)  # the first hit is on page 2: drawn from decrypted content, the hit marked on it
+    page.wait_for_selector('.page[data-page="1"] .mark.hit.current')
+    screenshot(page, "encrypted-session")
+    page.wait_for_function("() => [...document.querySelectorAll('.thumb-frame.loaded')].length > 0")
+    assert answers and all(flag == "true" for _, flag in answers), answers  # every content answer was encrypted
+    assert all("iv=" in url for url, _ in answers)

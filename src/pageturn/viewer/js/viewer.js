@@ -37,7 +37,7 @@ class Viewer {
   constructor(config) {
     this.config = config;
     this.permissions = { print: true, download: true, ...(config.permissions || {}) };
-    this.api = new PrizmApi(config.viewingSessionId, config.apiBase || "");
+    this.api = new PrizmApi(config.viewingSessionId, config.apiBase || "", config.encryption?.key || "");
     this.notice = new Notice($("notice"));
     this.stopped = false;
     this.askedPassword = false;
