@@ -11,7 +11,7 @@ class MailLimits:
     """Bounds on what a message may make the server do: it is parsed in the server process (in a thread), so
     these keep a hostile message from taking its memory or time."""
 
-    max_bytes: int = 64 * 1024 * 1024      # the message file itself
+    max_bytes: int = 25 * 1024 * 1024      # the message file itself (what mail servers commonly cap at)
     max_parts: int = 1000                  # MIME parts, or MSG attachments and recipients, in one message
     max_depth: int = 8                     # MIME multipart nesting within one file
     max_body_chars: int = 5_000_000        # body text beyond this is cut (a note says so)
