@@ -102,3 +102,38 @@ def test_xps_detected_and_oxps_refines(tmp_path: Path):
     path.write_bytes(formatgen.xps("x", Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf")))
     assert formats.detect(path) == "xps"
     assert formats.resolve("xps", "oxps") == "oxps"
+
+
+def test_mutated_messages_fail_only_as_unreadable():
+    """Random byte damage to e-mail and Outlook files: read, or refused as unreadable; nothing else escapes."""
+    import random
+
+    from mailgen import html_inline_image_eml, with_attachments_eml
+    seeds = [("eml", with_attachments_eml(b"%PDF-1.4 x", b"PK\x03\x04 x", plain_eml())),
+             ("eml", html_inline_image_eml()[0]),
+             ("msg", msg_file(subject="s", sender_name="a", sender_email="a@b.c", to=[("b", "b@c.d")],
+                              cc=[("c", "c@d.e")], body="x", html="<p>y</p>",
+                              attachments=[{"name": "a.txt", "data": b"z" * 5000, "mime": "text/plain"}]))]
+    rng = random.Random(19)
+    for extension, seed in seeds:
+        for _ in range(150):
+            data = bytearray(seed)
+            for _ in range(rng.randint(1, 12)):
+                position = rng.randrange(len(data))
+                data[position] = rng.randrange(256)
+            if rng.random() < 0.3:
+                data = data[:rng.randrange(len(data))]
+            try:
+                message = read_message(bytes(data), extension)
+            except UnreadableDocument:
+                continue
+            from pageturn.engines.mail.render import message_html
+            assert message_html(message).startswith(b"<!DOCTYPE html>")
+
+
+def test_empty_or_odd_html_bodies_render():
+    from pageturn.engines.mail.model import Message
+    from pageturn.engines.mail.render import message_html
+    for body in ("   ", "<!-- only a comment -->", "\x00", "<html></html>", '<?xml version="1.0"?><x/>'):
+        page = message_html(Message(headers=[("Subject", "odd")], html=body))
+        assert b"odd" in page

@@ -38,9 +38,12 @@ def parse_eml(data: bytes, limits: MailLimits) -> Message:
 def _header(parsed: EmailMessage, name: str) -> str:
     try:
         value = parsed.get(name)
-    except Exception:  # a malformed header the policy cannot parse: show it raw rather than fail
-        value = parsed.get_all(name, [""])[0] if hasattr(parsed, "get_all") else ""
-    return clean_header(str(value)) if value is not None else ""
+        return clean_header(str(value)) if value is not None else ""
+    except Exception:  # a malformed header the policy cannot parse: show it as written rather than fail
+        for raw_name, raw_value in parsed.raw_items():
+            if raw_name.lower() == name.lower():
+                return clean_header(str(raw_value))
+        return ""
 
 
 def _body(parsed: EmailMessage, limits: MailLimits) -> EmailMessage | None:

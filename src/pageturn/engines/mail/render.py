@@ -66,7 +66,10 @@ def message_html(message: Message) -> bytes:
         body_source = "<div>" + text.replace("\r\n", "\n").replace("\n", "<br/>\n") + "</div>"
     if message.truncated:
         body_source += "<p><i>[The rest of this message is too long to show.]</i></p>"
-    document = lxml_html.document_fromstring(body_source.replace("\x00", "") or "<p></p>")
+    try:
+        document = lxml_html.document_fromstring(body_source.replace("\x00", "") or "<p></p>")
+    except etree.ParserError:  # nothing but whitespace or comments: an empty body
+        document = lxml_html.document_fromstring("<p></p>")
     body = document.find("body")
     if body is None:
         body = etree.SubElement(document, "body")
