@@ -149,3 +149,72 @@ def json_document(marker: str) -> bytes:
 def xml_document(marker: str) -> bytes:
     return (f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "expanded-entity">]><root><title>{marker}</title>'
             f'<item id="1">&e;</item></root>').encode()
+
+
+_VISIO = "http://schemas.microsoft.com/office/visio/2012/main"
+_VISIO_REL = "http://schemas.microsoft.com/visio/2010/relationships"
+_PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def vsdx(marker: str) -> bytes:
+    """A Visio 2013 drawing: one page with one rectangle holding the marker text."""
+    types = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+             'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+             'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+             '<Override PartName="/visio/document.xml" ContentType="application/vnd.ms-visio.drawing.main+xml"/>'
+             '<Override PartName="/visio/pages/pages.xml" ContentType="application/vnd.ms-visio.pages+xml"/>'
+             '<Override PartName="/visio/pages/page1.xml" ContentType="application/vnd.ms-visio.page+xml"/>'
+             '</Types>')
+    root_rels = (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PACKAGE_REL}"><Relationship '
+                 f'Id="rId1" Type="{_VISIO_REL}/document" Target="visio/document.xml"/></Relationships>')
+    document = f'<?xml version="1.0" encoding="UTF-8"?><VisioDocument xmlns="{_VISIO}" xmlns:r="{_OFFICE_REL}"/>'
+    document_rels = (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PACKAGE_REL}"><Relationship '
+                     f'Id="rId1" Type="{_VISIO_REL}/pages" Target="pages/pages.xml"/></Relationships>')
+    pages = (f'<?xml version="1.0" encoding="UTF-8"?><Pages xmlns="{_VISIO}" xmlns:r="{_OFFICE_REL}">'
+             '<Page ID="0" NameU="Page-1" Name="Page-1"><PageSheet><Cell N="PageWidth" V="8.5"/>'
+             '<Cell N="PageHeight" V="11"/></PageSheet><Rel r:id="rId1"/></Page></Pages>')
+    pages_rels = (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PACKAGE_REL}"><Relationship '
+                  f'Id="rId1" Type="{_VISIO_REL}/page" Target="page1.xml"/></Relationships>')
+    corners = ((0, 0), (4, 0), (4, 1), (0, 1), (0, 0))
+    rows = "".join(f'<Row T="{"MoveTo" if i == 0 else "LineTo"}" IX="{i + 1}"><Cell N="X" V="{x}"/>'
+                   f'<Cell N="Y" V="{y}"/></Row>' for i, (x, y) in enumerate(corners))
+    page = (f'<?xml version="1.0" encoding="UTF-8"?><PageContents xmlns="{_VISIO}" xmlns:r="{_OFFICE_REL}"><Shapes>'
+            '<Shape ID="1" Type="Shape"><Cell N="PinX" V="4"/><Cell N="PinY" V="8"/><Cell N="Width" V="4"/>'
+            '<Cell N="Height" V="1"/><Cell N="LocPinX" V="2"/><Cell N="LocPinY" V="0.5"/>'
+            f'<Section N="Geometry" IX="0">{rows}</Section><Text>{marker}</Text></Shape></Shapes></PageContents>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in (("[Content_Types].xml", types), ("_rels/.rels", root_rels),
+                           ("visio/document.xml", document), ("visio/_rels/document.xml.rels", document_rels),
+                           ("visio/pages/pages.xml", pages), ("visio/pages/_rels/pages.xml.rels", pages_rels),
+                           ("visio/pages/page1.xml", page)):
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+def wmf(marker: str) -> bytes:
+    """A placeable Windows metafile: a font, one line of text (META_TEXTOUT) and the end record."""
+    def record(function: int, *words: int, payload: bytes = b"") -> bytes:
+        body = struct.pack(f"<{len(words)}h", *words) + payload
+        body += b"\0" * (len(body) % 2)
+        return struct.pack("<IH", 3 + len(body) // 2, function) + body
+
+    face = b"Liberation Sans".ljust(32, b"\0")
+    font = struct.pack("<hhhhhBBBBBBBB", -40, 0, 0, 0, 400, 0, 0, 0, 0, 0, 0, 0, 0) + face
+    text = marker.encode("ascii")
+    records = (record(0x020B, 0, 0)                    # META_SETWINDOWORG (y, x)
+               + record(0x020C, 300, 1000)             # META_SETWINDOWEXT (height, width)
+               + record(0x02FB, payload=font)          # META_CREATEFONTINDIRECT: object 0
+               + record(0x012D, 0)                     # META_SELECTOBJECT
+               + record(0x0521, len(text), payload=text + b"\0" * (len(text) % 2) + struct.pack("<hh", 100, 20))
+               + struct.pack("<IH", 3, 0))             # META_EOF
+    largest = 3 + (len(font) + 1) // 2
+    header = struct.pack("<HHHIHIH", 1, 9, 0x0300, 9 + len(records) // 2, 1, largest, 0)
+    left, top, right, bottom, inch = 0, 0, 1000, 300, 1440
+    placeable = struct.pack("<IhhhhhHI", 0x9AC6CDD7, 0, left, top, right, bottom, inch, 0)
+    checksum = 0
+    for (word,) in struct.iter_unpack("<H", placeable[:20]):
+        checksum ^= word
+    placeable += struct.pack("<H", checksum)
+    return placeable + header + records

@@ -34,13 +34,15 @@ CASES = {
     "odg": formatgen.odg,
     "dxf": formatgen.dxf,
     "emf": formatgen.emf,
+    "wmf": formatgen.wmf,
+    "vsdx": formatgen.vsdx,
     "xps": lambda m: formatgen.xps(m, FONT),
     "oxps": lambda m: formatgen.xps(m, FONT),
     "md": formatgen.markdown,
     "json": formatgen.json_document,
     "xml": formatgen.xml_document,
 }
-DETECTED = {"svg", "odg", "emf", "xps"}   # found by content: no extension needed
+DETECTED = {"svg", "odg", "emf", "wmf", "vsdx", "xps"}   # found by content: no extension needed
 
 
 @pytest.mark.parametrize("extension", sorted(CASES))

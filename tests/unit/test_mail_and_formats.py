@@ -84,6 +84,8 @@ def test_svg_sanitiser():
     ("odg", formatgen.odg("x"), "odg"),
     ("emf", formatgen.emf("x"), "emf"),
     ("avif", formatgen.avif(), "avif"),
+    ("wmf", formatgen.wmf("x"), "wmf"),
+    ("vsdx", formatgen.vsdx("x"), "vsdx"),
     ("eml", plain_eml(), "eml"),
     ("msg", msg_file(subject="s", sender_name="a", sender_email="a@b.c", to=[("b", "b@c.d")], body="x"), "msg"),
     ("txt", b"From: someone\nthis is just text\n", None),
