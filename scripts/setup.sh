@@ -11,7 +11,7 @@ APT_PACKAGES=(
   poppler-utils util-linux bubblewrap fontconfig
   fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 fonts-dejavu-core fonts-noto-cjk
 )
-TEST_APT_PACKAGES=(chromium redis-server wrk)
+TEST_APT_PACKAGES=(chromium redis-server wrk libheif-examples)  # heif-enc writes the tests' HEIC photos
 
 want=("${APT_PACKAGES[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_APT_PACKAGES[@]}")

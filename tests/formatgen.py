@@ -137,6 +137,19 @@ def avif(color: tuple[int, int, int] = (30, 160, 40)) -> bytes:
     return out.getvalue()
 
 
+def heic(color: tuple[int, int, int] = (30, 160, 40)) -> bytes:
+    """An HEVC-coded HEIC photo, written by Debian's heif-enc (libheif-examples, a test dependency)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as work:
+        png, out = Path(work) / "in.png", Path(work) / "out.heic"
+        Image.new("RGB", (200, 120), color).save(png)
+        subprocess.run(["heif-enc", "-q", "90", str(png), "-o", str(out)], check=True, capture_output=True,
+                       timeout=60)
+        return out.read_bytes()
+
+
 def markdown(marker: str) -> bytes:
     return (f"# Heading {marker}\n\nSome *emphasis* and a table:\n\n| Name | Count |\n|---|---|\n"
             f"| apples | 12 |\n\n<script>document.title='pwned'</script>\n\n- item one\n- item two\n").encode()

@@ -84,6 +84,7 @@ def test_svg_sanitiser():
     ("odg", formatgen.odg("x"), "odg"),
     ("emf", formatgen.emf("x"), "emf"),
     ("avif", formatgen.avif(), "avif"),
+    ("heic", formatgen.heic(), "heic"),
     ("wmf", formatgen.wmf("x"), "wmf"),
     ("vsdx", formatgen.vsdx("x"), "vsdx"),
     ("eml", plain_eml(), "eml"),

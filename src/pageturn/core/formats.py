@@ -23,7 +23,7 @@ WORD_FORMATS = WORD
 # Formats whose bytes are one container type, so a given extension refines what content detection found.
 _REFINES = {
     "docx": {"docm", "dotx"}, "xlsx": {"xlsm"}, "pptx": {"ppsx"}, "doc": {"dot"}, "ppt": {"pps"},
-    "jpg": {"jpeg"}, "tif": {"tiff"}, "html": {"htm"}, "xps": {"oxps"}, "ooxml-encrypted": {"docx", "docm", "xlsx", "xlsm",
+    "jpg": {"jpeg"}, "tif": {"tiff"}, "html": {"htm"}, "xps": {"oxps"}, "heic": {"heif"}, "ooxml-encrypted": {"docx", "docm", "xlsx", "xlsm",
                                                                            "pptx", "ppsx"},
 }
 
@@ -66,8 +66,8 @@ def detect(path: Path) -> str | None:
         return "webp"
     if head.startswith(b"{\\rtf"):
         return "rtf"
-    if head[4:8] == b"ftyp":  # ISO media: AVIF (HEIF photos are refused on purpose, see the README)
-        return "avif" if head[8:12] in (b"avif", b"avis") else None
+    if head[4:8] == b"ftyp":  # ISO media: AVIF, or HEIC/HEIF photos (HEVC)
+        return _iso_image(head)
     if head[:4] == b"\x01\x00\x00\x00" and head[40:44] == b" EMF":
         return "emf"
     if head[:4] == b"\xd7\xcd\xc6\x9a" or head[:6] in (b"\x01\x00\x09\x00\x00\x03", b"\x02\x00\x09\x00\x00\x03"):
@@ -151,6 +151,19 @@ _SVG_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*
 _HEADER_LINE = re.compile(rb"([A-Za-z0-9-]{1,76}):[ \t]*[^\r\n]*\r?\n")
 _MESSAGE_HEADERS = {b"from", b"to", b"cc", b"date", b"subject", b"message-id", b"mime-version", b"received",
                     b"return-path", b"delivered-to", b"reply-to", b"content-type", b"x-mailer", b"sender"}
+
+
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
+
+
+def _iso_image(head: bytes) -> str | None:
+    size = int.from_bytes(head[:4], "big")
+    brands = {head[8:12]} | {head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4)}
+    if brands & {b"avif", b"avis"}:
+        return "avif"
+    if brands & _HEIF_BRANDS:
+        return "heic"
+    return None  # other ISO media (MP4 video, HEIF of other codecs) is not a document
 
 
 def _is_svg(head: bytes) -> bool:

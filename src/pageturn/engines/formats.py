@@ -82,6 +82,8 @@ TABLE: tuple[Format, ...] = (
     _office("vsdx", "application/vnd.ms-visio.drawing", "drawing"),
     _office("dxf", "image/vnd.dxf", "drawing"),
     Format("avif", "image/avif", "image", pillow="AVIF"),
+    Format("heic", "image/heic", "image", pillow="HEIF"),   # pi-heif's decoder (engines/images.py)
+    Format("heif", "image/heif", "image", pillow="HEIF"),
     Format("xps", "application/vnd.ms-xpsdocument", "xps"),    # xpstopdf (engines/xps.py)
     Format("oxps", "application/oxps", "xps"),
 )
