@@ -157,3 +157,18 @@ def test_hostile_html_body_fetches_nothing(api):
         assert listener.connections == 0
     finally:
         listener.close()
+
+
+def test_a_message_past_the_limits_answers_580(api):
+    from email.message import EmailMessage
+    message = EmailMessage()
+    message["From"] = "a@example.com"
+    message["To"] = "b@example.com"
+    message["Subject"] = "many"
+    message.set_content("too many attachments")
+    for i in range(201):  # MailLimits.max_attachments is 200
+        message.add_attachment(b"x", maintype="application", subtype="octet-stream", filename=f"{i}.bin")
+    sid = api.session_with(message.as_bytes(), "eml")
+    r = api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid}, timeout=120)
+    assert r.status_code == 580 and r.json()["errorCode"] == "ConversionFailed"
+    assert _attachments(api, sid) == []  # the list is refused the same way: empty, never a 500

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import UnreadableDocument
+from ..errors import MessageTooComplex
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,8 @@ class MailLimits:
 DEFAULT_LIMITS = MailLimits()
 
 
-class MailTooComplex(UnreadableDocument):
-    """A message past one of MailLimits: read as unreadable (580), never partly."""
+# a message past one of MailLimits is refused whole (580), never shown in part
+MailTooComplex = MessageTooComplex
 
 
 @dataclass
