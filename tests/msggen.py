@@ -113,7 +113,8 @@ def _filetime(when: datetime) -> bytes:
 
 def message_tree(*, subject: str, sender_name: str, sender_email: str, to: list[tuple[str, str]],
                  cc: list[tuple[str, str]] = (), body: str = "", html: str | None = None,
-                 attachments: list[dict] = (), sent: datetime | None = None, top: bool = True) -> Tree:
+                 attachments: list[dict] = (), sent: datetime | None = None, top: bool = True,
+                 rtf: bytes | None = None) -> Tree:
     """attachments: {"name", "data", "mime", "cid"} or {"name", "message": message_tree(..., top=False)}."""
     tree: Tree = dict([_unicode(0x0037, subject), _unicode(0x0C1A, sender_name), _unicode(0x5D01, sender_email),
                        _unicode(0x0E04, "; ".join(n for n, _ in to)), _unicode(0x1000, body)])
@@ -121,6 +122,9 @@ def message_tree(*, subject: str, sender_name: str, sender_email: str, to: list[
         tree.update([_unicode(0x0E03, "; ".join(n for n, _ in cc))])
     if html is not None:
         tree.update([_binary(0x1013, html.encode("utf-8"))])
+    if rtf is not None:  # PR_RTF_COMPRESSED, as Outlook keeps rich-text bodies
+        import compressed_rtf
+        tree.update([_binary(0x1009, compressed_rtf.compress(rtf))])
     when = sent or datetime(2026, 3, 14, 9, 26, 53, tzinfo=timezone.utc)
     recipients = [(n, a, 1) for n, a in to] + [(n, a, 2) for n, a in cc]
     header = struct.pack("<8xIIII", len(recipients), len(attachments), len(recipients), len(attachments))

@@ -172,3 +172,14 @@ def test_a_message_past_the_limits_answers_580(api):
     r = api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid}, timeout=120)
     assert r.status_code == 580 and r.json()["errorCode"] == "ConversionFailed"
     assert _attachments(api, sid) == []  # the list is refused the same way: empty, never a 500
+
+
+def test_outlook_msg_with_only_a_rich_text_body(api):
+    rtf = rb"{\rtf1\ansi\deff0{\fonttbl{\f0 Arial;}}\f0 Rich text body marker wallaby.\par}"
+    data = msg_file(subject="Rich only", sender_name="Alice", sender_email="alice@example.com",
+                    to=[("Bob", "bob@example.com")], body="", rtf=rtf)
+    sid = api.session_with(data, "msg")
+    assert "message body.rtf" in _text(api, sid)
+    listed = _attachments(api, sid)
+    assert [a["displayName"] for a in listed] == ["message body.rtf"]
+    assert "Rich text body marker wallaby" in _text(api, listed[0]["viewingSessionId"])

@@ -24,7 +24,7 @@ PT_LONG, PT_SYSTIME = 0x0003, 0x0040
 SUBJECT, SENDER_NAME, SENDER_EMAIL, SENDER_SMTP = 0x0037, 0x0C1A, 0x0C1F, 0x5D01
 DISPLAY_TO, DISPLAY_CC = 0x0E04, 0x0E03
 CLIENT_SUBMIT_TIME, DELIVERY_TIME = 0x0039, 0x0E06
-BODY, BODY_HTML = 0x1000, 0x1013
+BODY, BODY_HTML, RTF_COMPRESSED = 0x1000, 0x1013, 0x1009
 ATTACH_DATA, ATTACH_FILENAME, ATTACH_LONG_FILENAME, ATTACH_MIME_TAG, ATTACH_CONTENT_ID = \
     0x3701, 0x3704, 0x3707, 0x370E, 0x3712
 ATTACH_METHOD, ATTACH_EMBEDDED = 0x3705, 5
@@ -133,9 +133,30 @@ class _Reader:
             message.html = text
         else:
             message.text = text or ""
+        if not text:
+            self._rtf_only_body(base, message)
         for storage in self.substorages(base, "__attach_version1.0_#"):
             self._attachment(base + [storage], message, depth)
         return message
+
+    def _rtf_only_body(self, base: list[str], message: Message) -> None:
+        """A body Outlook kept only as compressed RTF: offered as an attachment (LibreOffice shows RTF), with a
+        note where the body would be."""
+        compressed = self.binary(base, RTF_COMPRESSED)
+        if not compressed:
+            return
+        if len(compressed) > self.limits.max_bytes // 9:  # LZFu expands at most about 8.5 times
+            raise MailTooComplex("the message's RTF body is larger than the message may be")
+        import compressed_rtf  # MIT: [MS-OXRTFCP] decompression
+
+        try:
+            rtf = compressed_rtf.decompress(compressed)
+        except Exception:  # noqa: BLE001 - a damaged stream: the body stays empty
+            return
+        if len(rtf) > self.limits.max_bytes:
+            raise MailTooComplex("the message's RTF body is larger than the message may be")
+        message.text = "[The body of this message is stored as rich text: open the attachment \"message body.rtf\".]"
+        message.attachments.append(Attachment("message body.rtf", "application/rtf", rtf))
 
     def _recipients(self, base: list[str]) -> tuple[str, str]:
         lists: dict[int, list[str]] = {1: [], 2: []}
