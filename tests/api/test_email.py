@@ -183,3 +183,4 @@ def test_outlook_msg_with_only_a_rich_text_body(api):
     listed = _attachments(api, sid)
     assert [a["displayName"] for a in listed] == ["message body.rtf"]
     assert "Rich text body marker wallaby" in _text(api, listed[0]["viewingSessionId"])
+

@@ -114,6 +114,17 @@ class Attachments(SessionListener):
                 viewed["error"] = f"The e-mail could not be read ({getattr(exc, 'message', '') or exc})"
         self._save(session, viewed)
 
+    async def session_removed(self, session: SessionRecord) -> None:
+        """A removed session's extracted attachment goes with it where its source would (serverCaching "none",
+        or a fixed-lifetime session), as ViewingSessions removes owned sources."""
+        viewed = self._viewed(session["id"])
+        private = session["props"].get("serverCaching") == "none" or not session.get("sliding", True)
+        if viewed is not None and viewed["part"] is not None and private:
+            self.workfiles.delete(viewed["part"]["fileId"])
+        self.store.delete(KIND, session["id"])
+        self.store.delete(LIST_KIND, session["id"])
+        self._known.pop(session["id"], None)
+
     def _read(self, part: DocumentPart) -> list[Attachment]:
         path = self.workfiles.blobs.path(part["sha256"])
         if path.stat().st_size > self.limits.max_bytes:
