@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from ..engines.xps import XpsConverter
 from ..storage.blobs import BlobStore, CacheStore, file_sha256
 from . import formats
 from .engine_errors import remember_seconds, to_domain
 from .errors import DomainError, ServerError, UnrecognizedFormat
 from .records import DocumentPart, SessionRecord
-from ..engines.xps import XpsConverter
 from .sessions import SessionListener
 
 log = logging.getLogger(__name__)
@@ -239,8 +239,7 @@ class Documents(SessionListener):
         private = work / f"document.{part['extension']}"
         await asyncio.to_thread(shutil.copyfile, self.blobs.path(part["sha256"]), private)
         out = work / "document.pdf"
-        await self.xps.convert(private, out, timeout=self.conversion_timeout)
-        count = await asyncio.to_thread(_page_count, out)
+        count = await self.xps.convert(private, out, timeout=self.conversion_timeout)
         return {"pageCount": count, "sheets": None, "sha256": await asyncio.to_thread(file_sha256, out)}
 
     def publish(self, directory: Path, pdf: Path, meta: dict[str, Any]) -> None:
@@ -317,14 +316,3 @@ class Documents(SessionListener):
         key = self.conversion_key(session)
         return None if key is None else self._failure(str(self._converted_dir(session, key)))
 
-
-def _page_count(path: Path) -> int:
-    import pypdfium2
-
-    from ..engines.office import _PDFIUM  # PDFium is not thread-safe: the office pool's lock guards it
-    with _PDFIUM:
-        document = pypdfium2.PdfDocument(str(path))
-        try:
-            return len(document)
-        finally:
-            document.close()

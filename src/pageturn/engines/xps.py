@@ -23,7 +23,8 @@ class XpsConverter:
         self.isolation_wanted = isolation
         self._isolation: Isolation | None = None
 
-    async def convert(self, src: Path, out: Path, *, timeout: float) -> None:
+    async def convert(self, src: Path, out: Path, *, timeout: float) -> int:
+        """Writes `out` and answers its page count."""
         tool = shutil.which("xpstopdf")
         if tool is None:
             raise ConversionFailed("XPS documents need xpstopdf (Debian package libgxps-utils)")
@@ -55,3 +56,17 @@ class XpsConverter:
             raise MemoryLimitExceeded(f"Converting the XPS document needs more than {self.memory_mb} MB")
         if process.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
             raise UnreadableDocument(f"the XPS document could not be read ({(detail or ['no output'])[0][:200]})")
+        return await asyncio.to_thread(_page_count, out)
+
+
+def _page_count(path: Path) -> int:
+    import pypdfium2
+
+    from .office import _PDFIUM  # PDFium is not thread-safe: one lock for every user in this process
+
+    with _PDFIUM:
+        document = pypdfium2.PdfDocument(str(path))
+        try:
+            return len(document)
+        finally:
+            document.close()
