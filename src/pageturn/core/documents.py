@@ -315,4 +315,3 @@ class Documents(SessionListener):
     def failure_for(self, session: SessionRecord) -> DomainError | None:
         key = self.conversion_key(session)
         return None if key is None else self._failure(str(self._converted_dir(session, key)))
-
