@@ -65,6 +65,16 @@ function newIv() {
   return { bytes, text };
 }
 
+/** The session's wrapping key. WebCrypto exists only in secure contexts (HTTPS or localhost). */
+function importWrapKey(encoded) {
+  const key = globalThis.crypto?.subtle
+    ? crypto.subtle.importKey("raw", fromBase64(encoded), "AES-CBC", false, ["decrypt"])
+    : Promise.reject(new ApiError({ status: 400,
+      statusMessage: "This document is encrypted and can only be shown over a secure (HTTPS) connection" }));
+  key.catch(() => {});  // reported where it is used
+  return key;
+}
+
 export class PrizmApi {
   /**
    * @param {string} viewingSessionId  @param {string} apiBase  origin or "" for this server
@@ -73,10 +83,7 @@ export class PrizmApi {
   constructor(viewingSessionId, apiBase = "", encryptionKey = "") {
     this.id = viewingSessionId;
     this.base = apiBase.replace(/\/$/, "");
-    // WebCrypto exists only in secure contexts (HTTPS or localhost): an encrypted session needs one
-    this.wrapKey = encryptionKey
-      ? crypto.subtle.importKey("raw", fromBase64(encryptionKey), "AES-CBC", false, ["decrypt"])
-      : null;
+    this.wrapKey = encryptionKey ? importWrapKey(encryptionKey) : null;
   }
 
   get encrypted() {
