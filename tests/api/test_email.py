@@ -108,10 +108,11 @@ def test_attachments_listed_and_each_viewable(api, tmp_path):
 
 def test_attachment_index_on_a_new_session(api, tmp_path):
     data, pdf_marker, docx_marker = _with_attachments(tmp_path)
-    sid = api.session_with(data, "eml", body={"attachmentIndex": 2})
-    text = _text(api, sid)
-    assert docx_marker in text and "marker platypus" not in text
-    assert api.get(f"{V1}/u{sid}").json()["attachmentIndex"] == 2
+    for index, marker in ((1, pdf_marker), (2, docx_marker), (3, "Nested body marker numbat")):
+        sid = api.session_with(data, "eml", body={"attachmentIndex": index})
+        text = _text(api, sid)
+        assert marker in text and "marker platypus" not in text
+        assert api.get(f"{V1}/u{sid}").json()["attachmentIndex"] == index
     beyond = api.session_with(data, "eml", body={"attachmentIndex": 4})
     r = api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + beyond}, timeout=60)
     assert r.status_code == 580 and r.json()["errorCode"] == "AttachmentNotFound"
