@@ -92,7 +92,9 @@ def _walk(part: EmailMessage, body: EmailMessage | None, message: Message, limit
         inner = part.get_payload(0) if isinstance(part.get_payload(), list) else None
         if isinstance(inner, EmailMessage):
             name = part.get_filename() or ((_header(inner, "Subject") or "message") + ".eml")
-            _add(message, limits, Attachment(_safe_name(name), "message/rfc822", inner.as_bytes(), True))
+            data = _message_bytes(inner)
+            if data is not None:
+                _add(message, limits, Attachment(_safe_name(name), "message/rfc822", data, True))
         return
     if part.get_content_maintype() == "multipart":
         for sub in part.iter_parts():
@@ -114,6 +116,17 @@ def _walk(part: EmailMessage, body: EmailMessage | None, message: Message, limit
         return  # the other alternative of the body
     name = filename or f"part-{counter[0]}.{_extension_for(content_type)}"
     _add(message, limits, Attachment(_safe_name(name), content_type, data))
+
+
+def _message_bytes(inner: EmailMessage) -> bytes | None:
+    """An attached message as bytes; one too damaged to write again is left out rather than failing the
+    message it is attached to."""
+    for policy in (email.policy.default, email.policy.compat32):
+        try:
+            return inner.as_bytes(policy=policy)
+        except Exception:  # noqa: BLE001 - the generator's errors on damaged headers are many
+            continue
+    return None
 
 
 def _add(message: Message, limits: MailLimits, attachment: Attachment) -> None:
