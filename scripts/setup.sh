@@ -6,13 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
+  libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui libreoffice-draw-nogui python3-uno
+  libgxps-utils
   poppler-utils util-linux bubblewrap fontconfig
   fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 fonts-dejavu-core fonts-noto-cjk
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
   tesseract-ocr-por tesseract-ocr-nld
 )
-TEST_APT_PACKAGES=(chromium redis-server wrk haproxy)
+TEST_APT_PACKAGES=(chromium redis-server wrk haproxy libheif-examples)  # heif-enc writes the tests' HEIC photos
 
 want=("${APT_PACKAGES[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_APT_PACKAGES[@]}")

@@ -12,11 +12,13 @@ from typing import Any
 from aiohttp import web
 
 from . import __version__
-from .api import (comparison, content_converters, html5, markup, markup_layers, observe, ops_routes, probes, routes,
-                  search, security, service, viewing_sessions, work_files, zoho)
+from .api import (attachments, comparison, content_converters, encryption, html5, markup, markup_layers, observe,
+                  ops_routes, probes, routes, search, security, service, viewing_sessions, work_files, zoho)
 from .api.errors import error_middleware
 from .clock import Clock, system_clock
 from .config import Settings
+from .core.attachments import Attachments
+from .core.content_crypto import ContentKeys
 from .core.comparison import Comparer, ContinueTokens, load_secret
 from .core.conversions import ContentConverters
 from .core.conversions import Limits as ConversionLimits
@@ -164,8 +166,10 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
                                timeout=settings.compare_timeout, max_memory_mb=settings.compare_max_memory_mb)
         comparer = Comparer(blobs, office, render_pool, runner, conversion_timeout=settings.office_timeout)
     metrics = Metrics()
+    mail_attachments = Attachments(workfiles, store)   # first listener: picks the attachment a session views
     documents = Documents(blobs, cache, office=office, comparer=comparer, conversion_timeout=settings.office_timeout,
-                          on_scope_removed=(hot.forget_under,), locks=store, on_converted=metrics.converted)
+                          on_scope_removed=(hot.forget_under,), locks=store, on_converted=metrics.converted,
+                          select_part=mail_attachments.select)
     pages = Pages(documents, TimedPool(render_pool, metrics), cache, hot, render_timeout=settings.render_timeout,
                   on_cache_lookup=metrics.cache_lookup, ocr_language=_viewing_ocr_language(settings))
     converters = ContentConverters(
@@ -179,7 +183,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     # markup layers hear from the sessions when a private session's data goes
     layers = MarkupLayers(store, lifetime=settings.workfile_lifetime, clock=clock)
     sessions = ViewingSessions(store, workfiles, lifetime=settings.session_lifetime,
-                               listeners=(documents, InitialPages(pages), layers), clock=clock)
+                               listeners=(mail_attachments, documents, InitialPages(pages), layers), clock=clock)
     # burning and redaction parse documents in the render workers, with a longer timeout than one page's
     markup_service = MarkupService(workfiles, documents, render_pool, office, Processes(store, clock=clock),
                                    job_timeout=settings.render_timeout * 5,
@@ -210,7 +214,10 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     app[html5.PAGES] = pages
     app[markup_layers.LAYERS] = layers
     app[markup.MARKUP] = markup_service
-    app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
+    app[attachments.ATTACHMENTS] = mail_attachments
+    secret = load_secret(data_dir / "secret.key")
+    app[comparison.TOKENS] = ContinueTokens(secret)
+    app[encryption.CONTENT_KEYS] = ContentKeys(secret)   # per-session keys of pageContentEncryption
     search_text = DocumentText(pages)  # search: tasks and contexts share the per-content text cache
     search_tasks = SearchTasks(store, search_text, app[comparison.TOKENS], sessions)
     app[search.TASKS] = search_tasks

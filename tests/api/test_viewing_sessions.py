@@ -70,14 +70,21 @@ def test_e_prefixed_base64_id_reaches_the_same_session(api):
     ({"origin": "here"}, "origin"),
     ({"documentExtension": ".pdf"}, "documentExtension"),
     ({"startConverting": "later"}, "startConverting"),
-    ({"pageContentEncryption": True}, "pageContentEncryption"),   # not offered: refused, not ignored
-    ({"attachmentIndex": 2}, "attachmentIndex"),
+    ({"pageContentEncryption": "yes"}, "pageContentEncryption"),
+    ({"attachmentIndex": -1}, "attachmentIndex"),
 ])
 def test_create_rejects_invalid_properties_naming_them(api, body, field):
     r = api.post(V1, json=body)
     assert r.status_code == 480
     assert error_code(r) == "InvalidInput"
     assert r.json()["errorDetails"]["at"] == field
+
+
+def test_encryption_and_attachment_index_are_accepted_and_echoed(api):
+    sid = api.create({"pageContentEncryption": True, "attachmentIndex": 2, "attachmentDisplayName": "a.pdf"})
+    described = api.get(f"{V1}/u{sid}").json()
+    assert described["pageContentEncryption"] is True and described["attachmentIndex"] == 2
+    assert described["attachmentDisplayName"] == "a.pdf"
 
 
 def test_create_rejects_body_that_is_not_json(api):

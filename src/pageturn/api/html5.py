@@ -1,6 +1,7 @@
 """PrizmDoc HTML5 viewing URLs: page attributes, SVG/PNG/JPEG pages, tiles, thumbnails and text."""
 from __future__ import annotations
 
+import json
 import re
 
 from aiohttp import web
@@ -9,6 +10,7 @@ from ..core.errors import SessionNotFound, invalid
 from ..core.pages import RASTER_TYPES, SVG_TYPES, Output, Pages
 from ..core.records import SessionRecord
 from .common import json_response, query_param
+from .encryption import encrypted_response, is_encrypted, require_iv
 from .viewing_sessions import SESSIONS
 
 PAGES = web.AppKey("pages", Pages)
@@ -63,7 +65,10 @@ def _quality(request: web.Request) -> int:
     return int(raw)
 
 
-def _file(output: Output, request: web.Request) -> web.StreamResponse:
+async def _file(output: Output, request: web.Request, session: SessionRecord) -> web.StreamResponse:
+    iv = require_iv(request, session)
+    if iv is not None:  # pageContentEncryption: encrypted on the way out, the cache stays in clear
+        return await encrypted_response(request, session, iv, data=output.data, path=output.path)
     headers = {"Content-Type": output.mime, **NOT_ENCRYPTED, "Cache-Control": "private, max-age=86400"}
     if output.data is None:  # large: streamed from disk (FileResponse also picks a .gz twin when accepted)
         return web.FileResponse(output.path, headers=headers)
@@ -97,11 +102,14 @@ async def document_attributes(request: web.Request) -> web.Response:
 async def page_attributes(request: web.Request) -> web.Response:
     session = _session(request)
     content_type = _content_type(request, "svg", SVG_TYPES + RASTER_TYPES)
-    return json_response(await request.app[PAGES].attributes(session, _page(request), content_type))
+    # never encrypted itself; its header says whether the page's content will be
+    return json_response(await request.app[PAGES].attributes(session, _page(request), content_type),
+                         headers={"Accusoft-Data-Encrypted": "true" if is_encrypted(session) else "false"})
 
 
 async def page(request: web.Request) -> web.StreamResponse:
     session = _session(request)
+    require_iv(request, session)  # an encrypted session's content is never rendered for a request without iv
     pages = request.app[PAGES]
     number = _page(request)
     content_type = _content_type(request, "png", SVG_TYPES + RASTER_TYPES)
@@ -109,29 +117,33 @@ async def page(request: web.Request) -> web.StreamResponse:
         output = await pages.svg(session, number)
         if output is None:
             return json_response(await pages.svg_unavailable(session, number))
-        return _file(output, request)
-    return _file(await pages.raster(session, number, fmt=content_type, scale=_scale(request),
-                                    quality=_quality(request)), request)
+        return await _file(output, request, session)
+    return await _file(await pages.raster(session, number, fmt=content_type, scale=_scale(request),
+                                          quality=_quality(request)), request, session)
 
 
 async def tile(request: web.Request) -> web.StreamResponse:
     session = _session(request)
+    require_iv(request, session)  # an encrypted session's content is never rendered for a request without iv
     info = request.match_info
     box = (_int(info["x"], "X"), _int(info["y"], "Y"), _int(info["w"], "Width", 1), _int(info["h"], "Height", 1))
     content_type = _content_type(request, "png", RASTER_TYPES)
-    return _file(await request.app[PAGES].raster(session, _page(request), fmt=content_type, scale=_scale(request),
-                                                 quality=_quality(request), tile=box), request)
+    return await _file(await request.app[PAGES].raster(session, _page(request), fmt=content_type,
+                                                       scale=_scale(request), quality=_quality(request), tile=box),
+                       request, session)
 
 
 async def thumbnail(request: web.Request) -> web.StreamResponse:
     session = _session(request)
+    require_iv(request, session)  # an encrypted session's content is never rendered for a request without iv
     width_text, _, height_text = request.match_info["size"].partition("x")
     width, height = _int(width_text, "Width", 1), _int(height_text, "Height", 1)
     if width > 4000 or height > 4000:
         raise invalid("Width", "a thumbnail box of at most 4000x4000", where="path")
     content_type = _content_type(request, "png", RASTER_TYPES)
-    return _file(await request.app[PAGES].raster(session, _page(request), fmt=content_type,
-                                                 quality=_quality(request), fit=(width, height)), request)
+    return await _file(await request.app[PAGES].raster(session, _page(request), fmt=content_type,
+                                                       quality=_quality(request), fit=(width, height)),
+                       request, session)
 
 
 async def text(request: web.Request) -> web.Response:
@@ -140,7 +152,11 @@ async def text(request: web.Request) -> web.Response:
     last = _int(request.match_info["last"], "PageNumberEnd")
     if last - first > 1000:
         raise invalid("PageNumberEnd", "a range of at most 1000 pages", where="path")
+    iv = require_iv(request, session)
     pages = await request.app[PAGES].text(session, first, last)
+    if iv is not None:
+        return await encrypted_response(request, session, iv, data=json.dumps(
+            {"pages": pages}, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     response = json_response({"pages": pages}, headers=NOT_ENCRYPTED)
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         response.enable_compression()

@@ -33,7 +33,7 @@ TAG_ORDER = [PRIZM, HTML5, CONVERT, SEARCH, MARKUP, WORK, SERVICE, ZOHO_TAG, VIE
 PRIZM_ERRORS = {"480": "invalid input (PrizmDoc error JSON: errorCode, errorDetails)",
                 "580": "the server could not do it (PrizmDoc error JSON)"}
 SESSION_ERRORS = {**PRIZM_ERRORS, "403": "the session is invalid or has expired", "500": "unknown session id"}
-PAGE = ("DocumentID!",)
+PAGE = ("DocumentID!", "iv")  # iv: required by sessions with pageContentEncryption (the body is then AES-CBC)
 ZOHO_ERRORS = {"400": "Zoho error JSON: code, message, parameter_name"}
 
 OPERATIONS: dict[tuple[str, str], Op] = {
@@ -60,6 +60,9 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/PCCIS/V1/ViewingSession/{sid}/Notification/SessionErrored"): Op(
         "Mark the session errored with a status and message", PRIZM, body="json",
         responses={"200": "OK", **SESSION_ERRORS}),
+    ("GET", "/PCCIS/V1/ViewingSession/{sid}/Attachments"): Op(
+        "An e-mail's attachments, each with a viewing session of its own", PRIZM,
+        responses={"200": "status and attachments (empty for other documents)", **SESSION_ERRORS}),
     ("POST", "/PCCIS/V1/ViewingSession/{sid}/Replacement"): Op(
         "A new session on the same document (new password)", PRIZM, body="json",
         responses={"200": "viewingSessionId and affinityToken", **SESSION_ERRORS}),

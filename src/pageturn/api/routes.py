@@ -7,7 +7,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from . import (comparison, content_converters, html5, markup, markup_layers, search, service, viewer,
+from . import (attachments, comparison, content_converters, html5, markup, markup_layers, search, service, viewer,
                viewing_sessions, work_files)
 from .errors import NOT_FOUND_ROUTES
 
@@ -31,6 +31,7 @@ PRIZMDOC = (
     Route("GET", "/PCCIS/V1/ViewingSession/{sid}/SourceFile", viewing_sessions.get_source_file),
     Route("PUT", "/PCCIS/V1/ViewingSession/{sid}/SourceRef", viewing_sessions.put_source_ref),
     Route("GET", "/PCCIS/V1/ViewingSession/{sid}/FileId", viewing_sessions.get_file_id),
+    Route("GET", "/PCCIS/V1/ViewingSession/{sid}/Attachments", attachments.list_attachments),
     Route("POST", "/PCCIS/V1/ViewingSession/{sid}/Notification/SessionStarted", viewing_sessions.session_started),
     Route("POST", "/PCCIS/V1/ViewingSession/{sid}/Notification/SessionStopped", viewing_sessions.session_stopped),
     Route("POST", "/PCCIS/V1/ViewingSession/{sid}/Notification/SessionErrored", viewing_sessions.session_errored),

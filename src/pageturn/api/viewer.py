@@ -2,12 +2,14 @@
 files at `/viewer/static/`. The viewer itself only uses the public HTML5 viewing API."""
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 from aiohttp import web
 
 from ..core.sessions import ViewingSessions
+from .encryption import CONTENT_KEYS
 from .security import viewer_page_headers
 from .viewing_sessions import SESSIONS
 
@@ -68,6 +70,10 @@ async def viewer(request: web.Request) -> web.Response:
     session_id = request.match_info["id"]
     try:
         config = viewer_config(sessions, session_id)
+        if sessions.load(session_id)["props"].get("pageContentEncryption"):
+            # the key that unwraps this session's content keys: only its viewer page carries it
+            key = request.app[CONTENT_KEYS].wrapping_key(session_id)
+            config["encryption"] = {"key": base64.b64encode(key).decode("ascii")}
     except Exception as exc:  # an unusable session still gets the viewer, which shows the reason
         status = getattr(exc, "status", 404)
         message = getattr(exc, "message", "") or "This document is not available"

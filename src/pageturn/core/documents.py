@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from ..engines.xps import XpsConverter
 from ..storage.blobs import BlobStore, CacheStore, file_sha256
 from ..storage.metadata import LocalLocks
 from . import formats
 from .engine_errors import remember_seconds, to_domain
 from .errors import DomainError, ServerError, UnrecognizedFormat
-from .records import SessionRecord
+from .records import DocumentPart, SessionRecord
 from .run_once import LOCK_TTL, LockStore, WaitedTooLong, run_once
 from .sessions import SessionListener
 
@@ -78,7 +79,8 @@ class Documents(SessionListener):
     def __init__(self, blobs: BlobStore, cache: CacheStore, *, office: OfficeConverter | None,
                  comparer: ComparisonConverter | None, conversion_timeout: float = 120,
                  on_scope_removed: tuple[Callable[[Path], None], ...] = (), locks: LockStore | None = None,
-                 on_converted: Callable[[str, str, float], None] = lambda kind, outcome, seconds: None):
+                 on_converted: Callable[[str, str, float], None] = lambda kind, outcome, seconds: None,
+                 select_part: Callable[[SessionRecord], DocumentPart | None] = lambda session: session["source"]):
         self.blobs = blobs
         self.cache = cache
         self.office = office          # None when LibreOffice is off
@@ -87,9 +89,13 @@ class Documents(SessionListener):
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # failures the document caused, each with when it is forgotten; bounded, oldest first
         self._failures: OrderedDict[str, tuple[DomainError, float]] = OrderedDict()
+        self.xps = XpsConverter()     # XPS/OXPS to PDF (xpstopdf, isolated and capped)
         self.on_scope_removed = on_scope_removed  # in-memory caches that must forget a removed session's output
         self.locks: LockStore = locks if locks is not None else LocalLocks()  # one conversion per source, cluster-wide
         self.on_converted = on_converted  # (kind, "ok" or "failed", seconds): for metrics
+        # which document a session views: its source, unless something else is chosen (core.attachments picks
+        # an e-mail's attachment by attachmentIndex)
+        self.select_part = select_part
 
     # ---- which source, where ----------------------------------------------------------------------------
     @staticmethod
@@ -114,13 +120,13 @@ class Documents(SessionListener):
                 raise ServerError("DocumentNotProvidedYet", "Both the original and the revised document are needed")
             pair = original["sha256"] + revised["sha256"]
             return "cmp-" + hashlib.sha256(pair.encode()).hexdigest()
-        part = session.get("source")
+        part = self.select_part(session)
         if part is None:
             return None
         fmt = formats.format_of(part["extension"])
         if fmt is None:
             raise UnrecognizedFormat()
-        if fmt.family in ("office", "text"):
+        if fmt.family in ("office", "text", "xps"):
             # the password changes what LibreOffice can open, so it is part of the key
             password = self._password(session) or ""
             salt = hashlib.sha256(password.encode()).hexdigest()[:12] if password else "nopw"
@@ -129,7 +135,7 @@ class Documents(SessionListener):
 
     async def page_source(self, session: SessionRecord, *, wait: bool = True) -> PageSource | None:
         """The page source, converting first if needed; None when `wait` is False and it is not ready yet."""
-        part = session.get("source")
+        part = self.select_part(session)
         if part is None and not self.is_comparison(session):
             raise ServerError("DocumentNotProvidedYet", "The viewing session has no document yet")
         if self.is_comparison(session) and not (session.get("original") and session.get("revised")):
@@ -213,6 +219,8 @@ class Documents(SessionListener):
                 if self.comparer is None:
                     raise ServerError("FeatureDisabled", "Document comparison is not available on this server")
                 meta = await self.comparer.convert(session, work)
+            elif self._family(session) == "xps":
+                meta = await self._convert_xps(session, work)
             else:
                 meta = await self._convert_office(session, work)
             await asyncio.to_thread(self.publish, directory, work / "document.pdf", meta)
@@ -229,7 +237,7 @@ class Documents(SessionListener):
     async def _convert_office(self, session: SessionRecord, work: Path) -> dict[str, Any]:
         if self.office is None:
             raise ServerError("FeatureDisabled", "Office, text and HTML documents are not enabled on this server")
-        part = session["source"]
+        part = self.select_part(session)
         assert part is not None  # conversion_key() gave a key, so there is a source
         # LibreOffice sees only this private copy, named by the format so its filters pick correctly;
         # copied in a thread: sources may be hundreds of MB
@@ -240,6 +248,21 @@ class Documents(SessionListener):
                                            timeout=self.conversion_timeout)
         return {"pageCount": result.page_count, "sheets": result.sheets,
                 "sha256": await asyncio.to_thread(file_sha256, out)}
+
+    def _family(self, session: SessionRecord) -> str | None:
+        part = self.select_part(session)
+        fmt = formats.format_of(part["extension"]) if part else None
+        return fmt.family if fmt else None
+
+    async def _convert_xps(self, session: SessionRecord, work: Path) -> dict[str, Any]:
+        """XPS has its own converter (engines/xps.py): LibreOffice does not read it."""
+        part = self.select_part(session)
+        assert part is not None
+        private = work / f"document.{part['extension']}"
+        await asyncio.to_thread(shutil.copyfile, self.blobs.path(part["sha256"]), private)
+        out = work / "document.pdf"
+        count = await self.xps.convert(private, out, timeout=self.conversion_timeout)
+        return {"pageCount": count, "sheets": None, "sha256": await asyncio.to_thread(file_sha256, out)}
 
     def publish(self, directory: Path, pdf: Path, meta: dict[str, Any]) -> None:
         """meta.json first, then the PDF by rename: a reader that sees the PDF also sees its facts."""
@@ -266,7 +289,7 @@ class Documents(SessionListener):
     def estimate_pages(self, session: SessionRecord) -> tuple[int, int]:
         """An honest early page count: what the file itself records (Word and PowerPoint store their page and
         slide counts in docProps/app.xml), else a rough guess with low confidence."""
-        part = session.get("source") or session.get("revised")
+        part = self.select_part(session) or session.get("revised")
         if part is None:
             return 1, 0
         path = self.blobs.path(part["sha256"])

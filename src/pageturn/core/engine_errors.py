@@ -56,6 +56,10 @@ TABLE: dict[type[engine.EngineError], tuple[Answer, Answer]] = {
                                  remember=0)),
     engine.UnreadableDocument: (Answer("ConversionFailed", "The document could not be read"),
                                 Answer("ConversionFailed", "The document could not be read")),
+    engine.MessageTooComplex: (Answer("ConversionFailed", "The e-mail is larger or more deeply nested than this "
+                                      "server reads"),
+                               Answer("ConversionFailed", "The e-mail is larger or more deeply nested than this "
+                                      "server reads")),
     engine.ConversionTimeout: (Answer("ConversionFailed", "Converting the document took too long", remember=10),
                                Answer("ConversionFailed", "Converting the document took too long",
                                       remember=10)),

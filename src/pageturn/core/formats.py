@@ -23,8 +23,8 @@ WORD_FORMATS = WORD
 # Formats whose bytes are one container type, so a given extension refines what content detection found.
 _REFINES = {
     "docx": {"docm", "dotx"}, "xlsx": {"xlsm"}, "pptx": {"ppsx"}, "doc": {"dot"}, "ppt": {"pps"},
-    "jpg": {"jpeg"}, "tif": {"tiff"}, "html": {"htm"}, "ooxml-encrypted": {"docx", "docm", "xlsx", "xlsm",
-                                                                           "pptx", "ppsx"},
+    "jpg": {"jpeg"}, "tif": {"tiff"}, "html": {"htm"}, "xps": {"oxps"}, "heic": {"heif"},
+    "ooxml-encrypted": {"docx", "docm", "xlsx", "xlsm", "pptx", "ppsx"},
 }
 
 
@@ -66,6 +66,16 @@ def detect(path: Path) -> str | None:
         return "webp"
     if head.startswith(b"{\\rtf"):
         return "rtf"
+    if head[4:8] == b"ftyp":  # ISO media: AVIF, or HEIC/HEIF photos (HEVC)
+        return _iso_image(head)
+    if head[:4] == b"\x01\x00\x00\x00" and head[40:44] == b" EMF":
+        return "emf"
+    if head[:4] == b"\xd7\xcd\xc6\x9a" or head[:6] in (b"\x01\x00\x09\x00\x00\x03", b"\x02\x00\x09\x00\x00\x03"):
+        return "wmf"
+    if _is_svg(head):
+        return "svg"
+    if _is_message(head):
+        return "eml"
     if head.startswith(b"PK\x03\x04"):
         return _detect_zip(path)
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
@@ -81,7 +91,10 @@ def _detect_zip(path: Path) -> str | None:
                 mimetype = read_member(archive, "mimetype", 100).decode("ascii", "replace").strip()
                 return {"application/vnd.oasis.opendocument.text": "odt",
                         "application/vnd.oasis.opendocument.spreadsheet": "ods",
-                        "application/vnd.oasis.opendocument.presentation": "odp"}.get(mimetype)
+                        "application/vnd.oasis.opendocument.presentation": "odp",
+                        "application/vnd.oasis.opendocument.graphics": "odg"}.get(mimetype)
+            if any(name.lower().endswith(".fdseq") for name in names):
+                return "xps"
             if "[Content_Types].xml" not in names:
                 return None
             types = read_member(archive, "[Content_Types].xml", 200_000).decode("utf-8", "replace")
@@ -95,6 +108,8 @@ def _detect_zip(path: Path) -> str | None:
         return "xlsm" if "macroEnabled" in types else "xlsx"
     if "presentationml" in types or "ms-powerpoint" in types:
         return "ppsx" if "slideshow.main" in types else "pptx"
+    if "ms-visio" in types:
+        return "vsdx"
     return None
 
 
@@ -121,9 +136,63 @@ def _detect_ole(path: Path) -> str | None:
         return "xls"
     if "powerpoint document" in streams:
         return "ppt"
+    if "visiodocument" in streams:
+        return "vsd"
+    if "__properties_version1.0" in streams and any(name.startswith("__substg1.0_") for name in streams):
+        return "msg"
     if "encryptedpackage" in streams:
         return "ooxml-encrypted"  # a password-protected docx/xlsx/pptx: the extension says which
     return None
+
+
+_SVG_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*)*"
+                        rb"(?:<!DOCTYPE\s+svg[^\[>]*(?:\[.*?\])?\s*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>]",
+                        re.DOTALL | re.IGNORECASE)
+_HEADER_LINE = re.compile(rb"([A-Za-z0-9-]{1,76}):[ \t]*[^\r\n]*\r?\n")
+_MESSAGE_HEADERS = {b"from", b"to", b"cc", b"date", b"subject", b"message-id", b"mime-version", b"received",
+                    b"return-path", b"delivered-to", b"reply-to", b"content-type", b"x-mailer", b"sender"}
+
+
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
+
+
+def _iso_image(head: bytes) -> str | None:
+    size = int.from_bytes(head[:4], "big")
+    brands = {head[8:12]} | {head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4)}
+    if brands & {b"avif", b"avis"}:
+        return "avif"
+    if brands & _HEIF_BRANDS:
+        return "heic"
+    return None  # other ISO media (MP4 video, HEIF of other codecs) is not a document
+
+
+def _is_svg(head: bytes) -> bool:
+    return _SVG_START.match(head) is not None
+
+
+def _is_message(head: bytes) -> bool:
+    """Clearly an e-mail: it starts with header fields (continuations allowed) up to a blank line or the end of
+    the head, among them From and at least two more of the usual message headers."""
+    names: set[bytes] = set()
+    position = 0
+    while position < len(head):
+        if head.startswith((b"\r\n", b"\n"), position):
+            break
+        if head[position:position + 1] in (b" ", b"\t") and names:  # a folded continuation line
+            end = head.find(b"\n", position)
+            if end < 0:
+                break
+            position = end + 1
+            continue
+        match = _HEADER_LINE.match(head, position)
+        if match is None:
+            if head.find(b"\n", position) >= 0:
+                return False  # a line that is not a header before the blank line: not a message
+            break
+        names.add(match.group(1).lower())
+        position = match.end()
+    known = names & _MESSAGE_HEADERS
+    return b"from" in known and len(known) >= 3
 
 
 def resolve(detected: str | None, given: str | None) -> str | None:

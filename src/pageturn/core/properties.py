@@ -146,13 +146,6 @@ def validate_properties(body: Any) -> dict[str, Any]:
             props[key] = _TOP_LEVEL[key](value)
         else:
             props[key] = copy.deepcopy(value)
-    # accepted by the original but not offered here: refused plainly rather than silently ignored
-    if props["pageContentEncryption"]:
-        raise invalid("pageContentEncryption", "false or null: page content encryption is not supported",
-                      received=True)
-    if props["attachmentIndex"] != 0:
-        raise invalid("attachmentIndex", "0: documents with attachments (email) are not supported",
-                      received=props["attachmentIndex"])
     if props["minSecondsAvailable"] is not None and props["serverCaching"] != "none":
         raise InputError("InputNotSupportedWithServerCachineEnabled",
                          {"in": "body", "at": "minSecondsAvailable",

@@ -88,6 +88,12 @@ class UnreadableDocument(ConversionFailed, CorruptDocument):
     code = "UnreadableDocument"
 
 
+class MessageTooComplex(UnreadableDocument):
+    """An e-mail past one of the reader's limits (size, parts, nesting, attachments): engines/mail/model.py."""
+
+    code = "MessageTooComplex"
+
+
 class ConversionTimeout(OfficeError):
     """The conversion took longer than its timeout; the process was killed and replaced."""
 

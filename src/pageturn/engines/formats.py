@@ -14,10 +14,12 @@ from dataclasses import dataclass
 class Format:
     extension: str
     mime: str
-    family: str                     # how it is viewed: "pdf" | "image" (rendered as is) | "office" | "text"
+    family: str                     # how it is viewed: "pdf" | "image" (rendered as is) | "office" | "text" | "xps"
     pillow: str | None = None       # images: Pillow's decoder
     office: str | None = None       # office and text: the LibreOffice application, text | spreadsheet | presentation
-    prepare: str = "copy"           # what LibreOffice is given: copy | text | table | html (see text_input)
+                                    # | drawing
+    prepare: str = "copy"           # what LibreOffice is given: copy | text | table | html (see text_input) |
+                                    # email | markdown | code | svg (see derived_input)
     delimiter: str | None = None    # tables: the column separator (None: detected)
     word: bool = False              # a Word document (comparison accepts these)
 
@@ -64,6 +66,26 @@ TABLE: tuple[Format, ...] = (
     _text("tsv", "text/tab-separated-values", "spreadsheet", "table", "\t"),
     _text("html", "text/html", "text", "html"),
     _text("htm", "text/html", "text", "html"),
+    # e-mail, Markdown, JSON and XML become sanitised HTML pages (engines/derived_input.py)
+    _text("eml", "message/rfc822", "text", "email"),
+    _text("msg", "application/vnd.ms-outlook", "text", "email"),
+    _text("md", "text/markdown", "text", "markdown"),
+    _text("markdown", "text/markdown", "text", "markdown"),
+    _text("json", "application/json", "text", "code"),
+    _text("xml", "application/xml", "text", "code"),
+    # drawings through LibreOffice Draw; SVG made inert first
+    _office("svg", "image/svg+xml", "drawing", prepare="svg"),
+    _office("odg", _ODF + "graphics", "drawing"),
+    _office("emf", "image/emf", "drawing"),
+    _office("wmf", "image/wmf", "drawing"),
+    _office("vsd", "application/vnd.visio", "drawing"),
+    _office("vsdx", "application/vnd.ms-visio.drawing", "drawing"),
+    _office("dxf", "image/vnd.dxf", "drawing"),
+    Format("avif", "image/avif", "image", pillow="AVIF"),
+    Format("heic", "image/heic", "image", pillow="HEIF"),   # pi-heif's decoder (engines/images.py)
+    Format("heif", "image/heif", "image", pillow="HEIF"),
+    Format("xps", "application/vnd.ms-xpsdocument", "xps"),    # xpstopdf (engines/xps.py)
+    Format("oxps", "application/oxps", "xps"),
 )
 
 BY_EXTENSION: dict[str, Format] = {f.extension: f for f in TABLE}

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, cast
 
+import pi_heif
 from PIL import Image, ImageOps
 
 from .errors import CorruptDocument, EngineError, ImageTooLarge, PageOutOfRange, UnsupportedDocument
@@ -30,6 +31,9 @@ from .formats import PILLOW_DECODERS
 from .raster import LIMITS, RasterPlan
 
 FORMATS = PILLOW_DECODERS   # from the one format table (engines/formats.py)
+# HEIC/HEIF photos: pi-heif (BSD; its wheels bundle only LGPL libheif and libde265, no GPL encoder) adds Pillow's
+# "HEIF" decoder
+pi_heif.register_heif_opener()
 MULTI_PAGE_FORMATS = ("TIFF",)
 MAX_FRAMES = 10_000
 DEFAULT_DPI = 72.0

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import text_input
+from . import derived_input, text_input
 from .errors import (ConversionFailed, ConversionTimeout, MemoryLimitExceeded, OfficeError, OfficeUnavailable,
                      OfficeCrashed, PasswordRequired, QueueFull, SandboxUnavailable,
                      UnreadableDocument)
@@ -406,6 +406,8 @@ def _prepare(src: Path, fmt: str, spec: Format, job_dir: Path) -> text_input.Pre
         return text_input.prepare_table(src, dest, spec.delimiter)
     if spec.prepare == "html":
         return text_input.prepare_html(src, dest)
+    if spec.prepare in derived_input.PREPARERS:  # e-mail, Markdown, JSON/XML, SVG
+        return derived_input.PREPARERS[spec.prepare](src, dest)
     shutil.copyfile(src, dest)
     return text_input.Prepared(dest, None, None)  # type: ignore[arg-type]
 

@@ -54,11 +54,58 @@ async function errorFrom(response) {
   });
 }
 
+function fromBase64(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** 16 random bytes, and the unpadded base64url form the `iv` query parameter carries. */
+function newIv() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const text = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return { bytes, text };
+}
+
+/** The session's wrapping key. WebCrypto exists only in secure contexts (HTTPS or localhost). */
+function importWrapKey(encoded) {
+  const key = globalThis.crypto?.subtle
+    ? crypto.subtle.importKey("raw", fromBase64(encoded), "AES-CBC", false, ["decrypt"])
+    : Promise.reject(new ApiError({ status: 400,
+      statusMessage: "This document is encrypted and can only be shown over a secure (HTTPS) connection" }));
+  key.catch(() => {});  // reported where it is used
+  return key;
+}
+
 export class PrizmApi {
-  /** @param {string} viewingSessionId  @param {string} apiBase  origin or "" for this server */
-  constructor(viewingSessionId, apiBase = "") {
+  /**
+   * @param {string} viewingSessionId  @param {string} apiBase  origin or "" for this server
+   * @param {string} [encryptionKey]  base64 wrapping key of a session with pageContentEncryption
+   */
+  constructor(viewingSessionId, apiBase = "", encryptionKey = "") {
     this.id = viewingSessionId;
     this.base = apiBase.replace(/\/$/, "");
+    this.wrapKey = encryptionKey ? importWrapKey(encryptionKey) : null;
+  }
+
+  get encrypted() {
+    return this.wrapKey !== null;
+  }
+
+  /**
+   * Page content (SVG, PNG, tiles, thumbnails, text): for an encrypted session the request carries a new `iv`
+   * and an answer marked Accusoft-Data-Encrypted is decrypted here (the content key from Accusoft-Data-SK,
+   * then the body, both AES-CBC with that iv). Answers a Response either way.
+   */
+  async content(path, params, { signal, type }) {
+    if (!this.wrapKey) return this.request(this.url(path, params), { signal });
+    const iv = newIv();
+    const response = await this.request(this.url(path, { ...params, iv: iv.text }), { signal });
+    if (response.headers.get("Accusoft-Data-Encrypted") !== "true") return response;
+    const algorithm = { name: "AES-CBC", iv: iv.bytes };
+    const wrapped = fromBase64(response.headers.get("Accusoft-Data-SK") || "");
+    const raw = await crypto.subtle.decrypt(algorithm, await this.wrapKey, wrapped);
+    const key = await crypto.subtle.importKey("raw", raw, "AES-CBC", false, ["decrypt"]);
+    const plain = await crypto.subtle.decrypt(algorithm, key, await response.arrayBuffer());
+    return new Response(plain, { headers: { "Content-Type": type } });
   }
 
   url(path, params = {}) {
@@ -94,7 +141,7 @@ export class PrizmApi {
 
   /** SVG of a page as a Blob, or {svgNotAvailable, pageAttributes} when the server only has raster content. */
   async pageSvg(page, signal) {
-    const response = await this.request(this.url(`/Page/q/${page}`, { ContentType: "svgb" }), { signal });
+    const response = await this.content(`/Page/q/${page}`, { ContentType: "svgb" }, { signal, type: "image/svg+xml" });
     if ((response.headers.get("Content-Type") || "").includes("json")) {
       const body = await response.json();
       if (body.errorCode === "SvgNotAvailable") return { svgNotAvailable: true, pageAttributes: body.pageAttributes };
@@ -104,7 +151,8 @@ export class PrizmApi {
   }
 
   async pagePng(page, scale, signal) {
-    const response = await this.request(this.pngUrl(page, scale), { signal });
+    const response = await this.content(`/Page/q/${page}`, { ContentType: "png", Scale: formatScale(scale) },
+      { signal, type: "image/png" });
     return response.blob();
   }
 
@@ -113,19 +161,32 @@ export class PrizmApi {
   }
 
   async tile(page, x, y, width, height, scale, signal) {
-    const url = this.url(`/Page/q/${page}/Tile/${x}/${y}/${width}/${height}`,
-      { ContentType: "png", Scale: formatScale(scale) });
-    return (await this.request(url, { signal })).blob();
+    const response = await this.content(`/Page/q/${page}/Tile/${x}/${y}/${width}/${height}`,
+      { ContentType: "png", Scale: formatScale(scale) }, { signal, type: "image/png" });
+    return response.blob();
   }
 
   thumbnailUrl(page, width, height) {
     return this.url(`/Page/q/${page}/${Math.round(width)}x${Math.round(height)}`, { ContentType: "png" });
   }
 
+  /** A thumbnail as a Blob (encrypted sessions: their thumbnails cannot be plain image URLs). */
+  async thumbnailBlob(page, width, height, signal) {
+    const response = await this.content(`/Page/q/${page}/${Math.round(width)}x${Math.round(height)}`,
+      { ContentType: "png" }, { signal, type: "image/png" });
+    return response.blob();
+  }
+
   /** Text, glyph rectangles and hyperlinks of pages first..last (zero-based, inclusive). */
   async text(first, last, signal) {
-    const body = await this.json(this.url(`/Document/q/${first}-${last}/Text`), { signal });
+    const response = await this.content(`/Document/q/${first}-${last}/Text`, {}, { signal, type: "application/json" });
+    const body = await response.json();
     return Array.isArray(body.pages) ? body.pages : [];
+  }
+
+  /** GET ViewingSession/u{id}/Attachments: {status, attachments: [{displayName, viewingSessionId}]} */
+  attachments(signal) {
+    return this.json(`${this.base}/PCCIS/V1/ViewingSession/u${encodeURIComponent(this.id)}/Attachments`, { signal });
   }
 
   sourceFileUrl(filename) {

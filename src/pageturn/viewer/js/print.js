@@ -46,7 +46,9 @@ export async function preparePrint({ api, count, rasterSize, root, onProgress, s
       if (signal.aborted) throw new DOMException("Printing was cancelled", "AbortError");
       const { img, page, scale } = pages[next++];
       // a plain URL, not a blob: the browser's image cache may drop decoded pages of a long document
-      await loadImage(img, api.pngUrl(page, scale), () => api.pagePng(page, scale, signal));
+      // an encrypted session's pages are fetched and decrypted first
+      const url = api.encrypted ? URL.createObjectURL(await api.pagePng(page, scale, signal)) : api.pngUrl(page, scale);
+      await loadImage(img, url, () => api.pagePng(page, scale, signal));
       // the printer's page turns with the document's (named @page "landscape" in the print style sheet)
       img.closest(".print-page").classList.add(img.naturalWidth > img.naturalHeight ? "landscape" : "portrait");
       onProgress(++done);

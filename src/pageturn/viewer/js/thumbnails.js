@@ -77,7 +77,15 @@ export class Thumbnails {
       img.loading = "lazy";
       img.decoding = "async";
       img.onload = () => frame.classList.add("loaded");
-      img.src = this.api.thumbnailUrl(page, BOX_W * dpr, BOX_H * dpr);
+      if (this.api.encrypted) {  // fetched and decrypted, then shown from memory
+        this.api.thumbnailBlob(page, BOX_W * dpr, BOX_H * dpr).then((blob) => {
+          const url = URL.createObjectURL(blob);
+          img.addEventListener("load", () => URL.revokeObjectURL(url), { once: true });
+          img.src = url;
+        }, () => {});
+      } else {
+        img.src = this.api.thumbnailUrl(page, BOX_W * dpr, BOX_H * dpr);
+      }
       frame.appendChild(img);
       const label = document.createElement("span");
       label.className = "thumb-label";

@@ -2,6 +2,7 @@
 // thumbnails, search, printing, download, the password prompt and (in compare mode) the changes panel.
 
 import { PrizmApi } from "./api.js";
+import { AttachmentList } from "./attachments.js";
 import { ComparePanel } from "./compare-panel.js";
 import { DocumentView } from "./document-view.js";
 import { bindKeys } from "./keyboard.js";
@@ -49,7 +50,7 @@ class Viewer {
   constructor(config) {
     this.config = config;
     this.permissions = { print: true, download: true, ...(config.permissions || {}) };
-    this.api = new PrizmApi(config.viewingSessionId, config.apiBase || "");
+    this.api = new PrizmApi(config.viewingSessionId, config.apiBase || "", config.encryption?.key || "");
     this.notice = new Notice($("notice"));
     this.stopped = false;
     this.askedPassword = false;
@@ -168,6 +169,7 @@ class Viewer {
     this.view.setZoom("auto");
     this.notice.hide();
     this.view.scroller.dataset.ready = "true";
+    new AttachmentList($("attachments"), this.api).load();  // not awaited: the pages do not wait for it
     if (window.top === window) this.view.scroller.focus({ preventScroll: true });
   }
 
