@@ -56,3 +56,13 @@ class Prizm:
 
 def error_code(r: requests.Response) -> str:
     return r.json()["errorCode"]
+
+
+def document_text(api: Prizm, sid: str) -> str:
+    """The text of every page of a session's document (waiting for its conversion), pages joined by newlines."""
+    r = api.get("/PCCIS/V1/Document/q/Attributes", params={"DocumentID": "u" + sid}, timeout=180)
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    count = r.json()["pageCount"]
+    r = api.get(f"/PCCIS/V1/Document/q/0-{count - 1}/Text", params={"DocumentID": "u" + sid}, timeout=180)
+    assert r.status_code == 200, (r.status_code, r.headers, r.text[:300])
+    return "\n".join(p.get("text", "") for p in r.json()["pages"])

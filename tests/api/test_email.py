@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from reportlab.pdfgen import canvas
 
-from api.prizm import V1, Prizm
+from api.prizm import V1, Prizm, document_text
+from api.samples import pdf_bytes
 from mailgen import hostile_html_eml, html_inline_image_eml, plain_eml, with_attachments_eml
 from msggen import message_tree, msg_file
 from officegen import docx_pages
@@ -21,28 +21,12 @@ def api(office_server) -> Prizm:
     return Prizm(office_server.url)
 
 
-def _pdf(marker: str) -> bytes:
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out)
-    pdf.drawString(72, 720, marker)
-    pdf.showPage()
-    pdf.save()
-    return out.getvalue()
-
 
 def _docx(tmp_path: Path) -> tuple[bytes, str]:
     path = tmp_path / "letter.docx"
     markers = docx_pages(path, 1)
     return path.read_bytes(), markers[0]
 
-
-def _text(api: Prizm, sid: str) -> str:
-    r = api.get("/PCCIS/V1/Document/q/Attributes", params={"DocumentID": "u" + sid}, timeout=180)
-    assert r.status_code == 200, (r.status_code, r.text[:300])
-    count = r.json()["pageCount"]
-    r = api.get(f"/PCCIS/V1/Document/q/0-{count - 1}/Text", params={"DocumentID": "u" + sid}, timeout=180)
-    assert r.status_code == 200, (r.status_code, r.headers, r.text[:300])
-    return "\n".join(p.get("text", "") for p in r.json()["pages"])
 
 
 def _attachments(api: Prizm, sid: str) -> list[dict]:
@@ -55,13 +39,13 @@ def _attachments(api: Prizm, sid: str) -> list[dict]:
 
 def _with_attachments(tmp_path: Path) -> tuple[bytes, str, str]:
     docx, docx_marker = _docx(tmp_path)
-    return with_attachments_eml(_pdf("Attached PDF marker echidna"), docx, plain_eml("Forwarded one",
+    return with_attachments_eml(pdf_bytes("Attached PDF marker echidna"), docx, plain_eml("Forwarded one",
                                 "Nested body marker numbat.")), "Attached PDF marker echidna", docx_marker
 
 
 def test_plain_message_shows_headers_and_body(api):
     sid = api.session_with(plain_eml(), "eml")
-    text = _text(api, sid)
+    text = document_text(api, sid)
     for expected in ("From:", "Alice Example", "To:", "Bob Example", "Cc:", "Carol", "Subject:", "Plain hello",
                      "Sent:", "2026", "Plain body marker quokka"):
         assert expected in text, expected
@@ -70,13 +54,13 @@ def test_plain_message_shows_headers_and_body(api):
 
 def test_message_is_detected_by_content_without_an_extension(api):
     sid = api.session_with(plain_eml(subject="Detected"))
-    assert "Plain body marker quokka" in _text(api, sid)
+    assert "Plain body marker quokka" in document_text(api, sid)
 
 
 def test_html_body_with_inline_image(api):
     data, _ = html_inline_image_eml()
     sid = api.session_with(data, "eml")
-    text = _text(api, sid)
+    text = document_text(api, sid)
     assert "HTML body marker wombat" in text and "Plain alternative" not in text
     page = Image.open(io.BytesIO(api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid},
                                          timeout=120).content)).convert("RGB")
@@ -88,7 +72,7 @@ def test_html_body_with_inline_image(api):
 def test_attachments_listed_and_each_viewable(api, tmp_path):
     data, pdf_marker, docx_marker = _with_attachments(tmp_path)
     sid = api.session_with(data, "eml")
-    text = _text(api, sid)
+    text = document_text(api, sid)
     assert "marker platypus" in text
     for name in ("report.pdf", "letter.docx", "forwarded.eml"):
         assert name in text  # the attachment list on the message page, with sizes
@@ -96,9 +80,9 @@ def test_attachments_listed_and_each_viewable(api, tmp_path):
     assert [a["displayName"] for a in listed] == ["report.pdf", "letter.docx", "forwarded.eml"]
     assert _attachments(api, sid) == listed  # the same child sessions on every poll
     children = [a["viewingSessionId"] for a in listed]
-    assert pdf_marker in _text(api, children[0])
-    assert docx_marker in _text(api, children[1])
-    nested = _text(api, children[2])
+    assert pdf_marker in document_text(api, children[0])
+    assert docx_marker in document_text(api, children[1])
+    nested = document_text(api, children[2])
     assert "Nested body marker numbat" in nested and "Forwarded one" in nested
     described = api.get(f"{V1}/u{children[1]}").json()
     assert described["attachmentIndex"] == 2 and described["attachmentDisplayName"] == "letter.docx"
@@ -110,19 +94,19 @@ def test_attachment_index_on_a_new_session(api, tmp_path):
     data, pdf_marker, docx_marker = _with_attachments(tmp_path)
     for index, marker in ((1, pdf_marker), (2, docx_marker), (3, "Nested body marker numbat")):
         sid = api.session_with(data, "eml", body={"attachmentIndex": index})
-        text = _text(api, sid)
+        text = document_text(api, sid)
         assert marker in text and "marker platypus" not in text
         assert api.get(f"{V1}/u{sid}").json()["attachmentIndex"] == index
     beyond = api.session_with(data, "eml", body={"attachmentIndex": 4})
     r = api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + beyond}, timeout=60)
     assert r.status_code == 580 and r.json()["errorCode"] == "AttachmentNotFound"
-    not_mail = api.session_with(_pdf("just a pdf"), "pdf", body={"attachmentIndex": 1})
+    not_mail = api.session_with(pdf_bytes("just a pdf"), "pdf", body={"attachmentIndex": 1})
     r = api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + not_mail}, timeout=60)
     assert r.status_code == 580 and r.json()["errorCode"] == "AttachmentNotFound"
 
 
 def test_documents_without_attachments_answer_an_empty_complete_list(api):
-    sid = api.session_with(_pdf("no attachments"), "pdf")
+    sid = api.session_with(pdf_bytes("no attachments"), "pdf")
     r = api.get(f"{V1}/u{sid}/Attachments")
     assert r.status_code == 200 and r.json() == {"status": "complete", "attachments": []}
 
@@ -138,14 +122,14 @@ def test_outlook_msg_with_attachments_and_a_nested_message(api, tmp_path):
                                   "mime": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
                                  {"name": "Inner forwarded.msg", "message": inner}])
     sid = api.session_with(data)  # detected by content
-    text = _text(api, sid)
+    text = document_text(api, sid)
     for expected in ("Alice Example", "alice@example.com", "Bob Example", "Carol", "Quarterly figures",
                      "Outlook HTML marker koala", "letter.docx"):
         assert expected in text, expected
     listed = _attachments(api, sid)
     assert [a["displayName"] for a in listed] == ["letter.docx", "Inner forwarded.eml"]
-    assert docx_marker in _text(api, listed[0]["viewingSessionId"])
-    inner_text = _text(api, listed[1]["viewingSessionId"])
+    assert docx_marker in document_text(api, listed[0]["viewingSessionId"])
+    inner_text = document_text(api, listed[1]["viewingSessionId"])
     assert "Inner msg body marker bilby" in inner_text and "Dan" in inner_text
 
 
@@ -153,7 +137,7 @@ def test_hostile_html_body_fetches_nothing(api):
     listener = Listener()
     try:
         sid = api.session_with(hostile_html_eml(f"http://127.0.0.1:{listener.port}"), "eml")
-        text = _text(api, sid)  # the conversion has finished: anything it fetched has connected by now
+        text = document_text(api, sid)  # the conversion has finished: anything it fetched has connected by now
         assert "Visible hostile marker dingo" in text and "pwned" not in text
         assert listener.connections == 0
     finally:
@@ -180,8 +164,8 @@ def test_outlook_msg_with_only_a_rich_text_body(api):
     data = msg_file(subject="Rich only", sender_name="Alice", sender_email="alice@example.com",
                     to=[("Bob", "bob@example.com")], body="", rtf=rtf)
     sid = api.session_with(data, "msg")
-    assert "message body.rtf" in _text(api, sid)
+    assert "message body.rtf" in document_text(api, sid)
     listed = _attachments(api, sid)
     assert [a["displayName"] for a in listed] == ["message body.rtf"]
-    assert "Rich text body marker wallaby" in _text(api, listed[0]["viewingSessionId"])
+    assert "Rich text body marker wallaby" in document_text(api, listed[0]["viewingSessionId"])
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import formatgen
-from api.prizm import Prizm
+from api.prizm import Prizm, document_text
 from unit.test_url_fetch import Listener
 
 FONT = Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf")
@@ -19,14 +19,6 @@ FONT = Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf")
 def api(office_server) -> Prizm:
     return Prizm(office_server.url)
 
-
-def _text(api: Prizm, sid: str) -> str:
-    r = api.get("/PCCIS/V1/Document/q/Attributes", params={"DocumentID": "u" + sid}, timeout=180)
-    assert r.status_code == 200, (r.status_code, r.text[:300])
-    count = r.json()["pageCount"]
-    r = api.get(f"/PCCIS/V1/Document/q/0-{count - 1}/Text", params={"DocumentID": "u" + sid}, timeout=180)
-    assert r.status_code == 200, (r.status_code, r.headers, r.text[:300])
-    return "\n".join(p.get("text", "") for p in r.json()["pages"])
 
 
 CASES = {
@@ -46,25 +38,25 @@ DETECTED = {"svg", "odg", "emf", "wmf", "vsdx", "xps"}   # found by content: no 
 
 
 @pytest.mark.parametrize("extension", sorted(CASES))
-def test_each_format_renders_with_its_text(api, extension):
+def test_each_format_renders_with_itsdocument_text(api, extension):
     marker = f"Marker{extension.capitalize()}Kestrel"
     data = CASES[extension](marker)
     sid = api.session_with(data, None if extension in DETECTED else extension)
-    text = _text(api, sid)
+    text = document_text(api, sid)
     assert marker in text.replace(" ", ""), text[:500]
     assert api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid}, timeout=60).status_code == 200
 
 
 def test_json_and_xml_are_formatted_and_entities_not_expanded(api):
-    text = _text(api, api.session_with(formatgen.json_document("JsonPretty"), "json"))
+    text = document_text(api, api.session_with(formatgen.json_document("JsonPretty"), "json"))
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     assert '"title": "JsonPretty",' in lines and '"ok": true' in lines  # one key per line: indented
-    xml = _text(api, api.session_with(formatgen.xml_document("XmlPretty"), "xml"))
+    xml = document_text(api, api.session_with(formatgen.xml_document("XmlPretty"), "xml"))
     assert "<title>XmlPretty</title>" in xml and "expanded-entity" not in xml
 
 
 def test_markdown_is_rendered_and_its_script_dropped(api):
-    text = _text(api, api.session_with(formatgen.markdown("MdMarker"), "md"))
+    text = document_text(api, api.session_with(formatgen.markdown("MdMarker"), "md"))
     assert "Heading MdMarker" in text and "apples" in text and "#" not in text and "pwned" not in text
 
 
@@ -82,7 +74,7 @@ def test_svg_script_and_external_references_are_dropped(api):
     try:
         beacon = f"http://127.0.0.1:{listener.port}"
         sid = api.session_with(formatgen.hostile_svg("SafeSvgMarker", beacon))
-        text = _text(api, sid)  # conversion finished: whatever it fetched has connected by now
+        text = document_text(api, sid)  # conversion finished: whatever it fetched has connected by now
         assert "SafeSvgMarker" in text.replace(" ", "") and "pwned" not in text
         svg = api.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid, "ContentType": "svgb"}, timeout=60)
         assert svg.status_code == 200

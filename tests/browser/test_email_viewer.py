@@ -1,23 +1,14 @@
 """E-mail in the viewer: the message pages, the attachment list, and each attachment opened from it."""
 from __future__ import annotations
 
-import io
 import re
 
-from reportlab.pdfgen import canvas
 
+from api.samples import pdf_bytes
 from browser.helpers import open_viewer, screenshot, wait_for_content
 from mailgen import plain_eml, with_attachments_eml
 from officegen import docx_pages
 
-
-def _pdf(marker: str) -> bytes:
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out)
-    pdf.drawString(72, 720, marker)
-    pdf.showPage()
-    pdf.save()
-    return out.getvalue()
 
 
 def _text_layer(page) -> str:
@@ -27,7 +18,7 @@ def _text_layer(page) -> str:
 def test_attachment_list_opens_each_attachment(page, context, server, api, tmp_path):
     docx_path = tmp_path / "letter.docx"
     docx_marker = docx_pages(docx_path, 1)[0]
-    data = with_attachments_eml(_pdf("Attached PDF marker echidna"), docx_path.read_bytes(),
+    data = with_attachments_eml(pdf_bytes("Attached PDF marker echidna"), docx_path.read_bytes(),
                                 plain_eml("Forwarded one", "Nested body marker numbat."))
     sid = api.session(data, "eml")
     open_viewer(page, server.url, sid)
@@ -60,7 +51,7 @@ def test_plain_message_has_no_attachment_strip(page, server, api):
 # ---- pageContentEncryption ------------------------------------------------------------------------------------
 
 def test_encrypted_session_shows_and_searches_normally(page, server, api):
-    from browser.documents import SEARCH_COUNT, SEARCH_WORD, three_page_pdf
+    from browser.documents import SEARCH_COUNT, SEARCH_WORD
 
     sid = api.session(three_page_pdf().data, "pdf", body={"pageContentEncryption": True})
     answers: list[tuple[str, str | None]] = []
