@@ -51,7 +51,7 @@ def test_plain_message_has_no_attachment_strip(page, server, api):
 # ---- pageContentEncryption ------------------------------------------------------------------------------------
 
 def test_encrypted_session_shows_and_searches_normally(page, server, api):
-    from browser.documents import SEARCH_COUNT, SEARCH_WORD
+    from browser.documents import SEARCH_COUNT, SEARCH_WORD, three_page_pdf
 
     sid = api.session(three_page_pdf().data, "pdf", body={"pageContentEncryption": True})
     answers: list[tuple[str, str | None]] = []
