@@ -27,7 +27,8 @@ from .core.zoho import Tenants, ZohoPreviews, ZohoService
 from .core.ids import new_file_id
 from .engines.compare.runner import CompareRunner
 from .engines.office import OfficePool
-from .storage.blobs import BlobStore, CacheStore, HotFiles
+from .storage.blobs import CacheStore, HotFiles
+from .storage.select import open_stores
 from .workers.pool import WorkerPool
 from .storage.metadata import MetadataStore, open_store
 
@@ -100,8 +101,8 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data_dir.chmod(0o700)  # documents and records are private to the server's user
     store = open_store(settings.metadata, data_dir)
-    blobs = BlobStore(data_dir, clock)
-    cache = CacheStore(data_dir / "cache", blobs.tmp, clock)
+    stores = open_stores(settings, data_dir, clock)  # the data directory, or S3 with it as this node's cache
+    blobs, cache = stores.blobs, stores.cache
     hot = HotFiles()
 
     # engines' pools: built here, started and stopped with the app (_engines)
@@ -151,7 +152,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     app[html5.PAGES] = pages
     app[comparison.TOKENS] = ContinueTokens(load_secret(data_dir / "secret.key"))
     app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir)),
-                                  ("render_workers", render_pool.healthy)]
+                                  ("render_workers", render_pool.healthy), ("storage", stores.healthy)]
     if office is not None:
         app[service.HEALTH_CHECKS].append(("office", office.healthy))
     app[service.INSTANCE] = {"version": __version__, "startTime": iso(clock()), "instanceId": new_file_id()[:16],
@@ -159,6 +160,8 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     if engines:
         app.cleanup_ctx.append(_engines(render_pool, office))
     app.cleanup_ctx.append(_background)
+    if stores.background is not None:
+        app.cleanup_ctx.append(lambda _app: stores.background())
     app.on_cleanup.append(lambda _app: _close(store))
 
     routes.add_routes(app)

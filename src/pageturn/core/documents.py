@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from ..storage.blobs import BlobStore, CacheStore, file_sha256
+from ..storage.blobs import BlobStore, CacheStore, StorageUnavailable, file_sha256
 from . import formats
 from .engine_errors import remember_seconds, to_domain
 from .errors import DomainError, ServerError, UnrecognizedFormat
@@ -70,6 +70,7 @@ class ComparisonConverter(Protocol):
 
 
 MAX_FAILURES = 1000             # conversion failures remembered at once (each only for a while)
+PUBLISHED = ("meta.json", "document.pdf")  # a conversion's files, in the order they are published
 
 
 class Documents(SessionListener):
@@ -84,6 +85,7 @@ class Documents(SessionListener):
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # failures the document caused, each with when it is forgotten; bounded, oldest first
         self._failures: OrderedDict[str, tuple[DomainError, float]] = OrderedDict()
+        self._sharing: set[asyncio.Task[None]] = set()  # uploads of finished conversions for other nodes
         self.on_scope_removed = on_scope_removed  # in-memory caches that must forget a removed session's output
 
     # ---- which source, where ----------------------------------------------------------------------------
@@ -133,7 +135,8 @@ class Documents(SessionListener):
         if key is None:
             assert part is not None  # only a single document is read as is
             fmt = formats.format_of(part["extension"])
-            return PageSource(kind="pdf" if fmt is not None and fmt.family == "pdf" else "image", path=self.blobs.path(part["sha256"]),
+            return PageSource(kind="pdf" if fmt is not None and fmt.family == "pdf" else "image",
+                              path=await self.blobs.local_path(part["sha256"]),
                               content_key=part["sha256"], scope=self.scope(session),
                               password=self._password(session))
         directory = self._converted_dir(session, key)
@@ -189,6 +192,9 @@ class Documents(SessionListener):
         work.unlink()
         work.mkdir()
         try:
+            if await self.cache.fetch_shared(directory, PUBLISHED):  # another node converted it already
+                log.info("fetched %s converted elsewhere in %.2fs", key[:16], time.monotonic() - started)
+                return
             if self.is_comparison(session):
                 if self.comparer is None:
                     raise ServerError("FeatureDisabled", "Document comparison is not available on this server")
@@ -197,6 +203,11 @@ class Documents(SessionListener):
                 meta = await self._convert_office(session, work)
             await asyncio.to_thread(self.publish, directory, work / "document.pdf", meta)
             log.info("converted %s in %.2fs", key[:16], time.monotonic() - started)
+            sharing = asyncio.create_task(self.cache.share(directory, PUBLISHED))  # not delaying the first page
+            self._sharing.add(sharing)
+            sharing.add_done_callback(self._sharing.discard)
+        except StorageUnavailable:
+            raise  # the store's outage, not the document's fault: nothing to remember
         except Exception as exc:  # an engine's failure becomes the session's clear 580 (or 480 for a password)
             error = to_domain(exc, "convert")
             self._remember_failure(str(directory), error, remember_seconds(exc))
@@ -213,7 +224,7 @@ class Documents(SessionListener):
         # LibreOffice sees only this private copy, named by the format so its filters pick correctly;
         # copied in a thread: sources may be hundreds of MB
         private = work / f"document.{part['extension']}"
-        await asyncio.to_thread(shutil.copyfile, self.blobs.path(part["sha256"]), private)
+        await asyncio.to_thread(shutil.copyfile, await self.blobs.local_path(part["sha256"]), private)
         out = work / "document.pdf"
         result = await self.office.convert(private, out, part["extension"], password=self._password(session),
                                            timeout=self.conversion_timeout)
