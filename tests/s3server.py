@@ -20,6 +20,7 @@ SECRET_KEY = "pageturn-test-secret-key"
 
 def _free(port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Go's listeners do: TIME_WAIT is no obstacle
         try:
             s.bind(("127.0.0.1", port))
             return True
