@@ -53,7 +53,7 @@ class Settings:
     port: int = _setting(18681, "TCP port to listen on", "int")
     data_dir: Path = _setting(Path("./data"), "directory for metadata, documents and cached output", "path")
     metadata: str = _setting("sqlite", "where session and work-file records live: sqlite (in the data directory) or "
-                             "a redis:// URL shared by several nodes (which then share the data directory too)")
+                             "a redis:// URL shared by several nodes (which then share the data directory or an S3 storage bucket too)")
     storage: str = _setting("", "where documents and shared output are kept: empty for the data directory (the "
                             "default), or s3://bucket/prefix, the data directory then being this node's cache")
     s3_endpoint: str = _setting("", "S3 endpoint URL for a non-AWS server (e.g. http://minio:9000); empty: AWS "
