@@ -2,7 +2,8 @@
 
 Prints, for each store: (1) first page after upload: create a session, upload a 20-page PDF (fresh bytes each
 run, so nothing is cached), ask page 0 as PNG; median and spread of several runs; (2) cached page requests per
-second: concurrent clients asking pages already rendered (served from the node's local cache). The S3 server
+second: concurrent clients asking pages already rendered (served from the node's local cache). Both nodes
+run at once (one render worker each) and are measured in turn, run by run. The S3 server
 is SeaweedFS on 127.0.0.1 (started here), so the figures show this server's own overhead, not a network's.
 
 Run: .venv/bin/python bench/bench_s3.py [--runs 7] [--clients 16] [--seconds 5]
@@ -67,14 +68,23 @@ async def cached_rate(base: str, sid: str, clients: int, seconds: float) -> floa
         return done / (time.perf_counter() - started)
 
 
-async def measure(base: str, runs: int, clients: int, seconds: float, pdf: bytes) -> tuple[list[float], float]:
-    times = []
+async def measure(bases: dict[str, str], runs: int, clients: int, seconds: float,
+                  pdf: bytes) -> dict[str, tuple[list[float], list[float]]]:
+    """Alternates the stores run by run, so a busy moment on the machine does not favour one of them."""
+    times: dict[str, list[float]] = {name: [] for name in bases}
+    rates: dict[str, list[float]] = {name: [] for name in bases}
+    sids: dict[str, str] = {}
     async with aiohttp.ClientSession() as session:
-        await first_page(session, base, pdf + b"\n% warm-up")
+        for name, base in bases.items():
+            await first_page(session, base, pdf + f"\n% warm-up {name}".encode())
         for run in range(runs):
-            elapsed, sid = await first_page(session, base, pdf + f"\n% run {run} {time.time()}".encode())
-            times.append(elapsed)
-    return times, await cached_rate(base, sid, clients, seconds)
+            for name, base in bases.items():
+                elapsed, sids[name] = await first_page(session, base, pdf + f"\n% {name} {run} {time.time()}".encode())
+                times[name].append(elapsed)
+    for _round in range(3):
+        for name, base in bases.items():
+            rates[name].append(await cached_rate(base, sids[name], clients, seconds / 3))
+    return {name: (times[name], rates[name]) for name in bases}
 
 
 def main() -> None:
@@ -86,22 +96,25 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-s3-"))
     pdf = make_pdf_pages(PAGES)
     s3 = SeaweedS3(work / "seaweedfs").start()
-    results = {}
-    try:
+    nodes = {}
+    try:  # one render worker each: both nodes run at once on the same cores
         for name, env in (("directory", {}), ("s3", s3.server_env("bench"))):
-            node = ServerProcess(work / name, {"PAGETURN_OFFICE_ENABLED": "false", **env}).start()
-            try:
-                results[name] = asyncio.run(measure(node.url, args.runs, args.clients, args.seconds, pdf))
-            finally:
-                node.stop()
+            nodes[name] = ServerProcess(work / name, {"PAGETURN_OFFICE_ENABLED": "false",
+                                                      "PAGETURN_RENDER_WORKERS": "1", **env}).start()
+        results = asyncio.run(measure({name: node.url for name, node in nodes.items()}, args.runs, args.clients,
+                                      args.seconds, pdf))
     finally:
+        for node in nodes.values():
+            node.stop()
         s3.stop()
     print(f"{PAGES}-page PDF of {len(pdf) // 1024} KiB; {args.runs} runs; {args.clients} clients for {args.seconds}s")
     print(f"{'store':<10} {'first page median':>18} {'min':>8} {'max':>8} {'cached pages/s':>15}")
-    for name, (times, rate) in results.items():
+    for name, (times, rates) in results.items():
+        rate = statistics.median(rates)
         print(f"{name:<10} {statistics.median(times) * 1000:>15.1f} ms {min(times) * 1000:>6.1f} ms "
               f"{max(times) * 1000:>6.1f} ms {rate:>15.0f}")
-    (d_times, d_rate), (s_times, s_rate) = results["directory"], results["s3"]
+    (d_times, d_rates), (s_times, s_rates) = results["directory"], results["s3"]
+    d_rate, s_rate = statistics.median(d_rates), statistics.median(s_rates)
     print(f"S3 - directory: first page {(statistics.median(s_times) - statistics.median(d_times)) * 1000:+.1f} ms, "
           f"cached pages {(s_rate / d_rate - 1) * 100:+.1f} %")
 
