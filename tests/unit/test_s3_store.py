@@ -82,6 +82,14 @@ def test_conversions_are_published_for_other_nodes_and_removed_with_their_sessio
     assert asyncio.run(two.fetch_shared(other, names))
     assert (other / "document.pdf").read_bytes() == b"%PDF-1.4 converted"
     assert (other / "meta.json").read_text() == '{"pageCount": 3}'
+    # a second node publishing the same conversion leaves the first's files (never a mix of the two)
+    (other / "meta.json").write_text('{"pageCount": 4}')
+    (other / "document.pdf").write_bytes(b"%PDF-1.4 converted again")
+    asyncio.run(two.share(other, names))
+    again = tmp_path / "three" / "cache"
+    three = S3CacheStore(again, _tmp(tmp_path / "three"), bucket)
+    assert asyncio.run(three.fetch_shared(three.path("s-abc", "converted", "key1"), names))
+    assert (three.path("s-abc", "converted", "key1") / "meta.json").read_text() == '{"pageCount": 3}'
     two.remove_tree("s-abc")  # no event loop here: removed before it returns
     assert not other.exists() and s3.keys(prefix + "cache/s-abc/") == []
 
@@ -105,6 +113,7 @@ def test_an_unreachable_bucket_refuses_the_upload_and_leaves_nothing(tmp_path, p
         asyncio.run(store.put_stream(_chunks(b"never stored"), 1000))
     assert not store.healthy()
     assert not list(store.tmp.iterdir()) and store.all_hashes() == []
+    assert store.sweep_unreferenced(set(), time.time()) == 0  # a sweep during the outage is no error
 
 
 def test_the_local_cache_evicts_the_least_recently_read(tmp_path):

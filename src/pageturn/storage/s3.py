@@ -265,9 +265,13 @@ class S3BlobStore(BlobStore):
 
     def sweep_unreferenced(self, live: set[str], written_before: float) -> int:
         super().sweep_unreferenced(live, written_before)  # this node's copies
-        stale = [key for key, modified in self.bucket.list("blobs/")
-                 if key[len("blobs/"):] not in live and modified.timestamp() < written_before]
-        self.bucket.delete(stale)
+        try:
+            stale = [key for key, modified in self.bucket.list("blobs/")
+                     if key[len("blobs/"):] not in live and modified.timestamp() < written_before]
+            self.bucket.delete(stale)
+        except StorageUnavailable as exc:  # the next sweep tries again
+            log.warning("could not sweep the bucket: %s", exc.message)
+            return 0
         return len(stale)
 
 
@@ -306,6 +310,10 @@ class S3CacheStore(CacheStore):
     async def share(self, directory: Path, names: tuple[str, ...]) -> None:
         relative = self._relative(directory)
         try:
+            # another node that converted the same document may have published first: its files stay, so a
+            # reader never mixes one node's PDF with the other's facts (short of both finishing at once)
+            if await asyncio.to_thread(self.bucket.exists, f"{relative}/{names[-1]}"):
+                return
             for name in names:  # in order: the last one tells readers the rest is there
                 await asyncio.to_thread(self.bucket.put_file, f"{relative}/{name}", directory / name,
                                         if_absent=False)
