@@ -140,3 +140,32 @@ def test_s3_stopped_mid_run_clear_errors_cached_reads_and_recovery(tmp_path, own
         assert len(own_s3.keys("outage/blobs/")) == len(before) + 1
     finally:
         node.stop()
+
+
+def test_a_comparison_made_on_one_node_continues_on_another(tmp_path, redis_url, s3):
+    """The redlined document is published to the bucket, and the secret signing continue tokens is shared
+    through it: a token given by A is honoured by B, which has no LibreOffice and so converted nothing."""
+    import comparegen
+    prefix = f"compare-{os.urandom(6).hex()}"
+    env = {**s3.server_env(prefix), "PAGETURN_METADATA": redis_url.replace("/0", "/4")}
+    a = _node(tmp_path, "a", {**env, "PAGETURN_OFFICE_ENABLED": "true", "PAGETURN_OFFICE_WORKERS": "1"}).start()
+    b = _node(tmp_path, "b", env).start()
+    try:
+        node_a, node_b = Prizm(a.url), Prizm(b.url)
+        original, revised = comparegen.PAIRS["list_renumbered"].write(tmp_path / "pair")
+        sid = node_a.create()
+        for role, path in (("original", original), ("revised", revised)):
+            r = node_a.put(f"/v2/viewingSessions/{sid}/sourceFile/{role}", data=path.read_bytes())
+            assert r.status_code == 200, r.text
+        _wait_for(lambda: node_a.get(f"/v2/viewingSessions/{sid}/revisionData",
+                                     params={"limit": 1}).json().get("changes"), "the first change on A", 180)
+        token = node_a.get(f"/v2/viewingSessions/{sid}/revisionData", params={"limit": 1}).json()["continueToken"]
+        _wait_for(lambda: any(k.endswith("/document.pdf") for k in s3.keys(f"{prefix}/cache/")),
+                  "the redlined document to be published", 60)
+        rest = node_b.get(f"/v2/viewingSessions/{sid}/revisionData", params={"continueToken": token})
+        assert rest.status_code == 200, rest.text
+        assert [c["id"] for c in rest.json()["changes"]] == [1, 2]
+        assert "converted elsewhere" in b.log()
+    finally:
+        a.stop()
+        b.stop()
