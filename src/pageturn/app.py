@@ -160,8 +160,9 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     if engines:
         app.cleanup_ctx.append(_engines(render_pool, office))
     app.cleanup_ctx.append(_background)
-    if stores.background is not None:
-        app.cleanup_ctx.append(lambda _app: stores.background())
+    background = stores.background
+    if background is not None:  # S3: the bucket's health probe and the local cache's trimming
+        app.cleanup_ctx.append(lambda _app: background())
     app.on_cleanup.append(lambda _app: _close(store))
 
     routes.add_routes(app)

@@ -132,3 +132,13 @@ def test_the_local_cache_evicts_the_least_recently_read(tmp_path):
 def _tmp(root: Path) -> Path:
     (root / "tmp").mkdir(parents=True, exist_ok=True)
     return root / "tmp"
+
+
+def test_storage_urls_and_settings_are_checked():
+    assert S3Settings.parse_url("s3://bucket") == ("bucket", "")
+    assert S3Settings.parse_url("s3://bucket/a/b/") == ("bucket", "a/b/")
+    for bad in ("bucket/prefix", "http://bucket/p", "s3:///p", "s3://b/p?x=1", "s3://b/../p"):
+        with pytest.raises(ValueError):
+            S3Settings.parse_url(bad)
+    with pytest.raises(ValueError):
+        S3Settings(bucket="b", addressing_style="sideways")

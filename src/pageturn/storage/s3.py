@@ -55,7 +55,13 @@ class S3Settings:
         if parsed.scheme != "s3" or not parsed.netloc:
             raise ValueError(f"not an s3://bucket/prefix URL: {url!r}")
         prefix = parsed.path.strip("/")
+        if parsed.query or parsed.fragment or ".." in prefix.split("/"):
+            raise ValueError(f"not an s3://bucket/prefix URL: {url!r}")
         return parsed.netloc, (prefix + "/") if prefix else ""
+
+    def __post_init__(self) -> None:
+        if self.addressing_style not in ("auto", "path", "virtual"):
+            raise ValueError(f"s3_addressing_style must be auto, path or virtual, not {self.addressing_style!r}")
 
 
 def _code(exc: ClientError) -> str:
