@@ -106,9 +106,34 @@ def quiet_server(tmp_path_factory):
     server.stop()
 
 
+def pytest_generate_tests(metafunc):
+    """A module that sets STORAGES = ("dir", "s3") runs its `server` tests once per blob store."""
+    storages = getattr(metafunc.module, "STORAGES", None)
+    if storages and "server" in metafunc.fixturenames:
+        metafunc.parametrize("storage", storages, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    """A real S3 server (SeaweedFS) on 127.0.0.1 with a bucket "pageturn", for the whole test run."""
+    from s3server import SeaweedS3
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = ServerProcess(tmp_path_factory.mktemp("data"), {"PAGETURN_OFFICE_WORKERS": "1"}).start()
+def storage(request) -> dict[str, str]:
+    """The server settings of the blob store under test: the data directory (default) or the S3 bucket, under a
+    prefix of its own."""
+    if getattr(request, "param", "dir") == "dir":
+        return {}
+    return request.getfixturevalue("s3").server_env(f"t-{os.urandom(6).hex()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, storage):
+    server = ServerProcess(tmp_path_factory.mktemp("data"), {"PAGETURN_OFFICE_WORKERS": "1", **storage}).start()
     yield server
     server.stop()
 

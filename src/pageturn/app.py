@@ -40,7 +40,8 @@ from .core.ids import new_file_id
 from .engines.compare.runner import CompareRunner
 from .engines import ocr
 from .engines.office import OfficePool
-from .storage.blobs import BlobStore, CacheStore, HotFiles
+from .storage.blobs import CacheStore, HotFiles
+from .storage.select import open_stores
 from .workers.pool import WorkerPool
 from .storage.metadata import MetadataStore, open_store
 from .metrics import METRICS, Metrics, TimedPool, watch_pools
@@ -141,8 +142,8 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data_dir.chmod(0o700)  # documents and records are private to the server's user
     store = open_store(settings.metadata, data_dir)
-    blobs = BlobStore(data_dir, clock)
-    cache = CacheStore(data_dir / "cache", blobs.tmp, clock)
+    stores = open_stores(settings, data_dir, clock)  # the data directory, or S3 with it as this node's cache
+    blobs, cache = stores.blobs, stores.cache
     hot = HotFiles()
 
     # engines' pools: built here, started and stopped with the app (_engines)
@@ -223,7 +224,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     app[search.TASKS] = search_tasks
     app[search.CONTEXTS] = SearchContexts(store, search_text, workfiles, lifetime=settings.workfile_lifetime)
     app[service.HEALTH_CHECKS] = [("metadata", store.ping), ("data_dir", lambda: _writable(data_dir)),
-                                  ("render_workers", render_pool.healthy)]
+                                  ("render_workers", render_pool.healthy), ("storage", stores.healthy)]
     if office is not None:
         app[service.HEALTH_CHECKS].append(("office", office.healthy))
     app[service.INSTANCE] = {"version": __version__, "startTime": iso(clock()), "instanceId": new_file_id()[:16],
@@ -232,7 +233,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     app[METRICS] = metrics
     observe.install(app, access_log_enabled=settings.access_log)
     readiness = [("storage", probes.storage_writable(data_dir)), ("metadata", store.ping),
-                 ("render_pool", render_pool.healthy)]
+                 ("render_pool", render_pool.healthy), ("blob_store", stores.healthy)]
     if office is not None:
         readiness.append(("office_pool", office.healthy))
     probes.install(app, readiness, metrics_token=settings.metrics_token, metrics_public=not settings.metrics_port)
@@ -249,6 +250,9 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     # after the pools' context: interrupted conversion processes resume once the pools run
     app[content_converters.CONVERTERS] = converters
     app.cleanup_ctx.append(_started_and_stopped(converters))
+    background = stores.background
+    if background is not None:  # S3: the bucket's health probe and the local cache's trimming
+        app.cleanup_ctx.append(lambda _app: background())
     app.on_cleanup.append(lambda _app: _close(store))
 
     routes.add_routes(app)

@@ -53,7 +53,23 @@ class Settings:
     port: int = _setting(18681, "TCP port to listen on", "int")
     data_dir: Path = _setting(Path("./data"), "directory for metadata, documents and cached output", "path")
     metadata: str = _setting("sqlite", "where session and work-file records live: sqlite (in the data directory) or "
-                             "a redis:// URL shared by several nodes (which then share the data directory too)")
+                             "a redis:// URL shared by several nodes (which then share the data directory or an "
+                             "S3 storage bucket too)")
+    storage: str = _setting("", "where documents and shared output are kept: empty for the data directory (the "
+                            "default), or s3://bucket/prefix, the data directory then being this node's cache")
+    s3_endpoint: str = _setting("", "S3 endpoint URL for a non-AWS server (e.g. http://minio:9000); empty: AWS "
+                                "(AWS_ENDPOINT_URL_S3 is honoured too)")
+    s3_region: str = _setting("", "S3 region; empty: AWS_REGION / AWS_DEFAULT_REGION / ~/.aws/config")
+    s3_access_key_id: str = _setting("", "S3 access key; empty: the standard AWS chain (AWS_ACCESS_KEY_ID and "
+                                     "AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, instance or pod role)")
+    s3_secret_access_key: str = _setting("", "S3 secret key (with s3_access_key_id)")
+    s3_addressing_style: str = _setting("auto", "S3 bucket addressing: auto, path (most self-hosted servers) or "
+                                        "virtual")
+    s3_multipart_threshold: int = _setting(16 << 20, "uploads larger than this go to S3 as multipart uploads "
+                                           "(8 MiB parts)", "size")
+    s3_timeout: float = _setting(10, "connect and read timeout of one S3 request", "duration")
+    local_cache_size: int = _setting(10 << 30, "with S3 storage: most bytes of documents and output kept in the "
+                                     "data directory; the least recently read are evicted", "size")
     public_url: str = _setting("", "base URL clients reach this server at (for links in answers); "
                                "default: taken from each request's Host header")
     allowed_hosts: list = _setting([], "host names (Host header, without port) this server answers links for when "

@@ -15,6 +15,8 @@ from api.prizm import V1, Prizm, error_code
 from api.samples import (BLACK_BOX, KNOWN_FONT_SIZE, KNOWN_TEXT, KNOWN_TEXT_BASELINE_FROM_TOP, KNOWN_TEXT_X,
                          LINK_HREF, LINK_RECT, encrypted_pdf, known_pdf, png_image)
 
+STORAGES = ("dir", "s3")  # every test here runs on the directory store and on S3 (conftest.storage)
+
 PDF = known_pdf()
 
 

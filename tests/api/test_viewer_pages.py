@@ -10,6 +10,8 @@ import requests
 from api.prizm import V1, Prizm
 from api.samples import docx_bytes, pdf_bytes
 
+STORAGES = ("dir", "s3")  # every test here runs on the directory store and on S3 (conftest.storage)
+
 
 @pytest.fixture(scope="module")
 def api(server) -> Prizm:

@@ -9,6 +9,8 @@ import pytest
 from api.prizm import V1, Prizm, error_code
 from api.samples import docx_bytes, pdf_bytes
 
+STORAGES = ("dir", "s3")  # every test here runs on the directory store and on S3 (conftest.storage)
+
 PDF = pdf_bytes()
 
 

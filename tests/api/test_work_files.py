@@ -8,6 +8,8 @@ import pytest
 from api.prizm import Prizm, error_code
 from api.samples import pdf_bytes
 
+STORAGES = ("dir", "s3")  # every test here runs on the directory store and on S3 (conftest.storage)
+
 BASE = "/PCCIS/V1/WorkFile"
 
 

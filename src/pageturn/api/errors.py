@@ -8,6 +8,7 @@ import re
 from aiohttp import web
 
 from ..core.errors import DomainError, InputError, ServerError, SessionNotFound, StatusOnlyError, TooLarge
+from ..storage.blobs import StorageUnavailable
 from .common import json_response
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
     if isinstance(exc, DomainError):
         return json_response({"errorCode": exc.error_code or "Error", "errorDetails": {"message": exc.message}},
                              exc.status)
+    if isinstance(exc, StorageUnavailable):  # S3 down: a clear, retryable 503; nothing was acknowledged
+        return json_response({"errorCode": exc.code, "errorDetails": {"message": exc.message}}, 503)
     if client_disconnected(exc):
         log.debug("client went away during %s %s: %s", request.method, request.path, exc)
         return web.Response(status=499, reason="Client Closed Request")  # nobody reads it

@@ -93,8 +93,8 @@ async def put_source_ref(request: web.Request) -> web.Response:
 _DEFAULT_NAMES = {"source": "SourceFile", "original": "OriginalSourceFile", "revised": "RevisedSourceFile"}
 
 
-def _download(request: web.Request, session_id: str, role: Role) -> web.StreamResponse:
-    part, path = _sessions(request).source(session_id, role)
+async def _download(request: web.Request, session_id: str, role: Role) -> web.StreamResponse:
+    part, path = await _sessions(request).source(session_id, role)
     check_download(_sessions(request).load(session_id))
     name = query_param(request, "ContentDispositionFilename") or _DEFAULT_NAMES[role]
     return web.FileResponse(path, headers=document_headers(
@@ -102,11 +102,11 @@ def _download(request: web.Request, session_id: str, role: Role) -> web.StreamRe
 
 
 async def get_source_file(request: web.Request) -> web.StreamResponse:
-    return _download(request, _id(request), "source")
+    return await _download(request, _id(request), "source")
 
 
 async def get_comparison_file(request: web.Request) -> web.StreamResponse:
-    return _download(request, request.match_info["id"], _comparison_role(request))
+    return await _download(request, request.match_info["id"], _comparison_role(request))
 
 
 async def get_file_id(request: web.Request) -> web.Response:

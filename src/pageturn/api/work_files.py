@@ -35,7 +35,7 @@ async def create(request: web.Request) -> web.Response:
 
 async def get(request: web.Request) -> web.StreamResponse:
     record = _record(request)
-    return web.FileResponse(request.app[WORKFILES].path(record),
+    return web.FileResponse(await request.app[WORKFILES].local_path(record),
                             headers=document_headers(record["fileExtension"]))
 
 

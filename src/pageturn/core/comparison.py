@@ -48,7 +48,7 @@ class Comparer:
 
     async def _as_docx(self, part: DocumentPart, work: Path, name: str) -> Path:
         """The part as a DOCX the engine reads: Word 2007+ files as they are, .doc/.dot through LibreOffice."""
-        source = self.blobs.path(part["sha256"])
+        source = await self.blobs.local_path(part["sha256"])
         target = work / f"{name}.docx"
         if part["extension"] in WORD_OPEN_XML:
             await asyncio.to_thread(shutil.copyfile, source, target)

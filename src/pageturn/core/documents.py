@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from ..engines.xps import XpsConverter
-from ..storage.blobs import BlobStore, CacheStore, file_sha256
+from ..storage.blobs import BlobStore, CacheStore, StorageUnavailable, file_sha256
 from ..storage.metadata import LocalLocks
 from . import formats
 from .engine_errors import remember_seconds, to_domain
@@ -73,6 +73,7 @@ class ComparisonConverter(Protocol):
 
 
 MAX_FAILURES = 1000             # conversion failures remembered at once (each only for a while)
+PUBLISHED = ("meta.json", "document.pdf")  # a conversion's files, in the order they are published
 
 
 class Documents(SessionListener):
@@ -90,6 +91,7 @@ class Documents(SessionListener):
         # failures the document caused, each with when it is forgotten; bounded, oldest first
         self._failures: OrderedDict[str, tuple[DomainError, float]] = OrderedDict()
         self.xps = XpsConverter()     # XPS/OXPS to PDF (xpstopdf, isolated and capped)
+        self._sharing: set[asyncio.Task[None]] = set()  # uploads of finished conversions for other nodes
         self.on_scope_removed = on_scope_removed  # in-memory caches that must forget a removed session's output
         self.locks: LockStore = locks if locks is not None else LocalLocks()  # one conversion per source, cluster-wide
         self.on_converted = on_converted  # (kind, "ok" or "failed", seconds): for metrics
@@ -145,7 +147,7 @@ class Documents(SessionListener):
             assert part is not None  # only a single document is read as is
             fmt = formats.format_of(part["extension"])
             kind = "pdf" if fmt is not None and fmt.family == "pdf" else "image"
-            return PageSource(kind=kind, path=self.blobs.path(part["sha256"]),
+            return PageSource(kind=kind, path=await self.blobs.local_path(part["sha256"]),
                               content_key=part["sha256"], scope=self.scope(session),
                               password=self._password(session))
         directory = self._converted_dir(session, key)
@@ -215,6 +217,9 @@ class Documents(SessionListener):
         work.mkdir()
         kind = "comparison" if self.is_comparison(session) else "office"
         try:
+            if await self.cache.fetch_shared(directory, PUBLISHED):  # another node converted it already
+                log.info("fetched %s converted elsewhere in %.2fs", key[:16], time.monotonic() - started)
+                return
             if self.is_comparison(session):
                 if self.comparer is None:
                     raise ServerError("FeatureDisabled", "Document comparison is not available on this server")
@@ -226,6 +231,12 @@ class Documents(SessionListener):
             await asyncio.to_thread(self.publish, directory, work / "document.pdf", meta)
             log.info("converted %s in %.2fs", key[:16], time.monotonic() - started)
             self.on_converted(kind, "ok", time.monotonic() - started)
+            sharing = asyncio.create_task(self.cache.share(directory, PUBLISHED))  # not delaying the first page
+            self._sharing.add(sharing)
+            sharing.add_done_callback(self._sharing.discard)
+        except StorageUnavailable:
+            self.on_converted(kind, "failed", time.monotonic() - started)
+            raise  # the store's outage, not the document's fault: nothing to remember
         except Exception as exc:  # an engine's failure becomes the session's clear 580 (or 480 for a password)
             self.on_converted(kind, "failed", time.monotonic() - started)
             error = to_domain(exc, "convert")
@@ -242,7 +253,7 @@ class Documents(SessionListener):
         # LibreOffice sees only this private copy, named by the format so its filters pick correctly;
         # copied in a thread: sources may be hundreds of MB
         private = work / f"document.{part['extension']}"
-        await asyncio.to_thread(shutil.copyfile, self.blobs.path(part["sha256"]), private)
+        await asyncio.to_thread(shutil.copyfile, await self.blobs.local_path(part["sha256"]), private)
         out = work / "document.pdf"
         result = await self.office.convert(private, out, part["extension"], password=self._password(session),
                                            timeout=self.conversion_timeout)

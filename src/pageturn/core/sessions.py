@@ -249,7 +249,7 @@ class ViewingSessions:
             await self._notify("source_attached", record)
         return record
 
-    def source(self, session_id: str, role: Role) -> tuple[DocumentPart, Path]:
+    async def source(self, session_id: str, role: Role) -> tuple[DocumentPart, Path]:
         """The stored bytes of a session's document: role 'source', 'original' or 'revised'."""
         record = self.usable(session_id, allow_errored=True)
         if role == "source" and (record["original"] or record["revised"]):
@@ -261,7 +261,7 @@ class ViewingSessions:
         part = record[role]
         if part is None:
             raise InputError("DocumentNotProvidedYet", {"in": "path", "at": role})
-        return part, self.workfiles.blobs.path(part["sha256"])
+        return part, await self.workfiles.blobs.local_path(part["sha256"])
 
     def file_id(self, session_id: str) -> dict:
         record = self.usable(session_id)

@@ -79,7 +79,11 @@ class WorkFiles:
             self.store.put(KIND, record["fileId"], record, until, ref=record["sha256"])
 
     def path(self, record: WorkFileRecord) -> Path:
+        """Where the bytes are on this node (absent until local_path fetched them when stored in S3)."""
         return self.blobs.path(record["sha256"])
+
+    async def local_path(self, record: WorkFileRecord) -> Path:
+        return await self.blobs.local_path(record["sha256"])
 
     def delete(self, file_id: str) -> bool:
         record = self.store.get(KIND, file_id)
@@ -107,15 +111,7 @@ class WorkFiles:
         for file_id, _ in self.store.expired(KIND, self.clock()):
             self.store.delete(KIND, file_id)
             removed += 1
-        live = self.store.refs(KIND)
-        for sha256 in self.blobs.all_hashes():
-            if sha256 not in live:
-                path = self.blobs.path(sha256)
-                try:  # a blob younger than a minute may belong to an upload whose record is being written
-                    if path.stat().st_mtime < self.clock() - 60:
-                        path.unlink()
-                except FileNotFoundError:
-                    pass
+        self.blobs.sweep_unreferenced(set(self.store.refs(KIND)), self.clock() - 60)
         return removed
 
 

@@ -25,6 +25,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+class StorageUnavailable(Exception):
+    """The shared object store cannot be reached or refused a write: nothing was stored (answered as a 5xx)."""
+
+    code = "StorageUnavailable"
+
+    def __init__(self, message: str = "the object store is unavailable"):
+        super().__init__(message)
+        self.message = message
+
+
 class TooLargeError(Exception):
     def __init__(self, limit: int):
         super().__init__(f"larger than the limit of {limit} bytes")
@@ -50,8 +60,26 @@ class BlobStore:
         os.close(fd)
         return Path(name)
 
+    async def local_path(self, sha256: str) -> Path:
+        """A local file with the blob's bytes, for engines that read paths (here: the stored file itself)."""
+        return self.path(sha256)
+
+    def healthy(self) -> bool:
+        return os.access(self.blobs, os.W_OK)
+
     async def put_stream(self, chunks: AsyncIterator[bytes], limit: int) -> tuple[str, int]:
         """Stream into a temp file while hashing; over `limit` -> TooLargeError and nothing is left behind."""
+        tmp, sha256, size = await self._receive(chunks, limit)
+        try:
+            return await self._store(tmp, sha256), size
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    async def _store(self, tmp: Path, sha256: str) -> str:
+        return self._commit(tmp, sha256)
+
+    async def _receive(self, chunks: AsyncIterator[bytes], limit: int) -> tuple[Path, str, int]:
         digest = hashlib.sha256()
         size = 0
         tmp = self.temp_path()
@@ -63,7 +91,7 @@ class BlobStore:
                         raise TooLargeError(limit)
                     digest.update(chunk)
                     out.write(chunk)
-            return self._commit(tmp, digest.hexdigest()), size
+            return tmp, digest.hexdigest(), size
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -84,6 +112,21 @@ class BlobStore:
 
     def delete(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
+
+    def sweep_unreferenced(self, live: set[str], written_before: float) -> int:
+        """Delete stored bytes no work file refers to, if written before `written_before` (a younger blob may
+        belong to an upload whose record is being written)."""
+        removed = 0
+        for sha256 in self.all_hashes():
+            if sha256 not in live:
+                path = self.path(sha256)
+                try:
+                    if path.stat().st_mtime < written_before:
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    pass
+        return removed
 
     def all_hashes(self) -> list[str]:
         return [p.name for p in self.blobs.glob("*/*") if len(p.name) == 64]
@@ -127,6 +170,14 @@ class CacheStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(finished, path)
         return path
+
+    async def fetch_shared(self, directory: Path, names: tuple[str, ...]) -> bool:
+        """Bring output another node published (see share) into `directory`; False when there is none. A
+        directory on one volume is already shared, so there is never anything to fetch."""
+        return False
+
+    async def share(self, directory: Path, names: tuple[str, ...]) -> None:
+        """Publish finished output for other nodes (nothing to do when they read the same directory)."""
 
     def remove_tree(self, *segments: str) -> None:
         shutil.rmtree(self.path(*segments), ignore_errors=True)
