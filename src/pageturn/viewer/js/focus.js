@@ -20,6 +20,7 @@ function fieldKeepsKey(target, key) {
   if (key === "ArrowUp" || key === "ArrowDown") return true;
   const { selectionStart: start, selectionEnd: end, value } = target;
   if (start === null) return false;
+  if (start === 0 && end === value.length) return false;  // all selected (as on arrival): not editing yet
   if (key === "ArrowLeft") return !(start === 0 && end === 0);
   if (key === "ArrowRight") return !(start === value.length && end === value.length);
   return false;
