@@ -421,3 +421,45 @@ def test_forced_colours_keep_focus_page_edges_and_state_visible(page, server, th
     assert pressed[1] == "none" and pressed[0] not in ("rgba(0, 0, 0, 0)", "transparent")
     screenshot(page, "forced-colours")
     page.emulate_media(forced_colors="none")
+
+
+# ---- comparison ---------------------------------------------------------------------------------------------
+
+def test_comparison_viewer_with_its_panel_open(page, server, api):
+    import io
+
+    import requests
+    from comparegen import word_inserted
+
+    def docx(document) -> bytes:
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()
+
+    sid = api.http.post(server.url + "/PCCIS/V1/ViewingSession", json={}).json()["viewingSessionId"]
+    for role, revised in (("original", False), ("revised", True)):
+        r = requests.put(f"{server.url}/v2/viewingSessions/{sid}/sourceFile/{role}", data=docx(word_inserted(revised)))
+        assert r.status_code == 200, r.text
+    api.http.post(f"{server.url}/PCCIS/V1/ViewingSession/u{sid}/Notification/SessionStarted", json={"viewer": "HTML5"})
+    open_viewer(page, server.url, sid)
+    page.wait_for_selector("#compare-panel .change-item", timeout=120_000)
+    page.wait_for_function("() => document.querySelector('.change-status').textContent === '1 change'")
+    wait_for_content(page, 0)
+    # inserted text is marked as an insertion, not only coloured
+    assert page.text_content("#compare-panel .change-item ins") .strip() != ""
+    assert_no_violations(page, "the comparison viewer with its panel open")
+    # the list is one tab stop; n in the document selects and announces the change
+    assert page.evaluate("[...document.querySelectorAll('.change-item')].filter(b => b.tabIndex === 0).length") == 1
+    page.focus("#viewport")
+    page.keyboard.press("n")
+    page.wait_for_function("() => document.querySelector('#announcer').textContent.startsWith('Change 1 of 1: Inserted, page 1')")
+    # the panel toggle closes it; Escape too, with focus back on the toggle
+    page.focus("#toggle-changes")
+    page.keyboard.press("Enter")
+    assert page.is_hidden("#compare-panel")
+    page.keyboard.press("Enter")
+    assert page.is_visible("#compare-panel")
+    page.focus("#compare-panel .change-item")
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#compare-panel")
+    assert focused(page) == "toggle-changes"
