@@ -116,6 +116,8 @@ class Viewer {
       return this.fail({ kind: status === 404 || status === 500 ? "not-found" : "session", userMessage: message });
     }
     this.notice.loading("Opening document…");
+    // page 1's size is asked beside the page count, not after it: every document has a page 1
+    this.attributes.ensure(0).catch(() => {});
     try {
       await this.followPageCount();
     } catch (error) {
