@@ -118,6 +118,7 @@ export class AccessibleText {
         a.target = "_blank";
         a.rel = "noopener noreferrer";
         a.textContent = link.href;
+        a.tabIndex = -1;  // read and followed in a screen reader's browse mode; Tab keeps to the controls
         item.appendChild(a);
         list.appendChild(item);
       }
