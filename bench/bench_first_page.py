@@ -55,6 +55,8 @@ def open_once(browser, base: str, sid: str) -> dict:
         page.add_init_script(RECORD)
         page.goto(f"{base}/viewer/{sid}")
         page.wait_for_function("() => window.__firstPage !== null", timeout=60_000)
+        # what the viewer does after page 1 (thumbnails, text) must not bleed into the next run's timing
+        page.wait_for_load_state("networkidle")
         return page.evaluate("""(() => {
             const entries = performance.getEntriesByType('resource');
             const modules = entries.filter(e => e.name.includes('/static/js/'));

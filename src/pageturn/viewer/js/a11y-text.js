@@ -4,7 +4,7 @@
 // page, loaded a batch at a time from the reader's page onwards, while the visible text layer (one span per
 // word, for selection) is hidden from it.
 
-const BATCH = 20;
+const BATCH = 10;  // short text requests: pages the reader scrolls to are not kept waiting
 
 function idle() {
   return new Promise((resolve) => {
