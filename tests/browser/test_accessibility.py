@@ -343,7 +343,7 @@ def test_pinch_and_double_tap_zoom_the_document_not_the_page(browser, server, th
         assert page.locator("#toolbar").bounding_box() == toolbar
         page.wait_for_function(f"() => document.querySelector('.page[data-page=\"0\"]').getBoundingClientRect().width > {width * 1.5}")
         # the page is drawn again at its new size (vector content: sharp at any scale)
-        assert page.get_attribute('.page[data-page="0"]', "data-content") == "svg"
+        page.wait_for_selector('.page[data-page="0"][data-content="svg"]')
         screenshot(page, "phone-pinched")
         # a double tap goes back to the page width
         for _ in range(2):

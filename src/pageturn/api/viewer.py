@@ -41,15 +41,14 @@ def script_safe_json(data: dict) -> str:
 
 
 def first_page_preloads(config: dict) -> str:
-    """<link rel=preload> for the viewer's first requests (the page count, page 1's size and its SVG), so they
-    start beside the scripts instead of after them. The URLs are exactly those api.js builds (same query order,
+    """<link rel=preload> for the viewer's first requests (the page count and page 1's size), so they start
+    beside the scripts instead of after them (page 1's image needs the zoom, known only in the browser). The URLs are exactly those api.js builds (same query order,
     same credentials mode), or the browser would not reuse the answers."""
     if "error" in config or config.get("apiBase"):
         return ""
     query = urlencode({"DocumentID": "u" + config["viewingSessionId"]})
     urls = [f"/PCCIS/V1/Document/q/Attributes?{query}&DesiredPageCountConfidence=50",
-            f"/PCCIS/V1/Page/q/0/Attributes?{query}&ContentType=svgb",
-            f"/PCCIS/V1/Page/q/0?{query}&ContentType=svgb"]
+            f"/PCCIS/V1/Page/q/0/Attributes?{query}&ContentType=svgb"]
     return "\n  ".join(f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{html.escape(url)}">'
                         for url in urls)
 

@@ -95,6 +95,15 @@ export class PageView {
       const render = await this.ctx.render();
       if (this.signal.aborted) return;
       if (render.kind === "svg") {
+        // the first pages shown: a PNG at screen size decodes in ~15 ms where the SVG takes 200-500 ms, so it
+        // shows first and the SVG (sharp at every zoom) replaces it once decoded
+        if (this.ctx.pngFirst?.(this.page)) {
+          const { attrs, scale } = this.neededRasterScale();
+          if (attrs.width * attrs.height * scale * scale <= SINGLE_IMAGE_PIXELS) {
+            await this.showPng(scale).catch((error) => { if (isAbort(error)) throw error; });
+          }
+        }
+        if (this.signal.aborted) return;
         const answer = await this.ctx.scheduler.run(this.page, this.signal,
           (signal) => this.ctx.api.pageSvg(this.page, signal));
         if (answer.svgNotAvailable) {

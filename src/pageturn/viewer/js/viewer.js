@@ -92,6 +92,7 @@ class Viewer {
       decorations: (page, entry) => this.decorations(page, entry),
       onError: (error) => this.report(error, false),
       onPageReady: () => this.afterFirstPage(),
+      pngFirst: () => !this.firstPageShown,
     };
   }
 
