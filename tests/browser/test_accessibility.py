@@ -463,3 +463,33 @@ def test_comparison_viewer_with_its_panel_open(page, server, api):
     page.keyboard.press("Escape")
     assert page.is_hidden("#compare-panel")
     assert focused(page) == "toggle-changes"
+
+
+# ---- the first page sooner ----------------------------------------------------------------------------------
+
+def test_the_first_page_comes_before_thumbnails_and_its_preloads_are_used(page, server, api):
+    sid = api.session(make_pdf_pages(12, lines=4), "pdf")
+    requests_seen: list[str] = []
+    page.on("request", lambda request: requests_seen.append(request.url))
+    page.add_init_script("""
+        window.__contents = [];
+        new MutationObserver(() => {
+          const el = document.querySelector('.page[data-page="0"]');
+          const kind = el && el.dataset.content;
+          if (kind && window.__contents[window.__contents.length - 1] !== kind) {
+            window.__contents.push(kind);
+            window.__thumbsAtFirst ??= document.querySelectorAll('#thumb-list img').length;
+          }
+        }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-content']});
+    """)
+    response = page.goto(f"{server.url}/viewer/{sid}")
+    head = response.text()
+    assert head.count('rel="preload" as="fetch"') == 2 and "{{PRELOADS}}" not in head
+    page.wait_for_selector('.page[data-page="0"][data-content="svg"]')
+    page.wait_for_selector("#thumb-list img")
+    # a PNG at screen size first (fast to decode), then the SVG; no thumbnail before page 1 was on screen
+    assert page.evaluate("window.__contents") == ["png", "svg"]
+    assert page.evaluate("window.__thumbsAtFirst") == 0
+    # the preloaded answers were used: each of the first two calls went out once
+    assert sum("/Document/q/Attributes?" in url for url in requests_seen) == 1
+    assert sum("/Page/q/0/Attributes?" in url for url in requests_seen) == 1
