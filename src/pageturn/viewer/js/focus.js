@@ -139,6 +139,12 @@ export class Panels {
     if (opener && opener !== document.body) this.openers.set(name, opener);
   }
 
+  /** A panel closed without moving focus (the reader went elsewhere: Tab, a tap outside). */
+  forget(name) {
+    this.order = this.order.filter((n) => n !== name);
+    this.openers.delete(name);
+  }
+
   /** A panel was closed: focus goes back to its opener when it was inside the panel (or nowhere). */
   closed(name, container) {
     this.order = this.order.filter((n) => n !== name);

@@ -53,7 +53,7 @@ export class MoreMenu {
     this.menu.hidden = true;
     this.button.setAttribute("aria-expanded", "false");
     if (returnFocus) this.panels.closed("more", this.menu);
-    else this.panels.order = this.panels.order.filter((n) => n !== "more");
+    else this.panels.forget("more");
   }
 
   item(source) {

@@ -448,34 +448,35 @@ class Viewer {
       previousChange: this.compare ? () => this.compare.previous() : null,
     });
   }
-}
 
-Viewer.prototype.wireAccessibility = function wireAccessibility() {
-  const view = this.view;
-  const toolRow = $("tool-row");
-  const toolbar = new RovingGroup(toolRow, "button, a[href], input, select");
-  new MoreMenu($("more-actions"), $("more-menu"), this.panels);
-  // a control that becomes disabled under focus (Next at the last page) hands focus to its neighbour
-  keepFocus(document.body, (lost) => {
-    if (!toolRow.contains(lost)) return view.scroller;
-    const all = [...toolRow.querySelectorAll("button, a[href], input, select")];
-    const at = all.indexOf(lost);
-    const order = all.map((el, i) => [Math.abs(i - at) + (i > at ? 0.5 : 0), el]).sort((a, b) => a[0] - b[0]);
-    const target = order.map(([, el]) => el).find(focusable) || view.scroller;
-    if (toolRow.contains(target)) toolbar.setStop(target);
-    return target;
-  });
-  view.addEventListener("pagechange", (event) => {
-    const total = this.toolbar.total;
-    if (total) announce(`Page ${event.detail.page + 1} of ${total}${this.toolbar.estimated ? "+" : ""}`, { settle: true });
-  });
-  let lastZoom = "";
-  view.addEventListener("zoom", (event) => {
-    const percent = `${Math.round(event.detail.zoom * 100)}%`;
-    if (lastZoom && percent !== lastZoom) announce(`Zoom ${percent}`, { settle: true });
-    lastZoom = percent;
-  });
-};
+  /** Keyboard structure (one stop per toolbar, focus kept), announcements of page and zoom changes. */
+  wireAccessibility() {
+    const view = this.view;
+    const toolRow = $("tool-row");
+    const toolbar = new RovingGroup(toolRow, "button, a[href], input, select");
+    new MoreMenu($("more-actions"), $("more-menu"), this.panels);
+    // a control that becomes disabled under focus (Next at the last page) hands focus to its neighbour
+    keepFocus(document.body, (lost) => {
+      if (!toolRow.contains(lost)) return view.scroller;
+      const all = [...toolRow.querySelectorAll("button, a[href], input, select")];
+      const at = all.indexOf(lost);
+      const order = all.map((el, i) => [Math.abs(i - at) + (i > at ? 0.5 : 0), el]).sort((a, b) => a[0] - b[0]);
+      const target = order.map(([, el]) => el).find(focusable) || view.scroller;
+      if (toolRow.contains(target)) toolbar.setStop(target);
+      return target;
+    });
+    view.addEventListener("pagechange", (event) => {
+      const total = this.toolbar.total;
+      if (total) announce(`Page ${event.detail.page + 1} of ${total}${this.toolbar.estimated ? "+" : ""}`, { settle: true });
+    });
+    let lastZoom = "";
+    view.addEventListener("zoom", (event) => {
+      const percent = `${Math.round(event.detail.zoom * 100)}%`;
+      if (lastZoom && percent !== lastZoom) announce(`Zoom ${percent}`, { settle: true });
+      lastZoom = percent;
+    });
+  }
+}
 
 const config = readConfig();
 if (config) {
