@@ -3,8 +3,10 @@ files at `/viewer/static/`. The viewer itself only uses the public HTML5 viewing
 from __future__ import annotations
 
 import base64
+import html
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -53,9 +55,23 @@ def script_safe_json(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False).translate(_SCRIPT_SAFE)
 
 
+def first_page_preloads(config: dict) -> str:
+    """<link rel=preload> for the viewer's first requests (the page count and page 1's size), so they start
+    beside the scripts instead of after them (page 1's image needs the zoom, known only in the browser). The URLs are exactly those api.js builds (same query order,
+    same credentials mode), or the browser would not reuse the answers."""
+    if "error" in config or config.get("apiBase"):
+        return ""
+    query = urlencode({"DocumentID": "u" + config["viewingSessionId"]})
+    urls = [f"/PCCIS/V1/Document/q/Attributes?{query}&DesiredPageCountConfidence=50",
+            f"/PCCIS/V1/Page/q/0/Attributes?{query}&ContentType=svgb"]
+    return "\n  ".join(f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{html.escape(url)}">'
+                        for url in urls)
+
+
 def viewer_page(request: web.Request, config: dict) -> web.Response:
     template = (VIEWER_DIR / "viewer.html").read_text(encoding="utf-8")
-    return web.Response(text=template.replace("{{CONFIG_JSON}}", script_safe_json(config)),
+    page = template.replace("{{PRELOADS}}", first_page_preloads(config), 1)
+    return web.Response(text=page.replace("{{CONFIG_JSON}}", script_safe_json(config)),
                         content_type="text/html",
                         headers={"Cache-Control": "no-store", **viewer_page_headers(request)})
 

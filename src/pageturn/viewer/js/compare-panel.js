@@ -17,6 +17,8 @@ export const CHANGE_LABELS = {
   tableCellsMerged: "Table cells merged",
 };
 
+const TEXT_ELEMENT = { contentInserted: "ins", contentMovedTo: "ins", contentDeleted: "del", contentMovedFrom: "del" };
+
 /** A change in one shape, whether its extras come at the top level or under `extensions`. */
 export function normalizeChange(raw) {
   const extra = raw.extensions && typeof raw.extensions === "object" ? raw.extensions : {};
@@ -85,12 +87,18 @@ export class ComparePanel extends EventTarget {
     kind.textContent = change.label;
     const page = document.createElement("span");
     page.className = "change-page";
-    page.textContent = `p. ${change.startPage + 1}`;
-    const text = document.createElement("span");
+    const short = document.createElement("span");
+    short.setAttribute("aria-hidden", "true");
+    short.textContent = `p. ${change.startPage + 1}`;
+    const spoken = document.createElement("span");
+    spoken.className = "sr-only";
+    spoken.textContent = `, page ${change.startPage + 1}${change.text ? ": " : ""}`;
+    page.append(short, spoken);
+    // inserted and deleted text keep their meaning for assistive technology, not only their colour
+    const text = document.createElement(TEXT_ELEMENT[change.type] || "span");
     text.className = "change-text";
     text.textContent = change.text;
     button.append(kind, page, text);
-    button.setAttribute("aria-label", `${change.label}, page ${change.startPage + 1}${change.text ? ": " + change.text : ""}`);
     button.addEventListener("click", () => this.select(index));
     item.appendChild(button);
     this.list.appendChild(item);

@@ -1,5 +1,9 @@
-// Keyboard shortcuts. Plain keys act only when focus is not in a text field; Ctrl/⌘ shortcuts always do
-// (Ctrl+F, Ctrl+P and Ctrl +/−/0 replace the browser's own, which would act on the viewer's chrome).
+// Keyboard shortcuts. Ctrl/⌘ shortcuts always act (Ctrl+F, Ctrl+P and Ctrl +/−/0 replace the browser's own,
+// which would act on the viewer's chrome). Page keys act when focus is not in a text field. Single-character
+// keys (+ − 0 zoom, n/p changes) act only while focus is in the document or the changes panel, so speech
+// input and stray key presses elsewhere never trigger them (WCAG 2.1.4, "active only on focus").
+
+export const SINGLE_KEY_SCOPE = "#viewport, #compare-panel";
 
 function typingIn(target) {
   if (!(target instanceof HTMLElement)) return false;
@@ -28,10 +32,14 @@ export function bindKeys(actions) {
       action = event.shiftKey ? actions.findPrevious : actions.findNext;
     } else if (!typingIn(event.target)) {
       action = {
-        "+": actions.zoomIn, "=": actions.zoomIn, "-": actions.zoomOut, "0": actions.zoomReset,
         PageDown: actions.nextPage, PageUp: actions.previousPage, Home: actions.firstPage, End: actions.lastPage,
-        n: actions.nextChange, p: actions.previousChange,
       }[key];
+      if (!action && event.target instanceof Element && event.target.closest(SINGLE_KEY_SCOPE)) {
+        action = {
+          "+": actions.zoomIn, "=": actions.zoomIn, "-": actions.zoomOut, "0": actions.zoomReset,
+          n: actions.nextChange, p: actions.previousChange,
+        }[key];
+      }
     }
     if (!action) return;
     if (action(event) === false) return;  // the action declined: let the browser handle the key

@@ -97,6 +97,7 @@ export class PageView {
       const render = await this.ctx.render();
       if (this.signal.aborted) return;
       if (render.kind === "svg") {
+        if (this.ctx.pngFirst?.(this.page)) this.previewPng();
         const answer = await this.ctx.scheduler.run(this.page, this.signal,
           (signal) => this.ctx.api.pageSvg(this.page, signal));
         if (answer.svgNotAvailable) {
@@ -109,6 +110,35 @@ export class PageView {
       }
     } catch (error) {
       if (!isAbort(error)) this.fail(error);
+    }
+  }
+
+  /**
+   * The first pages shown race a PNG at screen size beside the SVG: a PNG decodes in ~15 ms where an SVG takes
+   * 200-500 ms, but the server may have the SVG ready (rendered at session start) and not this PNG. Whichever
+   * is on screen first shows; the SVG (sharp at every zoom) always replaces the PNG.
+   */
+  async previewPng() {
+    const { attrs, scale } = this.neededRasterScale();
+    if (attrs.width * attrs.height * scale * scale > SINGLE_IMAGE_PIXELS) return;
+    const svgShown = () => this.signal.aborted || this.el.dataset.content === "svg";
+    try {
+      const blob = await this.ctx.scheduler.run(this.page, this.signal,
+        (signal) => this.ctx.api.pagePng(this.page, scale, signal));
+      if (svgShown()) return;
+      const url = URL.createObjectURL(blob);
+      this.blobUrls.push(url);
+      const img = new Image();
+      img.className = "page-image";
+      img.alt = "";
+      img.draggable = false;
+      img.src = url;
+      await img.decode();
+      if (svgShown()) return;
+      this.content.replaceChildren(img);
+      this.ready("png");
+    } catch {
+      // only a preview: the SVG shows the page, or says why it cannot
     }
   }
 

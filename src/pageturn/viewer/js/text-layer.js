@@ -62,6 +62,8 @@ export function textRuns(entry) {
 export function buildTextLayer(entry) {
   const layer = document.createElement("div");
   layer.className = "text-layer";
+  // for selection only: assistive technology reads the document's lines from the text version (a11y-text.js)
+  layer.setAttribute("aria-hidden", "true");
   layer.style.width = `${entry.width}px`;
   layer.style.height = `${entry.height}px`;
   const fragment = document.createDocumentFragment();

@@ -31,9 +31,14 @@ export class Thumbnails {
   }
 
   setCurrent(page) {
-    this.items.get(this.current)?.removeAttribute("aria-current");
+    const before = this.items.get(this.current);
+    before?.removeAttribute("aria-current");
+    if (before && before !== document.activeElement) before.tabIndex = -1;
     this.current = page;
-    this.items.get(page)?.setAttribute("aria-current", "page");
+    const item = this.items.get(page);
+    item?.setAttribute("aria-current", "page");
+    // one tab stop for the list (the current page), arrows inside; a focused thumbnail keeps its stop
+    if (item && !this.list.contains(document.activeElement)) item.tabIndex = 0;
     if (this.isShown()) this.reveal(page);
   }
 
@@ -70,6 +75,7 @@ export class Thumbnails {
       button.dataset.page = String(page);
       button.setAttribute("aria-label", `Page ${page + 1}`);
       if (page === this.current) button.setAttribute("aria-current", "page");
+      button.tabIndex = page === this.current ? 0 : -1;
       const frame = document.createElement("span");
       frame.className = "thumb-frame";
       const img = new Image();
@@ -101,12 +107,15 @@ export class Thumbnails {
     const focused = document.activeElement;
     if (!focused?.classList.contains("thumb")) return;
     const page = Number(focused.dataset.page);
-    const step = { ArrowDown: 1, ArrowUp: -1 }[event.key];
+    const step = { ArrowDown: 1, ArrowUp: -1, Home: -this.count, End: this.count }[event.key];
     if (!step) return;
     event.preventDefault();
+    event.stopPropagation();  // Home/End move in the list here, not through the document
     const target = Math.min(this.count - 1, Math.max(0, page + step));
+    focused.tabIndex = -1;
     this.reveal(target);
     this.update();
-    this.items.get(target)?.focus();
+    const item = this.items.get(target);
+    if (item) { item.tabIndex = 0; item.focus(); }
   }
 }

@@ -29,9 +29,13 @@ export class Toolbar {
       this.goToTyped();
     });
     this.pageInput.addEventListener("focus", () => this.pageInput.select());
-    this.pageInput.addEventListener("blur", () => this.showPage(view.current));
+    this.pageInput.addEventListener("blur", () => { this.showError(""); this.showPage(view.current); });
     this.pageInput.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") { this.showPage(view.current); view.scroller.focus({ preventScroll: true }); }
+      if (event.key !== "Escape") return;
+      event.preventDefault();  // Escape here undoes the typing; it does not also close a panel
+      this.showError("");
+      this.showPage(view.current);
+      view.scroller.focus({ preventScroll: true });
     });
     $("zoom-in").addEventListener("click", () => view.zoomIn());
     $("zoom-out").addEventListener("click", () => view.zoomOut());
@@ -49,12 +53,27 @@ export class Toolbar {
   }
 
   goToTyped() {
-    const typed = Number.parseInt(this.pageInput.value, 10);
-    if (Number.isFinite(typed) && this.total) {
-      this.view.scrollToPage(Math.min(Math.max(typed, 1), this.total) - 1);
-      this.view.scroller.focus({ preventScroll: true });
+    const value = this.pageInput.value.trim();
+    const typed = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!this.total) return;
+    if (!(typed >= 1 && typed <= this.total)) {
+      // say what was wrong and stay in the box, so the number can be corrected
+      const pages = `${this.total}${this.estimated ? " or more" : ""} ${this.total === 1 ? "page" : "pages"}`;
+      this.showError(value ? `There is no page “${value}”: this document has ${pages}.` : `Type a page number from 1 to ${this.total}.`);
+      this.pageInput.select();
+      return;
     }
+    this.showError("");
+    this.view.scrollToPage(typed - 1);
+    this.view.scroller.focus({ preventScroll: true });
     this.showPage(this.view.current);
+  }
+
+  showError(text) {
+    const error = document.getElementById("page-error");
+    if (error) error.textContent = text;
+    if (text) this.pageInput.setAttribute("aria-invalid", "true");
+    else this.pageInput.removeAttribute("aria-invalid");
   }
 
   setEnabled(enabled) {
@@ -66,6 +85,8 @@ export class Toolbar {
     this.total = count;
     this.estimated = estimated;
     this.pageTotal.textContent = `/ ${count}${estimated ? "+" : ""}`;
+    const spoken = document.getElementById("page-total-text");  // "/ 30" on screen, "of 30 pages" when read
+    if (spoken) spoken.textContent = `of ${count}${estimated ? " or more" : ""} ${count === 1 ? "page" : "pages"}`;
     this.pageTotal.title = estimated ? "The page count is still being worked out" : "";
     this.setEnabled(count > 0);
     this.showPage(this.view.current);
@@ -89,6 +110,8 @@ export class Toolbar {
       this.zoomSelect.value = "custom";
     }
     this.zoomSelect.title = `Zoom level: ${percent}`;
+    const level = document.getElementById("zoom-level");
+    if (level) level.textContent = percent;
     this.fitWidth.setAttribute("aria-pressed", String(mode === "fit-width"));
     this.fitPage.setAttribute("aria-pressed", String(mode === "fit-page"));
   }

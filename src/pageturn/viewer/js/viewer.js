@@ -1,14 +1,19 @@
 // The viewer on one viewing session: reads the page's config, then wires the document view, toolbar,
 // thumbnails, search, printing, download, the password prompt and (in compare mode) the changes panel.
 
+import { AccessibleText } from "./a11y-text.js";
+import { announce } from "./announcer.js";
 import { PrizmApi } from "./api.js";
 import { AttachmentList } from "./attachments.js";
 import { ComparePanel } from "./compare-panel.js";
 import { DocumentView } from "./document-view.js";
+import { Panels, RovingGroup, focusable, keepFocus } from "./focus.js";
 import { bindKeys } from "./keyboard.js";
 import { Markup } from "./markup.js";
+import { MoreMenu } from "./more-menu.js";
 import { Notice, describeError } from "./notice.js";
 import { PageAttributes } from "./page-attributes.js";
+import { installPinchZoom } from "./pinch-zoom.js";
 import { clearPrint, preparePrint } from "./print.js";
 import { Scheduler } from "./scheduler.js";
 import { Search } from "./search.js";
@@ -71,18 +76,27 @@ class Viewer {
     const view = (this.view = new DocumentView($("viewport"), services));
     this.scheduler.focus = () => view.current;
     this.toolbar = new Toolbar(view);
-    this.thumbs = new Thumbnails($("thumb-list"), this.api, (page) => view.scrollToPage(page));
+    this.thumbs = new Thumbnails($("thumb-list"), this.api, (page) => {
+      view.scrollToPage(page);
+      this.closeSidebarIfOver?.();  // on a phone the list covers the page just chosen
+    });
     this.search = new Search(this.api);
     this.searchResults = new SearchResults($("search-results"), this.search);
     this.compare = config.mode === "compare" ? new ComparePanel($("compare-panel"), this.api) : null;
+    this.panels = new Panels();
+    this.a11yText = new AccessibleText($("a11y-text"), this.textStore, (page) => view.scrollToPage(page));
+    this.pageCount = 0;
+    this.firstPageShown = false;
 
     view.addEventListener("pagechange", (event) => this.thumbs.setCurrent(event.detail.page));
+    installPinchZoom(view);
     this.wireTitleAndDownload();
     this.wireSidebar();
     this.wireSearch();
     this.wirePrint();
     this.wireCompare();
     this.wireKeys();
+    this.wireAccessibility();
     installCopyHandler();
   }
 
@@ -103,6 +117,8 @@ class Viewer {
       ensureSize: (page, signal) => this.attributes.ensure(page, signal),
       decorations: (page, entry) => this.decorations(page, entry),
       onError: (error) => this.report(error, false),
+      onPageReady: () => this.afterFirstPage(),
+      pngFirst: () => !this.firstPageShown,
     };
   }
 
@@ -128,6 +144,8 @@ class Viewer {
       return this.fail({ kind: status === 404 || status === 500 ? "not-found" : "session", userMessage: message });
     }
     this.notice.loading("Opening document…");
+    // page 1's size is asked beside the page count, not after it: every document has a page 1
+    this.attributes.ensure(0).catch(() => {});
     try {
       await this.followPageCount();
     } catch (error) {
@@ -150,7 +168,9 @@ class Viewer {
       }
       if (count > 0) {
         this.view.setPageCount(count);
-        this.thumbs.setCount(count);
+        this.pageCount = count;
+        if (this.firstPageShown) this.thumbs.setCount(count);  // thumbnails wait for the first page
+        this.a11yText.setCount(count, confidence < 100);
         this.toolbar.setTotal(count, confidence < 100);
         if ($("print")) $("print").disabled = confidence < 100;
         // not awaited: the count keeps being followed while the first page is being prepared
@@ -166,17 +186,27 @@ class Viewer {
   async showFirstPage() {
     await this.attributes.ensure(0);
     if (this.stopped) return;
-    this.view.setZoom("auto");
+    // on a phone "auto" would make body text about 6 px: the page width is the readable choice there
+    this.view.setZoom(window.innerWidth < 600 ? "fit-width" : "auto");
     this.notice.hide();
     this.view.scroller.dataset.ready = "true";
     new AttachmentList($("attachments"), this.api).load();  // not awaited: the pages do not wait for it
     if (window.top === window) this.view.scroller.focus({ preventScroll: true });
   }
 
+  /** Once a page is on screen: thumbnails and the text version start (they must not delay page 1). */
+  afterFirstPage() {
+    if (this.firstPageShown) return;
+    this.firstPageShown = true;
+    if (this.pageCount) this.thumbs.setCount(this.pageCount);
+    this.a11yText.start(this.view.current);
+  }
+
   // ---- errors -------------------------------------------------------------------------------------------
   /** @param {boolean} wholeDocument  the error stops the document (not just one page) */
   report(error, wholeDocument) {
     if (this.stopped || !error || error.name === "AbortError") return;
+    this.afterFirstPage();  // a page that failed must not keep the thumbnails away
     const kind = error.kind;
     if (kind === "password") return this.askPassword();
     if (wholeDocument || kind === "session" || kind === "unsupported" || kind === "not-found") this.fail(error);
@@ -256,12 +286,26 @@ class Viewer {
   wireSidebar() {
     const button = $("toggle-sidebar");
     const sidebar = $("sidebar");
-    const setOpen = (open) => {
+    const overlays = () => getComputedStyle(sidebar).position === "absolute";  // narrow screens: over the page
+    const setOpen = (open, opener) => {
+      if (open === !sidebar.hidden) return;
       sidebar.hidden = !open;
       button.setAttribute("aria-pressed", String(open));
-      if (open) this.thumbs.setCurrent(this.view.current);
+      if (open) {
+        this.thumbs.setCurrent(this.view.current);
+        this.panels.opened("sidebar", opener);
+      } else {
+        this.panels.closed("sidebar", sidebar);
+      }
     };
-    button.addEventListener("click", () => setOpen(sidebar.hidden));
+    this.panels.add("sidebar", { isOpen: () => !sidebar.hidden, close: () => setOpen(false) });
+    this.closeSidebarIfOver = () => { if (overlays()) setOpen(false); };
+    button.addEventListener("click", () => setOpen(sidebar.hidden, button));
+    document.addEventListener("pointerdown", (event) => {
+      if (!sidebar.hidden && overlays() && !sidebar.contains(event.target) && !button.contains(event.target)) {
+        setOpen(false);
+      }
+    });
     setOpen(window.innerWidth >= 1000);
   }
 
@@ -271,8 +315,10 @@ class Viewer {
     const count = $("search-count");
     const toggle = $("toggle-search");
     let timer = 0;
+    this.panels.add("search", { isOpen: () => !bar.hidden, close: () => this.closeSearch() });
     this.openSearch = () => {
       if (this.stopped) return;
+      if (bar.hidden) this.panels.opened("search", document.activeElement);
       bar.hidden = false;
       toggle.setAttribute("aria-expanded", "true");
       input.focus();
@@ -284,7 +330,11 @@ class Viewer {
       toggle.setAttribute("aria-expanded", "false");
       input.value = "";
       this.search.clear();
-      this.view.scroller.focus({ preventScroll: true });
+      // focus goes back to where search was opened from, or to the document
+      const lost = this.panels.closed("search", bar);
+      if (lost && (document.activeElement === document.body || bar.contains(document.activeElement))) {
+        this.view.scroller.focus({ preventScroll: true });
+      }
       return true;
     };
     toggle.addEventListener("click", () => (bar.hidden ? this.openSearch() : this.closeSearch()));
@@ -385,10 +435,16 @@ class Viewer {
     const toggle = $("toggle-changes");
     const panel = $("compare-panel");
     toggle.hidden = false;
-    toggle.addEventListener("click", () => {
-      panel.hidden = !panel.hidden;
-      toggle.setAttribute("aria-pressed", String(!panel.hidden));
-    });
+    const setOpen = (open, opener) => {
+      if (open === !panel.hidden) return;
+      panel.hidden = !open;
+      toggle.setAttribute("aria-pressed", String(open));
+      if (open) this.panels.opened("changes", opener);
+      else this.panels.closed("changes", panel);
+    };
+    this.panels.add("changes", { isOpen: () => !panel.hidden, close: () => setOpen(false) });
+    toggle.addEventListener("click", () => setOpen(panel.hidden, toggle));
+    new RovingGroup(panel.querySelector(".change-list"), ".change-item", { orientation: "vertical" });
     $("change-next").addEventListener("click", () => this.compare.next());
     $("change-prev").addEventListener("click", () => this.compare.previous());
     this.compare.addEventListener("select", (event) => {
@@ -397,6 +453,10 @@ class Viewer {
       if (rect) this.view.scrollToPage(rect.page, { x: rect.x + rect.width / 2, y: rect.y });
       else this.view.scrollToPage(change.startPage);
       this.view.redecorate();
+      const { index, changes, complete } = this.compare;
+      const total = `${changes.length}${complete ? "" : "+"}`;
+      const where = `page ${change.startPage + 1}`;
+      announce(`Change ${index + 1} of ${total}: ${change.label}, ${where}${change.text ? `: ${change.text}` : ""}`);
     });
     this.compare.load();
   }
@@ -414,10 +474,38 @@ class Viewer {
       find: () => this.openSearch(),
       findNext: () => this.search.next(),
       findPrevious: () => this.search.previous(),
-      escape: () => this.closeSearch(),
+      escape: () => this.panels.closeLatest(),
       print: () => { if (this.print) this.print(); },  // without permission Ctrl+P does nothing
       nextChange: this.compare ? () => this.compare.next() : null,
       previousChange: this.compare ? () => this.compare.previous() : null,
+    });
+  }
+
+  /** Keyboard structure (one stop per toolbar, focus kept), announcements of page and zoom changes. */
+  wireAccessibility() {
+    const view = this.view;
+    const toolRow = $("tool-row");
+    const toolbar = new RovingGroup(toolRow, "button, a[href], input, select");
+    new MoreMenu($("more-actions"), $("more-menu"), this.panels);
+    // a control that becomes disabled under focus (Next at the last page) hands focus to its neighbour
+    keepFocus(document.body, (lost) => {
+      if (!toolRow.contains(lost)) return view.scroller;
+      const all = [...toolRow.querySelectorAll("button, a[href], input, select")];
+      const at = all.indexOf(lost);
+      const order = all.map((el, i) => [Math.abs(i - at) + (i > at ? 0.5 : 0), el]).sort((a, b) => a[0] - b[0]);
+      const target = order.map(([, el]) => el).find(focusable) || view.scroller;
+      if (toolRow.contains(target)) toolbar.setStop(target);
+      return target;
+    });
+    view.addEventListener("pagechange", (event) => {
+      const total = this.toolbar.total;
+      if (total) announce(`Page ${event.detail.page + 1} of ${total}${this.toolbar.estimated ? "+" : ""}`, { settle: true });
+    });
+    let lastZoom = "";
+    view.addEventListener("zoom", (event) => {
+      const percent = `${Math.round(event.detail.zoom * 100)}%`;
+      if (lastZoom && percent !== lastZoom) announce(`Zoom ${percent}`, { settle: true });
+      lastZoom = percent;
     });
   }
 }
