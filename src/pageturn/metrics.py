@@ -148,6 +148,10 @@ class TimedPool:
         self.pool = pool
         self.histogram = metrics.render_seconds
 
+    @property
+    def size(self) -> int:
+        return int(self.pool.size)
+
     async def run(self, affinity_key: str, fn: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:

@@ -34,7 +34,7 @@ def test_first_hit_of_a_long_document_shows_while_the_rest_is_searched(page, ser
     with page.expect_request(lambda r: r.method == "DELETE" and "/searchTasks/" in r.url):
         page.fill("#search-input", "lorem")
     page.fill("#search-input", "Page")
-    page.wait_for_function(f"{COUNT} === '1 of 1000'", timeout=120_000)
+    page.wait_for_function(f"() => {COUNT} === '1 of 1000'", timeout=120_000)
     # a page scrolled to later shows its hit at once (its rectangles came with the results)
     page.fill("#page-input", "700")
     page.keyboard.press("Enter")
@@ -46,7 +46,7 @@ def test_results_list_toggles_and_highlights(page, server, three_pages):
     open_viewer(page, server.url, three_pages)
     wait_for_content(page, 0)
     search_for(page, SEARCH_WORD)
-    page.wait_for_function(f"{COUNT} === '1 of 3'")
+    page.wait_for_function(f"() => {COUNT} === '1 of 3'")
     items = page.locator("#search-results li")
     assert items.count() == 3
     assert [items.nth(i).locator(".search-result-page").inner_text() for i in range(3)] == ["Page 2", "Page 3",
@@ -56,7 +56,7 @@ def test_results_list_toggles_and_highlights(page, server, three_pages):
     assert "Letter page about" in items.nth(0).inner_text()
     # choosing the third result jumps to page 3 and makes that hit current, drawn over the capitalised word
     items.nth(2).locator("button").click()
-    page.wait_for_function(f"{COUNT} === '3 of 3'")
+    page.wait_for_function(f"() => {COUNT} === '3 of 3'")
     assert page.input_value("#page-input") == "3"
     page_rect = page.locator('.page[data-page="2"]').bounding_box()
     scale = page_rect["width"] / 842
@@ -69,25 +69,25 @@ def test_results_list_toggles_and_highlights(page, server, three_pages):
     # match case: only the lower-case ones (the first on or after the page being read, page 3, is current)
     page.click("#search-case")
     assert page.get_attribute("#search-case", "aria-pressed") == "true"
-    page.wait_for_function(f"{COUNT} === '2 of 2'")
+    page.wait_for_function(f"() => {COUNT} === '2 of 2'")
     page.click("#search-case")
     # whole words: a part of a word no longer matches
     page.fill("#search-input", SEARCH_WORD[:-1])
-    page.wait_for_function(f"{COUNT} === '2 of 3'")
+    page.wait_for_function(f"() => {COUNT} === '2 of 3'")
     page.click("#search-word")
-    page.wait_for_function(f"{COUNT} === 'No matches'")
+    page.wait_for_function(f"() => {COUNT} === 'No matches'")
     assert page.is_hidden("#search-results")
     page.click("#search-word")
-    page.wait_for_function(f"{COUNT} === '2 of 3'")
+    page.wait_for_function(f"() => {COUNT} === '2 of 3'")
     # keyboard: Enter and Shift+Enter move (round the end), Escape closes; the count is a polite live region
     page.focus("#search-input")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"{COUNT} === '3 of 3'")
+    page.wait_for_function(f"() => {COUNT} === '3 of 3'")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"{COUNT} === '1 of 3'")
+    page.wait_for_function(f"() => {COUNT} === '1 of 3'")
     assert page.input_value("#page-input") == "2"
     page.keyboard.press("Shift+Enter")
-    page.wait_for_function(f"{COUNT} === '3 of 3'")
+    page.wait_for_function(f"() => {COUNT} === '3 of 3'")
     assert page.get_attribute("#search-count", "aria-live") == "polite"
     page.keyboard.press("Escape")
     assert page.is_hidden("#searchbar") and page.locator(".mark.hit").count() == 0

@@ -129,4 +129,4 @@ def to_domain(exc: BaseException, stage: Stage) -> DomainError:
         exc = engine.EngineError()
     answer = answer_for(exc, stage)
     message = f"{answer.message}: {exc.message}" if answer.detail and exc.message else answer.message
-    return ServerError(answer.error_code, answer.message, {"message": message})
+    return ServerError(answer.error_code, message, {"message": message})

@@ -32,6 +32,11 @@ TEXT_JOBS_AT_ONCE = 8          # text jobs one Text request keeps in the render 
 class RenderPool(Protocol):
     """The render worker pool as the domain uses it (workers.pool.WorkerPool): jobs of engines.jobs by name."""
 
+    @property
+    def size(self) -> int:
+        """How many workers run jobs at once (callers size their read-ahead by it)."""
+        ...
+
     async def run(self, affinity_key: str, fn: str, *args: Any, timeout: float | None = None,
                   **kwargs: Any) -> Any: ...
 
