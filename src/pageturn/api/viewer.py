@@ -57,8 +57,9 @@ def script_safe_json(data: dict) -> str:
 
 def first_page_preloads(config: dict) -> str:
     """<link rel=preload> for the viewer's first requests (the page count and page 1's size), so they start
-    beside the scripts instead of after them (page 1's image needs the zoom, known only in the browser). The URLs are exactly those api.js builds (same query order,
-    same credentials mode), or the browser would not reuse the answers."""
+    beside the scripts instead of after them (page 1's image needs the zoom, known only in the browser). The URLs
+    are exactly those api.js builds (same query order, same credentials mode), or the browser would not reuse
+    the answers."""
     if "error" in config or config.get("apiBase"):
         return ""
     query = urlencode({"DocumentID": "u" + config["viewingSessionId"]})
