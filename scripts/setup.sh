@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
-  poppler-utils util-linux bubblewrap fontconfig
+  poppler-utils gir1.2-poppler-0.18 python3-gi-cairo python3-cairo util-linux bubblewrap fontconfig
   fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 fonts-dejavu-core fonts-noto-cjk
 )
 TEST_APT_PACKAGES=(chromium redis-server wrk)

@@ -30,7 +30,8 @@ class Limits:
     decoded_cache_mb: int = 256           # decoded image pages a worker keeps for its next tiles, in MiB
     png_compress_level: int = 1           # 1-3: fast writer (engines.png, ISA-L); 0 or 4-9: Pillow's zlib at that level
     svg_timeout: float = 60.0             # seconds pdftocairo may take for one page
-    svg_memory_mb: int = 2048             # address-space limit of the pdftocairo process
+    svg_memory_mb: int = 2048             # address-space limit of the pdftocairo process / the SVG helper
+    svg_helper: bool = True               # SVG from a poppler process that stays loaded (engines.poppler_svg)
 
 
 LIMITS = Limits()
