@@ -109,3 +109,39 @@ def test_renumbering_never_lengthens_ids():
         .replace(b'"clip120"', b'"clip1"').replace(b"(#clip120)", b"(#clip1)").replace(b'"surface9"', b'"surface1"')
     assert b"base64,clip120image13" in out and len(out) < len(raw)
     assert svg._renumber(out) == out
+
+
+def test_a_prestarted_helper_answers_the_first_page(sources, helper_setting):
+    path, _ = sources["mixed.pdf"]
+    poppler_svg.close()
+    raster.LIMITS.svg_helper = True
+    svg.prestart()
+    pid = poppler_svg.helper_pid()
+    assert pid is not None
+    assert render(path, 0, None, True) == render(path, 0, None, False)
+    raster.LIMITS.svg_helper = True
+    assert poppler_svg.helper_pid() == pid
+
+
+def test_a_worker_answers_svg_through_its_helper(sources, helper_setting):
+    import asyncio
+
+    from pageturn.workers.pool import WorkerPool
+    path, _ = sources["turned.pdf"]
+
+    async def scenario() -> tuple[bytes, bytes, list[list[str]]]:
+        pool = WorkerPool(1, job_timeout=60)
+        await pool.start()
+        try:
+            first = await pool.run("k", "render_svg", path, "pdf", 1)
+            worker = pool.worker_pids()[0]
+            children = [open(f"/proc/{pid}/cmdline").read().split("\0")[:2]
+                        for pid in open(f"/proc/{worker}/task/{worker}/children").read().split()]
+            second = await pool.run("k", "render_svg", path, "pdf", 2)
+            return first, second, children
+        finally:
+            await pool.stop()
+
+    first, second, children = asyncio.run(scenario())
+    assert children == [[poppler_svg.PYTHON, "-I"]]  # the helper, kept after the first page
+    assert first == render(path, 1, None, False) and second == render(path, 2, None, False)

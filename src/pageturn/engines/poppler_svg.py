@@ -30,10 +30,14 @@ class _Helper:
     def __init__(self, prepare: Callable[[], None]) -> None:
         self.process = subprocess.Popen([PYTHON, "-I", str(SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, preexec_fn=prepare, close_fds=True)
-        status, message = self.read(START_TIMEOUT)
-        if status != b"O":
-            self.close()
-            raise OSError(message.decode("utf-8", "replace"))
+        self.ready = False  # it says so once poppler is imported; read before the first request
+
+    def wait_ready(self) -> None:
+        if not self.ready:
+            status, message = self.read(START_TIMEOUT)
+            if status != b"O":
+                raise OSError(message.decode("utf-8", "replace"))
+            self.ready = True
 
     def _read_exactly(self, size: int, deadline: float) -> bytes:
         assert self.process.stdout is not None
@@ -84,12 +88,14 @@ def render(path: str, page: int, password: str | None, *, timeout: float, prepar
     global _helper, _unavailable
     if _helper is not None and _helper.process.poll() is not None:
         close()  # ended between pages (killed from outside): start a new one rather than fail this page
-    if _helper is None:
-        try:
+    try:
+        if _helper is None:
             _helper = _Helper(prepare)
-        except (OSError, EOFError, TimeoutError):
-            _unavailable = True
-            raise OSError("the poppler SVG helper cannot run here") from None
+        _helper.wait_ready()
+    except (OSError, subprocess.SubprocessError, EOFError, TimeoutError):
+        close()
+        _unavailable = True
+        raise OSError("the poppler SVG helper cannot run here") from None
     try:
         status, payload = _helper.ask(os.path.abspath(path), page, password, timeout)
     except TimeoutError:
@@ -102,6 +108,17 @@ def render(path: str, page: int, password: str | None, *, timeout: float, prepar
         raise CorruptDocument(f"Page {page} could not be converted to SVG "
                               f"({payload.decode('utf-8', 'replace')[:200] if status != b'O' else 'no SVG'})")
     return payload
+
+
+def prestart(prepare: Callable[[], None]) -> None:
+    """Start the helper now (a worker calls this when it starts) so that the first SVG page does not wait for
+    Python and poppler to load; it is read as ready on that first page."""
+    global _helper, _unavailable
+    if _helper is None and not _unavailable:
+        try:
+            _helper = _Helper(prepare)
+        except (OSError, subprocess.SubprocessError):
+            _unavailable = True
 
 
 def close() -> None:

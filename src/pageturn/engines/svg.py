@@ -42,6 +42,9 @@ def _prepare_child() -> None:
     killed for a timeout must not leave a converter running)."""
     if LIMITS.svg_memory_mb:
         limit = LIMITS.svg_memory_mb * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)  # a worker under a smaller cap cannot raise it for its child
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -103,6 +106,12 @@ def _prefix_ids(svg: bytes, prefix: bytes) -> bytes:
     exact; a reference to a missing id stays a reference to a missing id."""
     return (svg.replace(b' id="', b' id="' + prefix).replace(b'href="#', b'href="#' + prefix)
             .replace(b"url(#", b"url(#" + prefix))
+
+
+def prestart() -> None:
+    """Start this worker's SVG helper ahead of its first SVG page (when the helper is enabled)."""
+    if LIMITS.svg_helper:
+        poppler_svg.prestart(_prepare_child)
 
 
 def _raw_svg(path: str, page: int, document: pdf.OpenPdf, password: str | None) -> bytes:
