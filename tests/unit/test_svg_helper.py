@@ -133,15 +133,49 @@ def test_a_worker_answers_svg_through_its_helper(sources, helper_setting):
         pool = WorkerPool(1, job_timeout=60)
         await pool.start()
         try:
-            first = await pool.run("k", "render_svg", path, "pdf", 1)
             worker = pool.worker_pids()[0]
+            started = open(f"/proc/{worker}/task/{worker}/children").read().split()  # prestarted with the worker
+            first = await pool.run("k", "render_svg", path, "pdf", 1)
             children = [open(f"/proc/{pid}/cmdline").read().split("\0")[:2]
                         for pid in open(f"/proc/{worker}/task/{worker}/children").read().split()]
+            assert open(f"/proc/{worker}/task/{worker}/children").read().split() == started
             second = await pool.run("k", "render_svg", path, "pdf", 2)
             return first, second, children
         finally:
             await pool.stop()
 
     first, second, children = asyncio.run(scenario())
-    assert children == [[poppler_svg.PYTHON, "-I"]]  # the helper, kept after the first page
+    assert children == [[poppler_svg.PYTHON, "-I"]]  # the same helper before and after the first page
     assert first == render(path, 1, None, False) and second == render(path, 2, None, False)
+
+
+def test_a_worker_with_a_helper_killed_mid_job_is_reported_as_killed(sources, helper_setting):
+    import asyncio
+
+    from pageturn.engines.errors import WorkerCrashed
+    from pageturn.workers.pool import WorkerPool
+    path, _ = sources["mixed.pdf"]
+
+    async def scenario() -> None:
+        pool = WorkerPool(1, job_timeout=60)
+        await pool.start()
+        try:
+            await pool.run("k", "render_svg", path, "pdf", 0)
+            victim = pool.worker_pids()[0]
+            helper = int(open(f"/proc/{victim}/task/{victim}/children").read().split()[0])
+            slow = asyncio.create_task(pool.run("k", "render_raster", path, "pdf", 0, dpi=600))
+            while not pool.worker_stats()[0]["busy"]:
+                await asyncio.sleep(0.01)
+            os.kill(victim, signal.SIGKILL)
+            with pytest.raises(WorkerCrashed, match="SIGKILL"):
+                await slow
+            for _ in range(200):  # the helper follows its worker (PR_SET_PDEATHSIG)
+                if not os.path.exists(f"/proc/{helper}") or "Z" in open(f"/proc/{helper}/stat").read().split()[2]:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the helper outlived its worker")
+        finally:
+            await pool.stop()
+
+    asyncio.run(scenario())

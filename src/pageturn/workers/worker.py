@@ -62,7 +62,7 @@ def _sendable(exc: BaseException) -> BaseException:
     return errors.EngineError(f"The page could not be rendered ({cls.__name__})")
 
 
-def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any]) -> None:
+def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any], prestart: bool = False) -> None:
     from pageturn.engines import jobs
 
     from pageturn.engines import errors, procmem
@@ -71,6 +71,9 @@ def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any]) ->
     if memory_mb:
         procmem.limit_address_space(int(memory_mb))
     jobs.configure(**settings)
+    if prestart:
+        from pageturn.engines import svg
+        svg.prestart()  # the SVG renderer loads while the worker waits for its first job
     write_frame(results_out, ("ready", os.getpid(), sorted(jobs.JOBS)))
     while True:
         message = read_frame(jobs_in)
@@ -100,7 +103,7 @@ def main() -> None:
     results_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    serve(sys.stdin.buffer, results_out, settings)
+    serve(sys.stdin.buffer, results_out, settings, prestart=True)
 
 
 if __name__ == "__main__":
