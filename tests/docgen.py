@@ -186,6 +186,22 @@ def make_pdf_pages(n: int, *, image: bool = True, lines: int = 40) -> bytes:
     return buffer.getvalue()
 
 
+def make_text_only_pdf(n: int, lines: int = 50) -> bytes:
+    """n letter pages of black text only (no colour anywhere): the greyscale case for raster benchmarks."""
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(612, 792), pageCompression=1)
+    for page in range(n):
+        pdf.setFont("Helvetica-Bold", 20)
+        pdf.drawString(72, 740, f"Page {page + 1}")
+        pdf.setFont("Times-Roman", 10)
+        for line in range(lines):
+            words = [LOREM_WORDS[(page * 7 + line * 3 + k) % len(LOREM_WORDS)] for k in range(14)]
+            pdf.drawString(72, 710 - line * 12, " ".join(words))
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
 def make_encrypted_pdf(user_password: str = "secret", owner_password: str | None = "owner-secret") -> bytes:
     """A small text PDF (one page, "Hello pageturn") encrypted with pypdf (RC4-128: no crypto library needed)."""
     from pypdf import PdfReader, PdfWriter

@@ -64,9 +64,10 @@ def files(tmp_path_factory):
 
 
 def png(data: bytes) -> Image.Image:
+    """A decoded PNG as RGB(A): a page with no colour arrives as a greyscale PNG (engines.png), same pixels."""
     image = Image.open(io.BytesIO(data))
     image.load()
-    return image
+    return image.convert("RGB") if image.mode == "L" else image
 
 
 def pixels(image: Image.Image) -> list:

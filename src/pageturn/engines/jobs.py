@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from . import images, pdf, raster, search_text, svg
+from . import images, pdf, poppler_svg, raster, search_text, svg
 from .errors import SvgNotAvailable
 from .watermark import draw_watermarks, parse_watermarks
 
@@ -128,6 +128,7 @@ def close_documents() -> None:
     """Close every document this process keeps open (its caches)."""
     pdf.close_all()
     images.close_all()
+    poppler_svg.close()  # its documents too (the SVG helper process starts again on the next SVG page)
 
 
 JOBS: dict[str, Callable[..., Any]] = {

@@ -16,6 +16,8 @@ from typing import Union
 
 from PIL import Image
 
+from . import png
+
 MAX_SIDE = 65_000                # JPEG cannot encode wider than 65 535 pixels
 MAX_VIRTUAL_SIDE = 1_000_000     # a tiled page may be larger than what one answer holds, but not unbounded
 FORMATS = ("png", "jpeg")
@@ -26,9 +28,10 @@ class Limits:
     max_output_pixels: int = 40_000_000   # one page, tile or thumbnail: about 120 MB of RGB at most
     max_image_pixels: int = 100_000_000   # a source image (one frame) larger than this is refused
     decoded_cache_mb: int = 256           # decoded image pages a worker keeps for its next tiles, in MiB
-    png_compress_level: int = 1           # zlib level 1 encodes ~2x faster than the default for ~10% more bytes
+    png_compress_level: int = 1           # 1-3: fast writer (engines.png, ISA-L); 0 or 4-9: Pillow's zlib at that level
     svg_timeout: float = 60.0             # seconds pdftocairo may take for one page
-    svg_memory_mb: int = 2048             # address-space limit of the pdftocairo process
+    svg_memory_mb: int = 2048             # address-space limit of the pdftocairo process / the SVG helper
+    svg_helper: bool = True               # SVG from a poppler process that stays loaded (engines.poppler_svg)
 
 
 LIMITS = Limits()
@@ -147,11 +150,11 @@ def plan(width_pt: float, height_pt: float, *, dpi: Dpi = 150, scale: float = 1.
 
 
 def encode(image: Image.Image, fmt: str, quality: int = 85) -> bytes:
-    """PNG (zlib level from LIMITS, no optimisation pass) or JPEG (quality 1-100, baseline)."""
-    out = io.BytesIO()
+    """PNG (lossless, level from LIMITS; see engines.png) or JPEG (quality 1-100, baseline)."""
     if fmt == "png":
-        image.save(out, format="PNG", compress_level=LIMITS.png_compress_level)
-    elif fmt == "jpeg":
+        return png.encode(image, LIMITS.png_compress_level)
+    out = io.BytesIO()
+    if fmt == "jpeg":
         quality = _positive_int("quality", quality, 1, 100)
         if image.mode not in ("RGB", "L"):
             image = image.convert("RGB")

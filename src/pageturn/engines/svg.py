@@ -21,14 +21,15 @@ import shutil
 import signal
 import subprocess
 
-from . import pdf
+from . import pdf, poppler_svg
 from .errors import CorruptDocument, EngineError
 from .raster import LIMITS
 from .watermark import Watermark, svg_overlay
 
 _ROOT = re.compile(rb"<svg\b[^>]*>")
-_ID = re.compile(rb'\bid="([^"]+)"')
-_REFERENCE = re.compile(rb'(\bid="|href="#|url\(#)([^")]+)')
+_COUNTED = rb"(surface|image|clip|mask|pattern|source|linear|radial|filter)"
+_COUNTED_ID = re.compile(rb'\sid="' + _COUNTED + rb'(\d+)"')
+_COUNTED_REFERENCE = re.compile(rb'(\sid="|href="#|url\(#)' + _COUNTED + rb'(\d+)(?=[")])')
 _PR_SET_PDEATHSIG = 1
 
 
@@ -41,6 +42,9 @@ def _prepare_child() -> None:
     killed for a timeout must not leave a converter running)."""
     if LIMITS.svg_memory_mb:
         limit = LIMITS.svg_memory_mb * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)  # a worker under a smaller cap cannot raise it for its child
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -78,26 +82,54 @@ def _size_root(svg: bytes, width: float, height: float) -> bytes:
     return svg[:match.start()] + root + svg[match.end():]
 
 
-def _prefix_ids(svg: bytes, prefix: bytes) -> bytes:
-    ids = set(_ID.findall(svg))
-    if not ids:
+def _renumber(svg: bytes) -> bytes:
+    """Number cairo's surface/image/clip/... ids from 1 in order of appearance. cairo counts some of them per
+    process, so a renderer that stays loaded would write ever longer ids; renumbered, the SVG of a page is the same
+    whichever renderer drew it, and never longer than a fresh pdftocairo's (rank k <= the k-th smallest id)."""
+    numbers: dict[bytes, dict[bytes, bytes]] = {}
+    for family, number in _COUNTED_ID.findall(svg):
+        family_numbers = numbers.setdefault(family, {})
+        family_numbers.setdefault(number, str(len(family_numbers) + 1).encode())
+    if all(old == new for family_numbers in numbers.values() for old, new in family_numbers.items()):
         return svg
 
     def rename(match: re.Match) -> bytes:
-        name = match.group(2)
-        return match.group(1) + prefix + name if name in ids else match.group(0)
+        new = numbers.get(match.group(2), {}).get(match.group(3))
+        return match.group(1) + match.group(2) + new if new is not None else match.group(0)
 
-    return _REFERENCE.sub(rename, svg)
+    return _COUNTED_REFERENCE.sub(rename, svg)
+
+
+def _prefix_ids(svg: bytes, prefix: bytes) -> bytes:
+    """Prefix every id and every reference to one. cairo writes ids and references only in these three forms, and
+    never those characters elsewhere (text is drawn as glyph outlines, images are base64), so plain replacement is
+    exact; a reference to a missing id stays a reference to a missing id."""
+    return (svg.replace(b' id="', b' id="' + prefix).replace(b'href="#', b'href="#' + prefix)
+            .replace(b"url(#", b"url(#" + prefix))
+
+
+def prestart() -> None:
+    """Start this worker's SVG helper ahead of its first SVG page (when the helper is enabled)."""
+    if LIMITS.svg_helper:
+        poppler_svg.prestart(_prepare_child)
+
+
+def _raw_svg(path: str, page: int, document: pdf.OpenPdf, password: str | None) -> bytes:
+    if LIMITS.svg_helper and poppler_svg.available():
+        try:
+            return poppler_svg.render(path, page, password, timeout=LIMITS.svg_timeout, prepare=_prepare_child)
+        except OSError:
+            pass  # poppler-glib is not installed for /usr/bin/python3: pdftocairo per page, as before
+    if document.encrypted:
+        fd = document.decrypted_copy()
+        return pdftocairo_svg(f"/dev/fd/{fd}", page, pass_fds=(fd,))
+    return pdftocairo_svg(path, page)
 
 
 def render(path: str, page: int, password: str | None = None, watermarks: list[Watermark] | None = None) -> bytes:
     document = pdf.open_pdf(path, password)
     width, height = document.page_size(page)
-    if document.encrypted:
-        fd = document.decrypted_copy()
-        svg = pdftocairo_svg(f"/dev/fd/{fd}", page, pass_fds=(fd,))
-    else:
-        svg = pdftocairo_svg(path, page)
+    svg = _renumber(_raw_svg(path, page, document, password))
     svg = _size_root(svg, width, height)
     prefix = f"p{page}-{hashlib.sha1(path.encode()).hexdigest()[:6]}-".encode()
     svg = _prefix_ids(svg, prefix)

@@ -115,6 +115,14 @@ class PoolStats:
     over_memory: int = 0  # workers replaced after a job passed the memory cap
 
 
+def _kill(process: asyncio.subprocess.Process) -> None:
+    """SIGKILL a worker without reaping it. Process.kill() goes through Popen.send_signal, which first polls
+    (waitpid WNOHANG): a worker that had just died would be reaped there, and asyncio's child watcher would then
+    report exit code 255 instead of the signal that killed it (seen when a worker with a child process was
+    killed: its death then took a moment longer). A pid is not reused before the watcher has reaped it."""
+    os.kill(process.pid, signal.SIGKILL)
+
+
 def _signal_name(code: int | None) -> str:
     if code is None:
         return "unknown status"
@@ -201,7 +209,7 @@ class WorkerPool:
                 await asyncio.wait_for(worker.process.wait(), grace)
             except asyncio.TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
-                    worker.process.kill()
+                    _kill(worker.process)
                 await worker.process.wait()
             if worker.reader is not None:
                 worker.reader.cancel()
@@ -273,7 +281,7 @@ class WorkerPool:
                 raise RuntimeError(f"unexpected greeting {hello!r:.100}")
         except BaseException as exc:
             with contextlib.suppress(ProcessLookupError):
-                process.kill()
+                _kill(process)
             await process.wait()
             if isinstance(exc, asyncio.IncompleteReadError):
                 raise RuntimeError(f"the worker exited at start ({_signal_name(process.returncode)})") from None
@@ -354,7 +362,7 @@ class WorkerPool:
     async def _worker_ended(self, worker: _Worker) -> None:
         with contextlib.suppress(ProcessLookupError):
             if worker.process.returncode is None:
-                worker.process.kill()
+                _kill(worker.process)
         code = await worker.process.wait()
         if self._workers[worker.slot] is worker:
             self._workers[worker.slot] = None
@@ -435,7 +443,7 @@ class WorkerPool:
         worker.timed_out = True
         self._fail(job, JobTimeout(f"Rendering took longer than {job.timeout:g} s; the job was stopped"))
         with contextlib.suppress(ProcessLookupError):
-            worker.process.kill()
+            _kill(worker.process)
 
     @staticmethod
     def _finish(worker: _Worker, job: _Job) -> None:

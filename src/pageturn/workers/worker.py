@@ -86,7 +86,7 @@ def _log_failure(exc: BaseException, *, trace: bool = True) -> None:
         traceback.print_exception(exc, file=sys.stderr)
 
 
-def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any]) -> None:
+def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any], prestart: bool = False) -> None:
     from pageturn.engines import jobs
 
     from pageturn.engines import errors, procmem
@@ -96,6 +96,9 @@ def serve(jobs_in: BinaryIO, results_out: BinaryIO, settings: dict[str, Any]) ->
     if memory_mb:
         procmem.limit_address_space(int(memory_mb))
     jobs.configure(**settings)
+    if prestart:
+        from pageturn.engines import svg
+        svg.prestart()  # the SVG renderer loads while the worker waits for its first job
     write_frame(results_out, ("ready", os.getpid(), sorted(jobs.JOBS)))
     while True:
         message = read_frame(jobs_in)
@@ -126,7 +129,7 @@ def main() -> None:
     results_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    serve(sys.stdin.buffer, results_out, settings)
+    serve(sys.stdin.buffer, results_out, settings, prestart=True)
 
 
 if __name__ == "__main__":
