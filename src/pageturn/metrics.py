@@ -152,6 +152,10 @@ class TimedPool:
     def size(self) -> int:
         return int(self.pool.size)
 
+    def __getattr__(self, name: str) -> Any:
+        # everything else (which worker a key goes to, its stats) is the pool's own
+        return getattr(self.pool, name)
+
     async def run(self, affinity_key: str, fn: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:

@@ -3,9 +3,9 @@
 One helper per render worker, started with it (or on its first SVG page) and kept: the page is drawn by the same
 poppler code as `pdftocairo -svg`, without a process start and a re-parse of the PDF for every page. The helper
 runs under the same address-space cap as pdftocairo did (LIMITS.svg_memory_mb) and dies with its worker
-(PR_SET_PDEATHSIG). A page that takes longer than LIMITS.svg_timeout kills it (the next page starts a new one). A helper that dies on a
-page makes that page a CorruptDocument. Where poppler-glib is missing, `available()` turns false once and
-engines.svg keeps using pdftocairo per page.
+(PR_SET_PDEATHSIG). A page that takes longer than LIMITS.svg_timeout kills it (the next page starts a new one).
+A helper that dies on a page makes that page a CorruptDocument. Where poppler-glib is missing, `available()`
+turns false once and engines.svg keeps using pdftocairo per page.
 """
 from __future__ import annotations
 
