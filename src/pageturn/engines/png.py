@@ -13,14 +13,17 @@ Only 8-bit RGB and L images take this path, at levels 1-3 (ISA-L's levels); anyt
 """
 from __future__ import annotations
 
+import importlib
 import io
 import struct
 import zlib
+from types import ModuleType
 
 from PIL import Image, ImageChops
 
+isal_zlib: ModuleType | None
 try:
-    from isal import isal_zlib
+    isal_zlib = importlib.import_module("isal.isal_zlib")
 except ImportError:  # the package is a declared dependency; without it pages are still correct, only slower
     isal_zlib = None
 
@@ -59,7 +62,8 @@ def fast_png(image: Image.Image, level: int) -> bytes:
     width, height = image.size
     header = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPE[image.mode], 0, 0, 0)
     raw = _rows(image.tobytes(), width * channels, height)
-    return _SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", isal_zlib.compress(raw, level)) + _chunk(b"IEND", b"")
+    return (_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", isal_zlib.compress(raw, level))
+            + _chunk(b"IEND", b""))
 
 
 def encode(image: Image.Image, level: int) -> bytes:
