@@ -53,7 +53,7 @@ def test_probes(ops_server):
     r = requests.get(ops_server.url + "/readyz")
     assert r.status_code == 200, r.text
     assert r.json() == {"status": "ready", "checks": {"storage": True, "metadata": True, "render_pool": True,
-                                                       "office_pool": True}}
+                                                       "blob_store": True, "office_pool": True}}
 
 
 def test_readyz_fails_when_storage_is_gone_and_livez_does_not(make_server):

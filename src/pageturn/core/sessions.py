@@ -28,6 +28,10 @@ ROLES: tuple[Role, Role] = ("original", "revised")
 ALL_ROLES: tuple[Role, Role, Role] = ("source", "original", "revised")
 
 
+def _has_document(record: SessionRecord) -> bool:
+    return bool(record["source"] or (record["original"] and record["revised"]))
+
+
 class SessionListener:
     """What the document pipeline hears about sessions; a listener overrides the events it cares about."""
 
@@ -61,9 +65,11 @@ class ViewingSessions:
 
     def load(self, session_id: str) -> SessionRecord:
         """Any known session, in whatever state; unknown -> SessionNotFound. A record read in the last second
-        is reused: page requests come in bursts, and another node's change shows within that second."""
+        is reused: page requests come in bursts, and another node's change shows within that second. A record
+        without its document is always read again: the upload may have just landed on another node, and a page
+        request that follows it must not be told there is no document."""
         recent = self._recent.get(session_id)
-        if recent is not None and recent[1] > time.monotonic():
+        if recent is not None and recent[1] > time.monotonic() and _has_document(recent[0]):
             return recent[0]
         found = self.store.get(KIND, session_id) if is_valid_id(session_id) else None
         if found is None:
