@@ -119,6 +119,9 @@ export class PageView {
    * is on screen first shows; the SVG (sharp at every zoom) always replaces the PNG.
    */
   async previewPng() {
+    // asked for only once the zoom is set: a preview shown before would show the page at a size it then leaves
+    await this.ctx.viewReady?.();
+    if (this.signal.aborted) return;
     const { attrs, scale } = this.neededRasterScale();
     if (attrs.width * attrs.height * scale * scale > SINGLE_IMAGE_PIXELS) return;
     const svgShown = () => this.signal.aborted || this.el.dataset.content === "svg";

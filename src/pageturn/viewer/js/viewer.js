@@ -87,6 +87,7 @@ class Viewer {
     this.a11yText = new AccessibleText($("a11y-text"), this.textStore, (page) => view.scrollToPage(page));
     this.pageCount = 0;
     this.firstPageShown = false;
+    this.viewReady = new Promise((resolve) => { this.markViewReady = resolve; });  // the first zoom is set
 
     view.addEventListener("pagechange", (event) => this.thumbs.setCurrent(event.detail.page));
     installPinchZoom(view);
@@ -119,6 +120,7 @@ class Viewer {
       onError: (error) => this.report(error, false),
       onPageReady: () => this.afterFirstPage(),
       pngFirst: () => !this.firstPageShown,
+      viewReady: () => this.viewReady,
     };
   }
 
@@ -188,6 +190,7 @@ class Viewer {
     if (this.stopped) return;
     // on a phone "auto" would make body text about 6 px: the page width is the readable choice there
     this.view.setZoom(window.innerWidth < 600 ? "fit-width" : "auto");
+    this.markViewReady();
     this.notice.hide();
     this.view.scroller.dataset.ready = "true";
     new AttachmentList($("attachments"), this.api).load();  // not awaited: the pages do not wait for it
