@@ -61,3 +61,21 @@ def ink(png: bytes, threshold: int = 128) -> float:
 
 def dom_pages(page) -> list[int]:
     return page.eval_on_selector_all(".page", "els => els.map(e => Number(e.dataset.page))")
+
+
+def open_comparison(page, base: str) -> str:
+    """A comparison session of the word_inserted pair (one inserted paragraph), started and opened in the viewer."""
+    from comparegen import word_inserted
+
+    def docx(document) -> bytes:
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()
+
+    sid = requests.post(base + "/PCCIS/V1/ViewingSession", json={}).json()["viewingSessionId"]
+    for role, revised in (("original", False), ("revised", True)):
+        r = requests.put(f"{base}/v2/viewingSessions/{sid}/sourceFile/{role}", data=docx(word_inserted(revised)))
+        assert r.status_code == 200, r.text
+    requests.post(f"{base}/PCCIS/V1/ViewingSession/u{sid}/Notification/SessionStarted", json={"viewer": "HTML5"})
+    open_viewer(page, base, sid)
+    return sid

@@ -8,7 +8,7 @@ import pytest
 
 from browser.a11y import accessible_text, axe_violations
 from browser.documents import three_page_pdf
-from browser.helpers import open_viewer, screenshot, wait_for_content
+from browser.helpers import open_comparison, open_viewer, screenshot, wait_for_content
 from docgen import make_pdf_pages
 
 DOC = three_page_pdf()
@@ -426,22 +426,7 @@ def test_forced_colours_keep_focus_page_edges_and_state_visible(page, server, th
 # ---- comparison ---------------------------------------------------------------------------------------------
 
 def test_comparison_viewer_with_its_panel_open(page, server, api):
-    import io
-
-    import requests
-    from comparegen import word_inserted
-
-    def docx(document) -> bytes:
-        out = io.BytesIO()
-        document.save(out)
-        return out.getvalue()
-
-    sid = api.http.post(server.url + "/PCCIS/V1/ViewingSession", json={}).json()["viewingSessionId"]
-    for role, revised in (("original", False), ("revised", True)):
-        r = requests.put(f"{server.url}/v2/viewingSessions/{sid}/sourceFile/{role}", data=docx(word_inserted(revised)))
-        assert r.status_code == 200, r.text
-    api.http.post(f"{server.url}/PCCIS/V1/ViewingSession/u{sid}/Notification/SessionStarted", json={"viewer": "HTML5"})
-    open_viewer(page, server.url, sid)
+    open_comparison(page, server.url)
     page.wait_for_selector("#compare-panel .change-item", timeout=120_000)
     page.wait_for_function("() => document.querySelector('.change-status').textContent === '1 change'")
     wait_for_content(page, 0)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from browser.documents import (BLACK_BOX, ON_LETTER_PAGE, SEARCH_COUNT, SEARCH_WORD, three_page_pdf, word_box)
-from browser.helpers import dom_pages, ink, open_viewer, screenshot, wait_for_content
+from browser.helpers import dom_pages, ink, open_comparison, open_viewer, screenshot, wait_for_content
 from docgen import HELLO, LINK, make_encrypted_pdf, make_pdf_pages, make_png
 
 DOC = three_page_pdf()
@@ -504,20 +504,7 @@ def test_an_office_document_shows_its_conversion_then_its_pages(page, server, tm
 
 
 def test_compare_mode_lists_changes_and_highlights_them(page, server, api):
-    import requests
-    from comparegen import word_inserted
-
-    def docx(document) -> bytes:
-        out = io.BytesIO()
-        document.save(out)
-        return out.getvalue()
-
-    sid = api.http.post(server.url + "/PCCIS/V1/ViewingSession", json={}).json()["viewingSessionId"]
-    for role, revised in (("original", False), ("revised", True)):
-        r = requests.put(f"{server.url}/v2/viewingSessions/{sid}/sourceFile/{role}", data=docx(word_inserted(revised)))
-        assert r.status_code == 200, r.text
-    api.http.post(f"{server.url}/PCCIS/V1/ViewingSession/u{sid}/Notification/SessionStarted", json={"viewer": "HTML5"})
-    open_viewer(page, server.url, sid)
+    sid = open_comparison(page, server.url)
     item = page.wait_for_selector("#compare-panel .change-item", timeout=120_000)
     assert page.is_visible("#compare-panel")
     assert "Inserted" in item.text_content() and "red" in item.text_content()
@@ -527,7 +514,7 @@ def test_compare_mode_lists_changes_and_highlights_them(page, server, api):
     page.keyboard.press("n")
     mark = page.wait_for_selector('.page[data-page="0"] .mark.change')
     assert item.get_attribute("aria-current") == "true"
-    change = requests.get(f"{server.url}/v2/viewingSessions/{sid}/revisionData").json()["changes"][0]
+    change = api.http.get(f"{server.url}/v2/viewingSessions/{sid}/revisionData").json()["changes"][0]
     rect = change["rectangles"][0]
     page_rect = box(page, '.page[data-page="0"]')
     units = page.evaluate("pageturnViewer.view.layout.sizeOf(0).width")
