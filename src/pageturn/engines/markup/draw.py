@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import re
 import zlib
 from typing import Any
 
@@ -16,13 +15,12 @@ import pikepdf
 from PIL import Image
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from .svgpath import path_points
+from .svgpath import path_commands
 from .geometry import Matrix, PageFrame
 
 FONT = "/PTHelv"
 FONT_NAME = "Helvetica"
 KAPPA = 0.5522847498
-_PATH_TOKEN = re.compile(r"[MLCmlcZz]|-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def color(value: Any, default: str | None) -> tuple[float, float, float] | None:
@@ -114,31 +112,16 @@ class PageCanvas:
         if stroke is None:
             return
         ops: list[str] = []
-        command = None
-        numbers: list[float] = []
-        tokens = _PATH_TOKEN.findall(path)
-
-        def flush() -> None:
-            if command in ("M", "m"):
-                for i in range(0, len(numbers) - 1, 2):
-                    ops.append(f"{_n(numbers[i])} {_n(numbers[i + 1])} {'m' if i == 0 else 'l'}")
-            elif command in ("L", "l"):
-                for i in range(0, len(numbers) - 1, 2):
-                    ops.append(f"{_n(numbers[i])} {_n(numbers[i + 1])} l")
-            elif command in ("C", "c"):
-                for i in range(0, len(numbers) - 5, 6):
-                    ops.append(" ".join(_n(v) for v in numbers[i:i + 6]) + " c")
-            elif command in ("Z", "z"):
-                ops.append("h")
-
-        path_points(path)  # raises ValueError for anything but a simple absolute path
-        for token in tokens:
-            if token in "MLCmlcZz":
-                flush()
-                command, numbers = token, []
+        for command, numbers in path_commands(path):  # raises ValueError for anything but a simple path
+            if command in "Mm":
+                ops.extend(f"{_n(numbers[i])} {_n(numbers[i + 1])} {'m' if i == 0 else 'l'}"
+                           for i in range(0, len(numbers), 2))
+            elif command in "Ll":
+                ops.extend(f"{_n(numbers[i])} {_n(numbers[i + 1])} l" for i in range(0, len(numbers), 2))
+            elif command in "Cc":
+                ops.extend(" ".join(_n(v) for v in numbers[i:i + 6]) + " c" for i in range(0, len(numbers), 6))
             else:
-                numbers.append(float(token))
-        flush()
+                ops.append("h")
         self.ops.append("q 1 J 1 j " + self._alpha(opacity) + self._colors(None, stroke, width) + " ".join(ops)
                         + " S Q")
 
