@@ -161,3 +161,26 @@ def redis_url(tmp_path_factory):
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(10)
+
+
+_cluster_dbs = iter(range(8, 16))  # Redis databases of their own for two-node tests (2-4 belong to the S3 tests)
+
+
+@pytest.fixture
+def two_nodes(tmp_path, redis_url):
+    """Two server processes sharing one data directory and one Redis database (no LibreOffice, one render
+    worker each): the cluster mode of the directory store. Stopped at the end, whatever the test did to them."""
+    env = {"PAGETURN_METADATA": redis_url.replace("/0", f"/{next(_cluster_dbs)}"),
+           "PAGETURN_OFFICE_ENABLED": "false", "PAGETURN_RENDER_WORKERS": "1"}
+    data_dir = tmp_path / "shared-data"
+    a = ServerProcess(data_dir, env).start()
+    try:
+        b = ServerProcess(data_dir, env).start()
+    except BaseException:
+        a.stop()
+        raise
+    try:
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()

@@ -6,31 +6,22 @@ import signal
 
 from api.prizm import V1, Prizm
 from api.samples import known_pdf
-from conftest import ServerProcess
 
 
-def test_two_nodes_share_sessions_and_survive_a_node_dying(tmp_path, redis_url):
-    data_dir = tmp_path / "shared-data"
-    env = {"PAGETURN_METADATA": redis_url.replace("/0", "/1"), "PAGETURN_OFFICE_ENABLED": "false",
-           "PAGETURN_RENDER_WORKERS": "1"}
-    a = ServerProcess(data_dir, env).start()
-    b = ServerProcess(data_dir, env).start()
-    try:
-        node_a, node_b = Prizm(a.url), Prizm(b.url)
-        data = known_pdf() + b"\n% cluster"
-        sid = node_a.session_with(data, body={"tenantId": "shared"})
-        assert node_b.get(f"{V1}/u{sid}").json()["tenantId"] == "shared"
-        assert node_b.get(f"{V1}/u{sid}/SourceFile").content == data
-        r = node_b.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid, "ContentType": "png"})
-        assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
-        file_id = node_a.post("/PCCIS/V1/WorkFile", data=b"notes", params={"FileExtension": "txt"}).json()["fileId"]
-        a.stop(signal.SIGKILL)  # the node that made them dies without cleaning up
-        assert node_b.get(f"/PCCIS/V1/WorkFile/{file_id}").content == b"notes"
-        text = node_b.get("/PCCIS/V1/Document/q/0-0/Text", params={"DocumentID": "u" + sid}).json()
-        assert "Hello pageturn" in text["pages"][0]["text"]
-        node_b.post(f"{V1}/u{sid}/Notification/SessionStopped", json={"httpStatus": 418, "endUserMessage": "Done"})
-        a.start()  # back up: it sees the stop made on the other node
-        assert node_a.status_line(f"{V1}/u{sid}")[0] == "HTTP/1.1 418 Done"
-    finally:
-        a.stop()
-        b.stop()
+def test_two_nodes_share_sessions_and_survive_a_node_dying(two_nodes):
+    a, b = two_nodes
+    node_a, node_b = Prizm(a.url), Prizm(b.url)
+    data = known_pdf() + b"\n% cluster"
+    sid = node_a.session_with(data, body={"tenantId": "shared"})
+    assert node_b.get(f"{V1}/u{sid}").json()["tenantId"] == "shared"
+    assert node_b.get(f"{V1}/u{sid}/SourceFile").content == data
+    r = node_b.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid, "ContentType": "png"})
+    assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
+    file_id = node_a.post("/PCCIS/V1/WorkFile", data=b"notes", params={"FileExtension": "txt"}).json()["fileId"]
+    a.stop(signal.SIGKILL)  # the node that made them dies without cleaning up
+    assert node_b.get(f"/PCCIS/V1/WorkFile/{file_id}").content == b"notes"
+    text = node_b.get("/PCCIS/V1/Document/q/0-0/Text", params={"DocumentID": "u" + sid}).json()
+    assert "Hello pageturn" in text["pages"][0]["text"]
+    node_b.post(f"{V1}/u{sid}/Notification/SessionStopped", json={"httpStatus": 418, "endUserMessage": "Done"})
+    a.start()  # back up: it sees the stop made on the other node
+    assert node_a.status_line(f"{V1}/u{sid}")[0] == "HTTP/1.1 418 Done"

@@ -10,7 +10,6 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import ServerProcess
 from convertgen import Converter, make_scan, scan_pdf
 
 SLOW_PAGES = 6  # OCR of a 300-dpi page takes about a second on one core here: long enough to interrupt
@@ -117,27 +116,19 @@ def test_a_process_over_its_time_is_stopped(make_server, slow_pdf):
     assert not [p for p in (server.data_dir / "tmp").iterdir() if p.name.startswith("convert-")]
 
 
-def test_two_nodes_on_one_redis_share_processes(tmp_path, redis_url, slow_pdf):
-    env = {"PAGETURN_METADATA": redis_url.replace("/0", "/2"), "PAGETURN_OFFICE_ENABLED": "false",
-           "PAGETURN_RENDER_WORKERS": "1"}
-    data_dir = tmp_path / "shared"
-    a = ServerProcess(data_dir, env).start()
-    b = ServerProcess(data_dir, env).start()
-    try:
-        node_a, node_b = Converter(a.url), Converter(b.url)
-        file_id = node_a.upload(slow_pdf, "pdf")
-        process_id = node_a.start(ocr_body(file_id))["processId"]
-        running = node_b.status(process_id).json()    # the other node answers while it runs
-        assert running["processId"] == process_id and running["state"] in ("processing", "complete")
-        answer = node_b.wait(process_id)
-        assert answer["state"] == "complete"
-        assert node_b.download(answer["output"]["results"][0]["fileId"]).startswith(b"%PDF")
-        # the node running a process dies: another node takes it over once its heartbeat stops
-        process_id = node_a.start(ocr_body(file_id))["processId"]
-        a.stop(signal.SIGKILL)
-        answer = node_b.wait(process_id, timeout=180)
-        assert answer["state"] == "complete", answer
-        assert answer["output"]["results"][0]["pageCount"] == SLOW_PAGES
-    finally:
-        a.stop()
-        b.stop()
+def test_two_nodes_on_one_redis_share_processes(two_nodes, slow_pdf):
+    a, b = two_nodes
+    node_a, node_b = Converter(a.url), Converter(b.url)
+    file_id = node_a.upload(slow_pdf, "pdf")
+    process_id = node_a.start(ocr_body(file_id))["processId"]
+    running = node_b.status(process_id).json()    # the other node answers while it runs
+    assert running["processId"] == process_id and running["state"] in ("processing", "complete")
+    answer = node_b.wait(process_id)
+    assert answer["state"] == "complete"
+    assert node_b.download(answer["output"]["results"][0]["fileId"]).startswith(b"%PDF")
+    # the node running a process dies: another node takes it over once its heartbeat stops
+    process_id = node_a.start(ocr_body(file_id))["processId"]
+    a.stop(signal.SIGKILL)
+    answer = node_b.wait(process_id, timeout=180)
+    assert answer["state"] == "complete", answer
+    assert answer["output"]["results"][0]["pageCount"] == SLOW_PAGES

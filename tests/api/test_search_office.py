@@ -7,7 +7,6 @@ import pytest
 
 from api.prizm import Prizm
 from api.search_client import results, search, start, term, wait
-from conftest import ServerProcess
 from docgen import make_pdf_pages
 from officegen import docx_pages, page_marker, xlsx_sheets
 
@@ -50,26 +49,18 @@ def test_search_in_an_xlsx_session(api, tmp_path: Path):
     assert all(h["lineRectangles"] for h in hits)
 
 
-def test_cluster_task_on_one_node_results_from_the_other(tmp_path, redis_url):
-    data_dir = tmp_path / "shared-data"
-    env = {"PAGETURN_METADATA": redis_url.replace("/0", "/2"), "PAGETURN_OFFICE_ENABLED": "false",
-           "PAGETURN_RENDER_WORKERS": "1"}
-    a = ServerProcess(data_dir, env).start()
-    b = ServerProcess(data_dir, env).start()
-    try:
-        node_a, node_b = Prizm(a.url), Prizm(b.url)
-        sid = node_a.session_with(make_pdf_pages(200, image=False, lines=8))
-        pid = start(node_a, sid, term(r"Page \d+"))["processId"]
-        hits, last = results(node_b, pid, limit=37)
-        assert [h["text"] for h in hits] == [f"Page {n}" for n in range(1, 201)]
-        assert wait(node_b, pid)["state"] == "complete"
-        # a token from one node is good on the other (one secret in the shared data directory)
-        r = node_a.get(f"/v2/searchTasks/{pid}/results", params={"limit": 10})
-        more = node_b.get(f"/v2/searchTasks/{pid}/results", params={"continueToken": r.json()["continueToken"],
-                                                                    "limit": 5}).json()["results"]
-        assert [h["id"] for h in more] == [10, 11, 12, 13, 14]
-        assert node_b.delete(f"/v2/searchTasks/{pid}").status_code == 204
-        assert node_a.get(f"/v2/searchTasks/{pid}").status_code == 404
-    finally:
-        a.stop()
-        b.stop()
+def test_cluster_task_on_one_node_results_from_the_other(two_nodes):
+    a, b = two_nodes
+    node_a, node_b = Prizm(a.url), Prizm(b.url)
+    sid = node_a.session_with(make_pdf_pages(200, image=False, lines=8))
+    pid = start(node_a, sid, term(r"Page \d+"))["processId"]
+    hits, last = results(node_b, pid, limit=37)
+    assert [h["text"] for h in hits] == [f"Page {n}" for n in range(1, 201)]
+    assert wait(node_b, pid)["state"] == "complete"
+    # a token from one node is good on the other (one secret in the shared data directory)
+    r = node_a.get(f"/v2/searchTasks/{pid}/results", params={"limit": 10})
+    more = node_b.get(f"/v2/searchTasks/{pid}/results", params={"continueToken": r.json()["continueToken"],
+                                                                "limit": 5}).json()["results"]
+    assert [h["id"] for h in more] == [10, 11, 12, 13, 14]
+    assert node_b.delete(f"/v2/searchTasks/{pid}").status_code == 204
+    assert node_a.get(f"/v2/searchTasks/{pid}").status_code == 404
