@@ -4,8 +4,6 @@ and which the Zoho session URLs read and delete. Raw HTTP covers what the SDK ca
 from __future__ import annotations
 
 import io
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -19,36 +17,24 @@ from api.prizm import V1, Prizm
 from api.samples import pdf_bytes
 from api.test_comparison import walk
 from api.test_zoho_sdk import ZohoClient, ok
+from loopback import LoopbackServer, QuietHandler
 
 BASE = "/writer/officeapi/v1"
 
 
-class Files:
+class Files(LoopbackServer):
     """A loopback server for url1/url2: GET /<name> answers the bytes stored under that name."""
 
     def __init__(self) -> None:
-        files = self.files = {}
+        files: dict[str, bytes] = {}
+        self.files = files
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
                 body = files.get(self.path.lstrip("/"))
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(body or b"")))
-                self.end_headers()
-                self.wfile.write(body or b"")
+                self.send_body(body or b"", status=200 if body is not None else 404)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture(scope="module")

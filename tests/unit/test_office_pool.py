@@ -3,7 +3,6 @@ slides), the errors a user is told, and how the pool survives slow, broken and h
 from __future__ import annotations
 
 import asyncio
-import http.server
 import threading
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import pypdfium2 as pdfium
 import pytest
 
 import officegen
+from loopback import LoopbackServer, QuietHandler
 from pageturn.engines import text_input
 from pageturn.engines.errors import (ConversionFailed, ConversionTimeout, CorruptDocument, MemoryLimitExceeded,
                                      PasswordRequired, QueueFull, UnreadableDocument)
@@ -56,35 +56,22 @@ def image_count(pdf_path: Path) -> int:
         pdf.close()
 
 
-class RecordingServer:
+class RecordingServer(LoopbackServer):
     """An HTTP listener on 127.0.0.1 that records every request it gets (and answers with a PNG)."""
 
     def __init__(self) -> None:
-        requests = self.requests = []
+        requests: list[tuple[str, str]] = []
+        self.requests = requests
         png = officegen.png_bytes()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _any(self) -> None:
                 requests.append((self.command, self.path))
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(png)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(png)
+                self.send_body(png, "image/png")
 
             do_GET = do_HEAD = do_OPTIONS = do_PROPFIND = _any
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import asyncio
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from loopback import LoopbackServer, QuietHandler
 from pageturn.core.url_fetch import (AllowList, CheckedResolver, FetchError, check_address, forbidden_category,
                                      open_url, parse_url)
 
@@ -47,7 +47,7 @@ class Listener:
         self.sock.close()
 
 
-class DocumentServer:
+class DocumentServer(LoopbackServer):
     """A loopback HTTP server with fixed routes:
     /doc.pdf, /notes.txt (text/plain), /hop/N (N redirects, then the PDF at /hop/0), /to?port=P (redirect to that port),
     /big?size=N[&chunked=1], /slow?seconds=S, /status/N, /blob (unrecognisable bytes)."""
@@ -55,27 +55,24 @@ class DocumentServer:
     def __init__(self, pdf: bytes = PDF):
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
 
             def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
                 server.requests.append(self.path)
                 path, _, query = self.path.partition("?")
                 params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
                 if path == "/doc.pdf":
-                    return self._send(server.pdf, "application/pdf")
+                    return self.send_body(server.pdf, "application/pdf")
                 if path == "/notes.txt":
-                    return self._send(b"plain notes\nsecond line\n", "text/plain; charset=utf-8")
+                    return self.send_body(b"plain notes\nsecond line\n", "text/plain; charset=utf-8")
                 if path == "/blob":
-                    return self._send(b"\x00\x01 not a document format", "application/octet-stream")
+                    return self.send_body(b"\x00\x01 not a document format", "application/octet-stream")
                 if path.startswith("/hop/"):
                     left = int(path.rsplit("/", 1)[1])
                     if left > 0:
                         return self._redirect(f"/hop/{left - 1}")
-                    return self._send(server.pdf, "application/pdf")
+                    return self.send_body(server.pdf, "application/pdf")
                 if path == "/to":
                     return self._redirect(f"http://127.0.0.1:{params['port']}/doc.pdf")
                 if path == "/big":
@@ -90,10 +87,10 @@ class DocumentServer:
                             self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
                         self.wfile.write(b"0\r\n\r\n")
                         return None
-                    return self._send(b"%PDF-1.4 " + b"x" * size, "application/pdf")
+                    return self.send_body(b"%PDF-1.4 " + b"x" * size, "application/pdf")
                 if path == "/slow":
                     time.sleep(float(params.get("seconds", "5")))
-                    return self._send(server.pdf, "application/pdf")
+                    return self.send_body(server.pdf, "application/pdf")
                 if path.startswith("/status/"):
                     self.send_response(int(path.rsplit("/", 1)[1]))
                     self.send_header("Content-Length", "0")
@@ -104,13 +101,6 @@ class DocumentServer:
                 self.end_headers()
                 return None
 
-            def _send(self, body: bytes, content_type: str) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
             def _redirect(self, location: str) -> None:
                 self.send_response(302)
                 self.send_header("Location", location)
@@ -119,15 +109,7 @@ class DocumentServer:
 
         self.pdf = pdf
         self.requests: list[str] = []
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
