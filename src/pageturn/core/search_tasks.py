@@ -303,7 +303,8 @@ class SearchTasks:
         """A batch's hits in page order (their ids are given when they are committed)."""
         requests = [(first + k, [(m.start, m.end) for m in found], texts[k]["skips"], texts[k]["text"])
                     for k, found in enumerate(matches) if found]
-        rectangles = await self.text.rectangles(source, requests, batch) if source is not None \
+        pages = range(first, first + len(texts))
+        rectangles = await self.text.rectangles(source, requests, batch, pages) if source is not None \
             else [[[] for _ in spans] for _, spans, _, _ in requests]
         hits: list[dict] = []
         for (page, _, _, _), page_rectangles in zip(requests, rectangles):

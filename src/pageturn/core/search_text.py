@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from ..engines.search import Rectangle
+from ..engines.search import Rectangle, line_rectangles
 from ..engines.search_text import PageText
+from . import search_boxes
 from .documents import PageSource
 from .engine_errors import to_domain
 
@@ -106,10 +107,29 @@ class DocumentText:
         return out
 
     async def rectangles(self, source: PageSource,
-                         requests: list[tuple[int, list[tuple[int, int]], list[int], str]], batch: int
-                         ) -> list[list[list[Rectangle]]]:
-        """Per request (page, spans, skips, text): per span, its line rectangles (Text URL units)."""
+                         requests: list[tuple[int, list[tuple[int, int]], list[int], str]], batch: int,
+                         pages: range) -> list[list[list[Rectangle]]]:
+        """Per request (page, spans, skips, text): per span, its line rectangles (Text URL units). Boxes read
+        before for this content come from the batch's box file; the others from a worker, and are kept."""
         if source.kind != "pdf" or not requests:
             return [[[] for _ in spans] for _, spans, _, _ in requests]
-        slot = batch % max(1, self.pages.pool.size)
-        return await self._run(source, self._key(source, slot), "search_hit_rectangles", requests)
+        path = self.pages.cache.path(source.scope, "pages", source.content_key, "search",
+                                     f"boxes-{pages.start}-{pages.stop - 1}.bin")
+        known = await search_boxes.load(path)
+        found: list[list[list[list[float]] | None]] = [
+            [search_boxes.cached(known, page, start, end) for start, end in spans] for page, spans, _, _ in requests]
+        missing = [(page, [span for span, got in zip(spans, got_spans) if got is None], skips, text)
+                   for (page, spans, skips, text), got_spans in zip(requests, found)
+                   if any(got is None for got in got_spans)]
+        if missing:
+            slot = batch % max(1, self.pages.pool.size)
+            read = await self._run(source, self._key(source, slot), "search_hit_boxes", missing)
+            fresh = {page: dict(zip(spans, span_boxes)) for (page, spans, _, _), span_boxes in zip(missing, read)}
+            for page, spans in fresh.items():
+                for (start, _), span_boxes in spans.items():
+                    search_boxes.remember(known, page, start, span_boxes)
+            self.pages.cache.write_bytes(path, search_boxes.encode(known))
+            found = [[got if got is not None else fresh[page][span] for span, got in zip(spans, got_spans)]
+                     for (page, spans, _, _), got_spans in zip(requests, found)]
+        return [[line_rectangles(text, boxes or [], start) for (start, _), boxes in zip(spans, got_spans)]
+                for (_, spans, _, text), got_spans in zip(requests, found)]

@@ -111,20 +111,76 @@ def _page_boxes(document: pdf.OpenPdf, page: int, spans: list[tuple[int, int]], 
     geometry = document.geometry(page)
     textpage = document.page(page).get_textpage()
     try:
+        raw, count = textpage.raw, textpage.count_chars()
         out = []
         for start, end in spans:
             first_char, last_char = _char_index(skips, start), _char_index(skips, max(start, end - 1))
             # a glyph's own box needs nothing before it; only white space (possibly generated) does
             before = MARGIN_BEFORE if start < len(text) and text[start].isspace() else 0
-            window = range(max(0, first_char - before), last_char + 1 + MARGIN_AFTER)
-            chars, boxes = pdf._chars_and_boxes(textpage, geometry, window)
+            window = range(max(0, first_char - before), min(count, last_char + 1 + MARGIN_AFTER))
             # the window's text offset: its first character's offset (dropped "\r"s before it do not count)
             window_offset = window.start - bisect.bisect_left(skips, window.start)
-            wanted = boxes[start - window_offset:end - window_offset]
-            out.append([[round(v, 2) for v in box] for box in wanted])
+            out.append(_window_boxes(raw, geometry, window, skips, text, start - window_offset, end - window_offset))
         return out
     finally:
         textpage.close()
+
+
+_RECT, _MATRIX = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX()
+_ORIGIN_X, _ORIGIN_Y = ctypes.c_double(), ctypes.c_double()
+
+
+def _window_boxes(textpage: object, geometry: pdf.PageGeometry, window: range, skips: list[int], text: str,
+                  first: int, stop: int) -> list[list[float]]:
+    """The boxes of characters first..stop-1 of a window, exactly as pdf._chars_and_boxes(textpage, geometry,
+    window) computes them (rounded as the Text URL does), with half its PDFium calls: the characters come from
+    the page text already read (a dropped "\r" is in `skips`), PDFium is asked whether a character was
+    generated only for white space (it generates spaces and line breaks only), and only the wanted boxes are
+    turned into page units. Any change to pdf._chars_and_boxes must be made here too
+    (tests/unit/test_search_engine.py compares the two on every character)."""
+    get_box, get_matrix, get_origin = (pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetMatrix,
+                                       pdfium_c.FPDFText_GetCharOrigin)
+    rect, matrix, origin_x, origin_y = _RECT, _MATRIX, _ORIGIN_X, _ORIGIN_Y
+    chars: list[str] = []
+    rects: list[list[float]] = []                        # left, bottom, right, top in PDF space
+    origins: list[tuple[float, float] | None] = []
+    skip_at = bisect.bisect_left(skips, window.start)
+    offset = window.start - skip_at
+    for i in window:
+        if skip_at < len(skips) and skips[skip_at] == i:
+            skip_at += 1
+            continue  # "\r\n" becomes the single "\n" that follows
+        char = text[offset]
+        offset += 1
+        if char == "\n" or (char.isspace() and pdfium_c.FPDFText_IsGenerated(textpage, i) == 1):
+            prev = rects[-1] if rects else [0.0, 0.0, 0.0, 0.0]
+            rects.append([prev[2], prev[1], prev[2], prev[3]])
+            origins.append(None)
+        else:
+            if not get_box(textpage, i, rect):
+                rect.left = rect.right = rect.bottom = rect.top = 0.0
+            left, bottom, right, top = rect.left, rect.bottom, rect.right, rect.top
+            if (get_matrix(textpage, i, matrix) and matrix.a > 0 and matrix.d > 0
+                    and abs(matrix.b) < 1e-3 * matrix.a and abs(matrix.c) < 1e-3 * matrix.d
+                    and get_origin(textpage, i, origin_x, origin_y)):
+                x = origin_x.value
+                rects.append([x, bottom, x + (right - left), top])
+                origins.append((x, origin_y.value))
+            else:
+                rects.append([left, bottom, right, top])
+                origins.append(None)
+        chars.append(char)
+    pdf._tile_lines(chars, rects, origins)
+    if geometry.rotation:
+        return [[round(v, 2) for v in geometry.rect(*r)] for r in rects[first:stop]]
+    # geometry.rect of an unturned page, its very arithmetic inlined (this runs for every character of every hit)
+    page_left, page_top = geometry.left, geometry.top
+    out = []
+    for left, bottom, right, top in rects[first:stop]:
+        x0, y0, x1, y1 = left - page_left, page_top - bottom, right - page_left, page_top - top
+        out.append([round(x1 if x1 < x0 else x0, 2), round(y1 if y1 < y0 else y0, 2),
+                    round(abs(x1 - x0), 2), round(abs(y1 - y0), 2)])
+    return out
 
 
 def hit_rectangles(path: str, kind: str, requests: list[tuple[int, list[tuple[int, int]], list[int], str]], *,
