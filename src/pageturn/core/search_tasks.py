@@ -26,6 +26,7 @@ from .documents import PageSource
 from .errors import DomainError, InputError, NotFound, PasswordRequired, invalid, missing
 from .ids import is_valid_id, new_file_id
 from .records import SessionRecord
+from .search_boxes import PageBoxes
 from .search_text import BATCH_PAGES, DocumentText
 from .workfiles import iso
 
@@ -186,7 +187,7 @@ class SearchTasks:
         ahead = max(1, getattr(self.pages.pool, "size", 1))
         batches = self._batches(target, task)
         try:
-            async for batch, first, texts, source in batches:
+            async for batch, first, texts, source, known in batches:
                 if not self._still_wanted(task, target):
                     return
                 started = time.monotonic()
@@ -195,7 +196,7 @@ class SearchTasks:
                     self._matchers, _match_batch, texts, first, patterns, timeout)
                 budget -= time.monotonic() - started
                 in_flight.append((first, texts, asyncio.create_task(
-                    self._hits(source, batch, first, texts, matches, echoed))))
+                    self._hits(source, batch, first, texts, matches, echoed, known))))
                 while len(in_flight) >= ahead or (in_flight and in_flight[0][2].done()):
                     if not await self._commit(task, target, *in_flight.pop(0)):
                         return
@@ -284,27 +285,28 @@ class SearchTasks:
         return record["state"] == "active" and record["expires"] > now()
 
     async def _batches(self, target: Target, task: dict
-                       ) -> AsyncGenerator[tuple[int, int, list[PageText], PageSource | None], None]:
-        """(batch index, first page, texts, page source) in page order."""
+                       ) -> AsyncGenerator[tuple[int, int, list[PageText], PageSource | None, PageBoxes | None], None]:
+        """(batch index, first page, texts, page source, boxes read with the text) in page order."""
         if target.uploaded is not None:
             task["pageCount"] = len(target.uploaded)
             for batch, first in enumerate(range(0, len(target.uploaded), BATCH_PAGES)):
                 chunk = target.uploaded[first:first + BATCH_PAGES]
-                yield batch, first, [{"text": t, "skips": [], "width": 0.0, "height": 0.0} for t in chunk], None
+                yield batch, first, [{"text": t, "skips": [], "width": 0.0, "height": 0.0} for t in chunk], None, None
             return
         source, info = await self.pages.info(target.session)  # converts Office documents first
         task["pageCount"] = info["pageCount"]
         self._save(task)
-        async for batch, first, texts in self.text.batches(source, info["pageCount"]):
-            yield batch, first, texts, source
+        terms = [(t["pattern"], t["caseSensitive"]) for t in task["input"]["searchTerms"]]
+        async for batch, first, texts, known in self.text.batches(source, info["pageCount"], terms, PAGE_TIMEOUT):
+            yield batch, first, texts, source, known
 
     async def _hits(self, source: PageSource | None, batch: int, first: int, texts: list[PageText],
-                    matches: list[list[engine.Match]], terms: list[dict]) -> list[dict]:
+                    matches: list[list[engine.Match]], terms: list[dict], known: PageBoxes | None) -> list[dict]:
         """A batch's hits in page order (their ids are given when they are committed)."""
         requests = [(first + k, [(m.start, m.end) for m in found], texts[k]["skips"], texts[k]["text"])
                     for k, found in enumerate(matches) if found]
         pages = range(first, first + len(texts))
-        rectangles = await self.text.rectangles(source, requests, batch, pages) if source is not None \
+        rectangles = await self.text.rectangles(source, requests, batch, pages, known) if source is not None \
             else [[[] for _ in spans] for _, spans, _, _ in requests]
         hits: list[dict] = []
         for (page, _, _, _), page_rectangles in zip(requests, rectangles):

@@ -140,6 +140,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "search_page_texts": search_text.page_texts,
     "search_hit_rectangles": search_text.hit_rectangles,
     "search_hit_boxes": search_text.hit_boxes,
+    "search_page_texts_and_boxes": search_text.page_texts_and_boxes,
     "burn_markup": burn_markup,
     "find_redactions": find_redactions,
     "redacted_text": redacted_text,

@@ -14,10 +14,12 @@ import ctypes
 import re
 from typing import TypedDict
 
+import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+import regex
 
 from . import images, pdf
-from .search import Rectangle, line_rectangles
+from .search import MatchTimeout, Rectangle, Term, compile_terms, find_matches, line_rectangles
 
 _CRLF = re.compile("\r\n")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -43,10 +45,15 @@ def _normalise(units: str) -> tuple[str, list[int]]:
     return _SURROGATE.sub("\ufffd", text), skips
 
 
-def _pdf_page_text(document: pdf.OpenPdf, index: int) -> PageText:
+def _pdf_page_text(document: pdf.OpenPdf, index: int, patterns: list[regex.Pattern] | None = None,
+                   timeout: float = 0.0) -> tuple[PageText, list[list[float]] | None]:
+    """A page's text and, with `patterns`, the boxes of every character of their matches ([offset, left, top,
+    width, height] each), read from the same loaded text page (loading it is most of the cost of either).
+    The boxes are None when a pattern ran out of time on the page."""
     page = document.page(index)
     width, height = document.page_size(index)
     textpage = page.get_textpage()
+    boxes: list[list[float]] | None = None
     try:
         count = textpage.count_chars()
         units = ""
@@ -59,10 +66,21 @@ def _pdf_page_text(document: pdf.OpenPdf, index: int) -> PageText:
             # characters outside the BMP (two UTF-16 units for one character): read them one by one, as the
             # Text URL does, so offsets stay character offsets
             units = "".join(_unit(pdfium_c.FPDFText_GetUnicode(textpage, i)) for i in range(count))
+        text, skips = _normalise(units)
+        if patterns:
+            try:
+                matches = find_matches(text, patterns, page=index, timeout=timeout)
+            except MatchTimeout:
+                matches = None
+            if matches is not None:
+                spans = sorted({(m.start, m.end) for m in matches})
+                boxes = []
+                for (start, _), span_boxes in zip(spans, _spans_boxes(document, index, textpage, spans, skips,
+                                                                       text)):
+                    boxes.extend([offset, *box] for offset, box in enumerate(span_boxes, start))
     finally:
         textpage.close()
-    text, skips = _normalise(units)
-    return {"text": text, "skips": skips, "width": width, "height": height}
+    return {"text": text, "skips": skips, "width": width, "height": height}, boxes
 
 
 def _unit(code: int) -> str:
@@ -74,12 +92,39 @@ def page_texts(path: str, kind: str, first: int, last: int, *, password: str | N
     if kind == "pdf":
         document = pdf.open_pdf(path, password)
         last = min(last, document.page_count - 1)
-        return [_pdf_page_text(document, index) for index in range(first, last + 1)]
+        return [_pdf_page_text(document, index)[0] for index in range(first, last + 1)]
     out: list[PageText] = []
     count = images.info(path)["pageCount"]
     for index in range(first, min(last, count - 1) + 1):
         width, height = images.page_size(path, index)
         out.append({"text": "", "skips": [], "width": width, "height": height})
+    return out
+
+
+class TextsAndBoxes(TypedDict):
+    texts: list[PageText]
+    boxes: list[list[list[float]] | None]   # per page: [offset, left, top, width, height] per character
+
+
+def page_texts_and_boxes(path: str, kind: str, first: int, last: int, terms: list[tuple[str, bool]],
+                         timeout: float, *, password: str | None = None) -> TextsAndBoxes:
+    """page_texts, and the boxes of the characters that `terms` (pattern, case sensitive) match on each page, for
+    a search of a document whose text is not cached yet: one pass, each page's text loaded once. The caller
+    matches the text itself (its own time budget and errors); a page whose matching ran out of time here gets
+    None, and so do the pages after it (the pattern is slow: no more time is spent on it here)."""
+    if kind != "pdf":
+        texts = page_texts(path, kind, first, last, password=password)
+        return {"texts": texts, "boxes": [None] * len(texts)}
+    document = pdf.open_pdf(path, password)
+    last = min(last, document.page_count - 1)
+    patterns: list[regex.Pattern] | None = compile_terms([Term(p, c) for p, c in terms])
+    out: TextsAndBoxes = {"texts": [], "boxes": []}
+    for index in range(first, last + 1):
+        text, boxes = _pdf_page_text(document, index, patterns, timeout)
+        out["texts"].append(text)
+        out["boxes"].append(boxes)
+        if boxes is None:
+            patterns = None
     return out
 
 
@@ -108,22 +153,27 @@ def hit_boxes(path: str, kind: str, requests: list[tuple[int, list[tuple[int, in
 
 def _page_boxes(document: pdf.OpenPdf, page: int, spans: list[tuple[int, int]], skips: list[int],
                 text: str) -> list[list[list[float]]]:
-    geometry = document.geometry(page)
     textpage = document.page(page).get_textpage()
     try:
-        raw, count = textpage.raw, textpage.count_chars()
-        out = []
-        for start, end in spans:
-            first_char, last_char = _char_index(skips, start), _char_index(skips, max(start, end - 1))
-            # a glyph's own box needs nothing before it; only white space (possibly generated) does
-            before = MARGIN_BEFORE if start < len(text) and text[start].isspace() else 0
-            window = range(max(0, first_char - before), min(count, last_char + 1 + MARGIN_AFTER))
-            # the window's text offset: its first character's offset (dropped "\r"s before it do not count)
-            window_offset = window.start - bisect.bisect_left(skips, window.start)
-            out.append(_window_boxes(raw, geometry, window, skips, text, start - window_offset, end - window_offset))
-        return out
+        return _spans_boxes(document, page, textpage, spans, skips, text)
     finally:
         textpage.close()
+
+
+def _spans_boxes(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfTextPage, spans: list[tuple[int, int]],
+                 skips: list[int], text: str) -> list[list[list[float]]]:
+    geometry = document.geometry(page)
+    raw, count = textpage.raw, textpage.count_chars()
+    out = []
+    for start, end in spans:
+        first_char, last_char = _char_index(skips, start), _char_index(skips, max(start, end - 1))
+        # a glyph's own box needs nothing before it; only white space (possibly generated) does
+        before = MARGIN_BEFORE if start < len(text) and text[start].isspace() else 0
+        window = range(max(0, first_char - before), min(count, last_char + 1 + MARGIN_AFTER))
+        # the window's text offset: its first character's offset (dropped "\r"s before it do not count)
+        window_offset = window.start - bisect.bisect_left(skips, window.start)
+        out.append(_window_boxes(raw, geometry, window, skips, text, start - window_offset, end - window_offset))
+    return out
 
 
 _RECT, _MATRIX = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX()
