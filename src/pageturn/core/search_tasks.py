@@ -243,10 +243,7 @@ class SearchTasks:
             return False
         if hits:
             offset = self._total(task)
-            for number, hit in enumerate(hits, offset):
-                hit["id"] = number
-            # each hit is encoded once, here: results answers splice these strings instead of encoding again
-            encoded = [json.dumps(hit, separators=(",", ":"), ensure_ascii=False) for hit in hits]
+            encoded = ['{"id":' + str(number) + "," + hit for number, hit in enumerate(hits, offset)]
             chunk = len(task["ends"])
             self.store.put(HITS_KIND, f"{task['id']}.{chunk}", {"hits": encoded}, task["expires"], ref=task["id"])
             task["ends"].append(offset + len(hits))
@@ -301,29 +298,32 @@ class SearchTasks:
             yield batch, first, texts, source, known
 
     async def _hits(self, source: PageSource | None, batch: int, first: int, texts: list[PageText],
-                    matches: list[list[engine.Match]], terms: list[dict], known: PageBoxes | None) -> list[dict]:
-        """A batch's hits in page order (their ids are given when they are committed)."""
+                    matches: list[list[engine.Match]], terms: list[dict], known: PageBoxes | None) -> list[str]:
+        """A batch's hits in page order, as JSON text without their id (given when they are committed): each is
+        encoded once, here, and results answers splice the stored text."""
         requests = [(first + k, [(m.start, m.end) for m in found], texts[k]["skips"], texts[k]["text"])
                     for k, found in enumerate(matches) if found]
         pages = range(first, first + len(texts))
         rectangles = await self.text.rectangles(source, requests, batch, pages, known) if source is not None \
             else [[[] for _ in spans] for _, spans, _, _ in requests]
-        hits: list[dict] = []
+        term_json = [',"searchTerm":' + _dumps({"termId": t["termId"], "pattern": t["pattern"],
+                                                 "caseSensitive": t["caseSensitive"]}) for t in terms]
+        hits: list[str] = []
         for (page, _, _, _), page_rectangles in zip(requests, rectangles):
             page_text = texts[page - first]
+            text = page_text["text"]
+            page_data = (',"pageData":{"width":' + _number(page_text["width"]) + ',"height":'
+                         + _number(page_text["height"]) + "}}") if source is not None else "}"
             for match, lines in zip(matches[page - first], page_rectangles):
                 term = terms[match.term]
-                context, at = engine.context(page_text["text"], match.start, match.end, term["contextPadding"])
-                hit: dict = {"id": 0, "pageIndex": page, "startIndex": match.start,
-                             "text": page_text["text"][match.start:match.end], "context": context,
-                             "startIndexInContext": at, "lineRectangles": lines,
-                             "searchTerm": {"termId": term["termId"], "pattern": term["pattern"],
-                                            "caseSensitive": term["caseSensitive"]}}
-                if lines:
-                    hit["boundingRectangle"] = engine.bounding(lines)
-                if source is not None:
-                    hit["pageData"] = {"width": page_text["width"], "height": page_text["height"]}
-                hits.append(hit)
+                context, at = engine.context(text, match.start, match.end, term["contextPadding"])
+                # the fields of the spec's hit, in its order; boundingRectangle only when there are rectangles
+                hits.append('"pageIndex":' + str(page) + ',"startIndex":' + str(match.start)
+                            + ',"text":' + _string(text[match.start:match.end]) + ',"context":' + _string(context)
+                            + ',"startIndexInContext":' + str(at) + ',"lineRectangles":['
+                            + ",".join(_rectangle(r) for r in lines) + "]" + term_json[match.term]
+                            + (',"boundingRectangle":' + _rectangle(engine.bounding(lines)) if lines else "")
+                            + page_data)
         return hits
 
     # ---- reading -----------------------------------------------------------------------------------------
@@ -433,6 +433,21 @@ class SearchTasks:
             runner.cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)
         self._matchers.shutdown(wait=False, cancel_futures=True)
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_string = json.encoder.encode_basestring   # what json.dumps writes for a str (ensure_ascii=False), in C
+
+
+def _number(value: float) -> str:
+    """What json.dumps writes for a page number (the numbers here are finite)."""
+    return str(value) if isinstance(value, int) else float.__repr__(value)
+
+
+def _rectangle(r: engine.Rectangle | None) -> str:
+    assert r is not None
+    return ('{"x":' + _number(r["x"]) + ',"y":' + _number(r["y"]) + ',"width":' + _number(r["width"])
+            + ',"height":' + _number(r["height"]) + "}")
 
 
 def _match_batch(texts: list[PageText], first: int, patterns: list, timeout: float) -> list[list[engine.Match]]:

@@ -98,6 +98,15 @@ def line_rectangles(text: str, boxes: list[list[float]], start: int) -> list[Rec
     the character at `start + k`). A line ends at a line break or where the next box is not on the same line:
     side by side for horizontal text, one under the other for text turned by 90 or 270 degrees. Zero-size boxes
     (line breaks) add nothing."""
+    if boxes and "\n" not in text[start:start + len(boxes)]:
+        # the usual hit: glyphs of one run of text, all with the same top and height (so all on one line)
+        _, top, _, height = boxes[0]
+        if height > 0 and all(b[1] == top and b[3] == height for b in boxes):
+            left = min(b[0] for b in boxes)
+            right = max(b[0] + b[2] for b in boxes)
+            bottom = top + height
+            return [{"x": round(left, 2), "y": round(top, 2), "width": round(right - left, 2),
+                     "height": round(bottom - top, 2)}]
     lines: list[list[float]] = []   # left, top, right, bottom
     line: list[float] | None = None
     prev: list[float] | None = None
@@ -138,6 +147,8 @@ def _same_line(a: list[float], left: float, top: float, right: float, bottom: fl
 def bounding(rectangles: list[Rectangle]) -> Rectangle | None:
     if not rectangles:
         return None
+    if len(rectangles) == 1:  # what the general case gives for one (its numbers are rounded already)
+        return dict(rectangles[0])  # type: ignore[return-value]
     left = min(r["x"] for r in rectangles)
     top = min(r["y"] for r in rectangles)
     right = max(r["x"] + r["width"] for r in rectangles)
