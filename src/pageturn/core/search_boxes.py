@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from array import array
 from pathlib import Path
+from typing import Sequence
 
 Box = tuple[float, float, float, float]
 PageBoxes = dict[int, dict[int, Box]]   # page -> text offset -> box
@@ -48,21 +49,18 @@ async def load(path: Path) -> PageBoxes:
         return {}
 
 
-def cached(boxes: PageBoxes, page: int, start: int, end: int) -> list[list[float]] | None:
+def cached(boxes: PageBoxes, page: int, start: int, end: int) -> list[Box] | None:
     """The boxes of characters start..end-1 of a page, or None when any of them was never read."""
     chars = boxes.get(page)
     if chars is None:
         return None
-    out = []
-    for offset in range(start, end):
-        box = chars.get(offset)
-        if box is None:
-            return None
-        out.append(list(box))
-    return out
+    try:
+        return [chars[offset] for offset in range(start, end)]
+    except KeyError:
+        return None
 
 
-def remember(boxes: PageBoxes, page: int, start: int, span_boxes: list[list[float]]) -> None:
+def remember(boxes: PageBoxes, page: int, start: int, span_boxes: Sequence[Sequence[float]]) -> None:
     chars = boxes.setdefault(page, {})
     for offset, box in enumerate(span_boxes, start):
         chars[offset] = (box[0], box[1], box[2], box[3])

@@ -440,14 +440,13 @@ _string = json.encoder.encode_basestring   # what json.dumps writes for a str (e
 
 
 def _number(value: float) -> str:
-    """What json.dumps writes for a page number (the numbers here are finite)."""
-    return str(value) if isinstance(value, int) else float.__repr__(value)
+    """What json.dumps writes for a number (the numbers here are finite; repr is json's own float format)."""
+    return repr(value)
 
 
 def _rectangle(r: engine.Rectangle | None) -> str:
     assert r is not None
-    return ('{"x":' + _number(r["x"]) + ',"y":' + _number(r["y"]) + ',"width":' + _number(r["width"])
-            + ',"height":' + _number(r["height"]) + "}")
+    return f'{{"x":{r["x"]!r},"y":{r["y"]!r},"width":{r["width"]!r},"height":{r["height"]!r}}}'
 
 
 def _match_batch(texts: list[PageText], first: int, patterns: list, timeout: float) -> list[list[engine.Match]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 from ..engines.search import Rectangle, line_rectangles
 from ..engines.search_text import PageText
@@ -138,7 +138,7 @@ class DocumentText:
         path = self._boxes_path(source, pages)
         if known is None:
             known = await search_boxes.load(path)
-        found: list[list[list[list[float]] | None]] = [
+        found: list[list[Sequence[Sequence[float]] | None]] = [
             [search_boxes.cached(known, page, start, end) for start, end in spans] for page, spans, _, _ in requests]
         missing = [(page, [span for span, got in zip(spans, got_spans) if got is None], skips, text)
                    for (page, spans, skips, text), got_spans in zip(requests, found)

@@ -202,10 +202,19 @@ def _window_boxes(textpage: object, geometry: pdf.PageGeometry, window: range, s
             continue  # "\r\n" becomes the single "\n" that follows
         char = text[offset]
         offset += 1
+        after = len(chars) - stop   # >= 0 past the wanted characters: only their origins matter (tiling)
+        if after == 1 and not (chars[stop] == " " and origins[stop] is None):
+            break   # the last wanted glyph tiles to the next one's origin; a second one only past a space
         if char == "\n" or (char.isspace() and pdfium_c.FPDFText_IsGenerated(textpage, i) == 1):
             prev = rects[-1] if rects else [0.0, 0.0, 0.0, 0.0]
             rects.append([prev[2], prev[1], prev[2], prev[3]])
             origins.append(None)
+        elif after >= 0:
+            upright = (get_matrix(textpage, i, matrix) and matrix.a > 0 and matrix.d > 0
+                       and abs(matrix.b) < 1e-3 * matrix.a and abs(matrix.c) < 1e-3 * matrix.d
+                       and get_origin(textpage, i, origin_x, origin_y))
+            rects.append([0.0, 0.0, 0.0, 0.0])   # never returned, and no wanted box is made from it
+            origins.append((origin_x.value, origin_y.value) if upright else None)
         else:
             if not get_box(textpage, i, rect):
                 rect.left = rect.right = rect.bottom = rect.top = 0.0
