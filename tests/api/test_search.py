@@ -148,8 +148,18 @@ def test_second_search_reuses_the_extracted_text(api, server):
     files = sorted(Path(server.data_dir).rglob("search/text-*.json"))
     stamps = {p: p.stat().st_mtime_ns for p in files}
     assert len(files) >= 2
+    boxes = sorted(Path(server.data_dir).rglob("search/boxes-*.bin"))
+    assert len(boxes) == len(files)   # the hits' rectangles were read in the same pass as the text, and kept
+    stamps.update({p: p.stat().st_mtime_ns for p in boxes})
     assert search(api, sid, term("lorem")) == first
-    assert {p: p.stat().st_mtime_ns for p in files} == stamps   # read, not written again
+    assert {p: p.stat().st_mtime_ns for p in files + boxes} == stamps   # read, not written again
+    # another term on text searched before: its new hits' rectangles are read by a worker and kept too, and
+    # hits found both ways have the same rectangles
+    wider = search(api, sid, term("lorem ipsum"))
+    assert wider and {p for p in boxes if p.stat().st_mtime_ns != stamps[p]}
+    fresh_sid = api.session_with(make_pdf_pages(30, image=False, lines=5) + b"\n% reuse, fresh")
+    assert [h["lineRectangles"] for h in search(api, fresh_sid, term("lorem ipsum"))] == \
+        [h["lineRectangles"] for h in wider]
 
 
 def catastrophic_pdf(pages: int = 40) -> bytes:

@@ -26,7 +26,7 @@ from .documents import PageSource
 from .errors import DomainError, InputError, NotFound, PasswordRequired, invalid, missing
 from .ids import is_valid_id, new_file_id
 from .records import SessionRecord
-from .search_boxes import PageBoxes
+from .search_boxes import PageHits
 from .search_text import BATCH_PAGES, DocumentText
 from .workfiles import iso
 
@@ -282,7 +282,7 @@ class SearchTasks:
         return record["state"] == "active" and record["expires"] > now()
 
     async def _batches(self, target: Target, task: dict
-                       ) -> AsyncGenerator[tuple[int, int, list[PageText], PageSource | None, PageBoxes | None], None]:
+                       ) -> AsyncGenerator[tuple[int, int, list[PageText], PageSource | None, PageHits | None], None]:
         """(batch index, first page, texts, page source, boxes read with the text) in page order."""
         if target.uploaded is not None:
             task["pageCount"] = len(target.uploaded)
@@ -298,7 +298,7 @@ class SearchTasks:
             yield batch, first, texts, source, known
 
     async def _hits(self, source: PageSource | None, batch: int, first: int, texts: list[PageText],
-                    matches: list[list[engine.Match]], terms: list[dict], known: PageBoxes | None) -> list[str]:
+                    matches: list[list[engine.Match]], terms: list[dict], known: PageHits | None) -> list[str]:
         """A batch's hits in page order, as JSON text without their id (given when they are committed): each is
         encoded once, here, and results answers splice the stored text."""
         requests = [(first + k, [(m.start, m.end) for m in found], texts[k]["skips"], texts[k]["text"])

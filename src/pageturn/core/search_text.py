@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator
 
-from ..engines.search import Rectangle, line_rectangles
+from ..engines.search import Rectangle
 from ..engines.search_text import PageText
 from . import search_boxes
 from .documents import PageSource
@@ -73,10 +73,10 @@ class DocumentText:
                                      f"boxes-{pages.start}-{pages.stop - 1}.bin")
 
     async def batch(self, source: PageSource, batch: int, pages: range, terms: list[tuple[str, bool]] | None = None,
-                    timeout: float = 1.0) -> tuple[list[PageText], search_boxes.PageBoxes | None]:
+                    timeout: float = 1.0) -> tuple[list[PageText], search_boxes.PageHits | None]:
         """The text of the pages of one batch, from the cache or extracted now. With `terms` (pattern, case
-        sensitive) and no cached text, the worker also reads the boxes of their matches in the same pass (and
-        they are kept with the batch's other boxes): those boxes, or None when the text was cached."""
+        sensitive) and no cached text, the worker also joins the boxes of their matches into line rectangles in
+        the same pass (kept with the batch's other hits): those, or None when the text was cached."""
         path = self._path(source, pages)
         try:
             return json.loads(await asyncio.to_thread(path.read_bytes)), None
@@ -88,20 +88,20 @@ class DocumentText:
             texts = await self._run(source, key, "search_page_texts", pages.start, pages.stop - 1)
             known = None
         else:
-            both = await self._run(source, key, "search_page_texts_and_boxes", pages.start, pages.stop - 1,
+            both = await self._run(source, key, "search_page_texts_and_hits", pages.start, pages.stop - 1,
                                    terms, timeout)
             texts = both["texts"]
             known = await search_boxes.load(self._boxes_path(source, pages))
-            for page, rows in enumerate(both["boxes"], pages.start):
-                for offset, *box in rows or ():
-                    search_boxes.remember(known, page, int(offset), [box])
+            for page, hits in enumerate(both["hits"], pages.start):
+                for start, end, lines in hits or ():
+                    known.setdefault(page, {})[(start, end)] = lines
             self.pages.cache.write_bytes(self._boxes_path(source, pages), search_boxes.encode(known))
         self.pages.cache.write_bytes(path, json.dumps(texts, separators=(",", ":"), ensure_ascii=False).encode())
         return texts, known
 
     async def batches(self, source: PageSource, page_count: int, terms: list[tuple[str, bool]] | None = None,
                       timeout: float = 1.0
-                      ) -> AsyncIterator[tuple[int, int, list[PageText], search_boxes.PageBoxes | None]]:
+                      ) -> AsyncIterator[tuple[int, int, list[PageText], search_boxes.PageHits | None]]:
         """(batch index, first page, texts, boxes read with them) for every batch in page order, reading ahead on
         every worker."""
         ranges = batch_ranges(page_count)
@@ -130,28 +130,21 @@ class DocumentText:
 
     async def rectangles(self, source: PageSource,
                          requests: list[tuple[int, list[tuple[int, int]], list[int], str]], batch: int,
-                         pages: range, known: search_boxes.PageBoxes | None = None) -> list[list[list[Rectangle]]]:
-        """Per request (page, spans, skips, text): per span, its line rectangles (Text URL units). Boxes read
-        before for this content come from the batch's box file; the others from a worker, and are kept."""
+                         pages: range, known: search_boxes.PageHits | None = None) -> list[list[list[Rectangle]]]:
+        """Per request (page, spans, skips, text): per span, its line rectangles (Text URL units). Spans computed
+        before for this content come from the batch's file; the others from a worker, and are kept."""
         if source.kind != "pdf" or not requests:
             return [[[] for _ in spans] for _, spans, _, _ in requests]
         path = self._boxes_path(source, pages)
         if known is None:
             known = await search_boxes.load(path)
-        found: list[list[Sequence[Sequence[float]] | None]] = [
-            [search_boxes.cached(known, page, start, end) for start, end in spans] for page, spans, _, _ in requests]
-        missing = [(page, [span for span, got in zip(spans, got_spans) if got is None], skips, text)
-                   for (page, spans, skips, text), got_spans in zip(requests, found)
-                   if any(got is None for got in got_spans)]
+        missing = [(page, [span for span in spans if span not in known.get(page, {})], skips, text)
+                   for page, spans, skips, text in requests]
+        missing = [request for request in missing if request[1]]
         if missing:
             slot = batch % max(1, self.pages.pool.size)
-            read = await self._run(source, self._key(source, slot), "search_hit_boxes", missing)
-            fresh = {page: dict(zip(spans, span_boxes)) for (page, spans, _, _), span_boxes in zip(missing, read)}
-            for page, spans in fresh.items():
-                for (start, _), span_boxes in spans.items():
-                    search_boxes.remember(known, page, start, span_boxes)
+            read = await self._run(source, self._key(source, slot), "search_hit_rectangles", missing)
+            for (page, spans, _, _), page_rectangles in zip(missing, read):
+                known.setdefault(page, {}).update(zip(spans, page_rectangles))
             self.pages.cache.write_bytes(path, search_boxes.encode(known))
-            found = [[got if got is not None else fresh[page][span] for span, got in zip(spans, got_spans)]
-                     for (page, spans, _, _), got_spans in zip(requests, found)]
-        return [[line_rectangles(text, boxes or [], start) for (start, _), boxes in zip(spans, got_spans)]
-                for (_, spans, _, text), got_spans in zip(requests, found)]
+        return [[known[page][span] for span in spans] for page, spans, _, _ in requests]

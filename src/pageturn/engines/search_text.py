@@ -46,14 +46,13 @@ def _normalise(units: str) -> tuple[str, list[int]]:
 
 
 def _pdf_page_text(document: pdf.OpenPdf, index: int, patterns: list[regex.Pattern] | None = None,
-                   timeout: float = 0.0) -> tuple[PageText, list[list[float]] | None]:
-    """A page's text and, with `patterns`, the boxes of every character of their matches ([offset, left, top,
-    width, height] each), read from the same loaded text page (loading it is most of the cost of either).
-    The boxes are None when a pattern ran out of time on the page."""
+                   timeout: float = 0.0) -> tuple[PageText, list[SpanRectangles] | None]:
+    """A page's text and, with `patterns`, the line rectangles of each of their matches, read from the same
+    loaded text page (loading it is most of the cost of either). None when a pattern ran out of time."""
     page = document.page(index)
     width, height = document.page_size(index)
     textpage = page.get_textpage()
-    boxes: list[list[float]] | None = None
+    hits: list[SpanRectangles] | None = None
     try:
         count = textpage.count_chars()
         units = ""
@@ -74,13 +73,11 @@ def _pdf_page_text(document: pdf.OpenPdf, index: int, patterns: list[regex.Patte
                 matches = None
             if matches is not None:
                 spans = sorted({(m.start, m.end) for m in matches})
-                boxes = []
-                for (start, _), span_boxes in zip(spans, _spans_boxes(document, index, textpage, spans, skips,
-                                                                       text)):
-                    boxes.extend([offset, *box] for offset, box in enumerate(span_boxes, start))
+                hits = [(start, end, line_rectangles(text, span_boxes, start)) for (start, end), span_boxes
+                        in zip(spans, _spans_boxes(document, index, textpage, spans, skips, text))]
     finally:
         textpage.close()
-    return {"text": text, "skips": skips, "width": width, "height": height}, boxes
+    return {"text": text, "skips": skips, "width": width, "height": height}, hits
 
 
 def _unit(code: int) -> str:
@@ -101,29 +98,32 @@ def page_texts(path: str, kind: str, first: int, last: int, *, password: str | N
     return out
 
 
-class TextsAndBoxes(TypedDict):
+SpanRectangles = tuple[int, int, list[Rectangle]]   # a match's start and end in the page text, its rectangles
+
+
+class TextsAndHits(TypedDict):
     texts: list[PageText]
-    boxes: list[list[list[float]] | None]   # per page: [offset, left, top, width, height] per character
+    hits: list[list[SpanRectangles] | None]   # per page
 
 
-def page_texts_and_boxes(path: str, kind: str, first: int, last: int, terms: list[tuple[str, bool]],
-                         timeout: float, *, password: str | None = None) -> TextsAndBoxes:
-    """page_texts, and the boxes of the characters that `terms` (pattern, case sensitive) match on each page, for
+def page_texts_and_hits(path: str, kind: str, first: int, last: int, terms: list[tuple[str, bool]],
+                        timeout: float, *, password: str | None = None) -> TextsAndHits:
+    """page_texts, and the line rectangles of what `terms` (pattern, case sensitive) match on each page, for
     a search of a document whose text is not cached yet: one pass, each page's text loaded once. The caller
     matches the text itself (its own time budget and errors); a page whose matching ran out of time here gets
     None, and so do the pages after it (the pattern is slow: no more time is spent on it here)."""
     if kind != "pdf":
         texts = page_texts(path, kind, first, last, password=password)
-        return {"texts": texts, "boxes": [None] * len(texts)}
+        return {"texts": texts, "hits": [None] * len(texts)}
     document = pdf.open_pdf(path, password)
     last = min(last, document.page_count - 1)
     patterns: list[regex.Pattern] | None = compile_terms([Term(p, c) for p, c in terms])
-    out: TextsAndBoxes = {"texts": [], "boxes": []}
+    out: TextsAndHits = {"texts": [], "hits": []}
     for index in range(first, last + 1):
-        text, boxes = _pdf_page_text(document, index, patterns, timeout)
+        text, hits = _pdf_page_text(document, index, patterns, timeout)
         out["texts"].append(text)
-        out["boxes"].append(boxes)
-        if boxes is None:
+        out["hits"].append(hits)
+        if hits is None:
             patterns = None
     return out
 
