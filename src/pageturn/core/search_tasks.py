@@ -315,15 +315,20 @@ class SearchTasks:
             page_data = (',"pageData":{"width":' + _number(page_text["width"]) + ',"height":'
                          + _number(page_text["height"]) + "}}") if source is not None else "}"
             for match, lines in zip(matches[page - first], page_rectangles):
-                term = terms[match.term]
-                context, at = engine.context(text, match.start, match.end, term["contextPadding"])
+                start, end = match.start, match.end
+                context, at = engine.context(text, start, end, terms[match.term]["contextPadding"])
+                if len(lines) == 1:   # the usual hit: its bounding rectangle is its one line's
+                    line_json = _rectangle(lines[0])
+                    lines_json, bounding = line_json, f',"boundingRectangle":{line_json}'
+                elif lines:
+                    lines_json = ",".join(map(_rectangle, lines))
+                    bounding = f',"boundingRectangle":{_rectangle(engine.bounding(lines))}'
+                else:
+                    lines_json = bounding = ""
                 # the fields of the spec's hit, in its order; boundingRectangle only when there are rectangles
-                hits.append('"pageIndex":' + str(page) + ',"startIndex":' + str(match.start)
-                            + ',"text":' + _string(text[match.start:match.end]) + ',"context":' + _string(context)
-                            + ',"startIndexInContext":' + str(at) + ',"lineRectangles":['
-                            + ",".join(_rectangle(r) for r in lines) + "]" + term_json[match.term]
-                            + (',"boundingRectangle":' + _rectangle(engine.bounding(lines)) if lines else "")
-                            + page_data)
+                hits.append(f'"pageIndex":{page},"startIndex":{start},"text":{_string(text[start:end])},'
+                            f'"context":{_string(context)},"startIndexInContext":{at},"lineRectangles":['
+                            f'{lines_json}]{term_json[match.term]}{bounding}{page_data}')
         return hits
 
     # ---- reading -----------------------------------------------------------------------------------------
