@@ -148,8 +148,18 @@ def test_second_search_reuses_the_extracted_text(api, server):
     files = sorted(Path(server.data_dir).rglob("search/text-*.json"))
     stamps = {p: p.stat().st_mtime_ns for p in files}
     assert len(files) >= 2
+    boxes = sorted(Path(server.data_dir).rglob("search/boxes-*.bin"))
+    assert len(boxes) == len(files)   # the hits' rectangles were read in the same pass as the text, and kept
+    stamps.update({p: p.stat().st_mtime_ns for p in boxes})
     assert search(api, sid, term("lorem")) == first
-    assert {p: p.stat().st_mtime_ns for p in files} == stamps   # read, not written again
+    assert {p: p.stat().st_mtime_ns for p in files + boxes} == stamps   # read, not written again
+    # another term on text searched before: its new hits' rectangles are read by a worker and kept too, and
+    # hits found both ways have the same rectangles
+    wider = search(api, sid, term("lorem ipsum"))
+    assert wider and {p for p in boxes if p.stat().st_mtime_ns != stamps[p]}
+    fresh_sid = api.session_with(make_pdf_pages(30, image=False, lines=5) + b"\n% reuse, fresh")
+    assert [h["lineRectangles"] for h in search(api, fresh_sid, term("lorem ipsum"))] == \
+        [h["lineRectangles"] for h in wider]
 
 
 def catastrophic_pdf(pages: int = 40) -> bytes:
@@ -287,3 +297,40 @@ def test_a_document_that_needs_a_password(api):
     assert (info["state"], info["errorCode"]) == ("error", "PasswordRequired")
     sid = api.session_with(encrypted_pdf("pw"), body={"password": "pw"})
     assert [h["text"] for h in search(api, sid, term("secret"))] == ["secret", "secret"]
+
+
+def test_results_of_an_encrypted_session_are_encrypted_like_its_text(api, known):
+    import base64
+    import json
+    import os
+    import re
+
+    from pageturn.core.content_crypto import decrypt
+
+    plain_sid, _ = known
+    data, _ = make_pdf()
+    sid = api.session_with(data, body={"pageContentEncryption": True})
+    page = api.get(f"/viewer/{sid}").text
+    config = json.loads(re.search(r'<script id="pageturn-config" type="application/json">(.*?)</script>', page,
+                                  re.S).group(1))
+    key = base64.b64decode(config["encryption"]["key"])
+    expected = search(api, plain_sid, term("pageturn"))
+    assert expected
+
+    pid = start(api, sid, term("pageturn"))["processId"]
+    assert wait(api, pid)["state"] == "complete"   # a task's state is not content: plain
+    for path in (f"/v2/viewingSessions/{sid}/searchTasks/{pid}/results", f"/v2/searchTasks/{pid}/results"):
+        refused = api.get(path)   # as the session's Text: never in clear, refused without an iv
+        assert refused.status_code == 480 and refused.json()["errorDetails"]["at"] == "iv", refused.text
+        assert "pageturn" not in refused.text
+        iv = os.urandom(16)
+        r = api.get(path, params={"iv": base64.urlsafe_b64encode(iv).decode().rstrip("=")})
+        assert r.status_code == 200 and r.headers["Accusoft-Data-Encrypted"] == "true"
+        assert b"pageturn" not in r.content and b"lineRectangles" not in r.content
+        content_key = decrypt(key, iv, base64.b64decode(r.headers["Accusoft-Data-SK"]))
+        body = json.loads(decrypt(content_key, iv, r.content))
+        assert "continueToken" not in body
+        assert [{k: v for k, v in hit.items()} for hit in body["results"]] == expected
+    # another session's task is still not reachable through this session's URL, iv or not
+    assert api.get(f"/v2/viewingSessions/{plain_sid}/searchTasks/{pid}/results",
+                   params={"iv": "A" * 22}).status_code == 404

@@ -91,3 +91,29 @@ def test_results_list_toggles_and_highlights(page, server, three_pages):
     assert page.get_attribute("#search-count", "aria-live") == "polite"
     page.keyboard.press("Escape")
     assert page.is_hidden("#searchbar") and page.locator(".mark.hit").count() == 0
+
+
+def test_search_in_an_encrypted_session_decrypts_its_results(page, server, api):
+    sid = api.session(three_page_pdf().data + b"\n% search encrypted", "pdf", body={"pageContentEncryption": True})
+    answers: list[tuple[str, int, str | None]] = []
+    page.on("response", lambda r: answers.append((r.url, r.status, r.headers.get("accusoft-data-encrypted")))
+            if "/searchTasks/" in r.url and "/results" in r.url else None)
+    open_viewer(page, server.url, sid)
+    wait_for_content(page, 0)
+    search_for(page, SEARCH_WORD)
+    page.wait_for_function(f"() => {COUNT} === '1 of 3'")
+    # the hits came decrypted: the results list shows their context, and they are drawn on the right words
+    items = page.locator("#search-results li")
+    assert items.count() == 3 and "Letter page about" in items.nth(0).inner_text()
+    items.nth(2).locator("button").click()
+    page.wait_for_function(f"() => {COUNT} === '3 of 3'")
+    page_rect = page.locator('.page[data-page="2"]').bounding_box()
+    scale = page_rect["width"] / 842
+    mark = page.locator('.page[data-page="2"] .mark.hit.current').bounding_box()
+    left, top, width, height = word_box(ON_LANDSCAPE_PAGE, SEARCH_WORD.upper())
+    assert mark["x"] - page_rect["x"] == pytest.approx(left * scale, abs=2 * scale)
+    assert mark["width"] == pytest.approx(width * scale, rel=0.1)
+    screenshot(page, "search-encrypted")
+    # every results answer was encrypted, each request with its own iv
+    assert answers and all(status == 200 and flag == "true" and "iv=" in url for url, status, flag in answers), \
+        answers

@@ -90,3 +90,45 @@ def test_hit_rectangles_join_the_boxes_per_line(tmp_path):
     (rectangles,) = search_text.hit_rectangles(str(path), "pdf", request)
     assert rectangles == [line_rectangles(page0["text"], boxes[0], start), line_rectangles(page0["text"], boxes[1], 0)]
     assert len(rectangles[0]) == 2 and len(rectangles[1]) == 1
+
+
+@pytest.mark.parametrize("make", [lambda: make_pdf()[0], _unusual_pdf])
+def test_texts_with_hits_in_one_pass_are_the_separate_jobs(tmp_path, make):
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(make())
+    count = pdf.open_pdf(str(path)).page_count
+    terms = [(r"\w+\s+\w+", False), ("E", True)]
+    both = search_text.page_texts_and_hits(str(path), "pdf", 0, count - 1, terms, 1.0)
+    texts = search_text.page_texts(str(path), "pdf", 0, count - 1)
+    assert both["texts"] == texts
+    patterns = compile_terms([Term(p, c) for p, c in terms])
+    for page, (t, hits) in enumerate(zip(texts, both["hits"])):
+        spans = sorted({(m.start, m.end) for m in find_matches(t["text"], patterns, page=page, timeout=1)})
+        (expected,) = search_text.hit_rectangles(str(path), "pdf", [(page, spans, t["skips"], t["text"])])
+        assert hits == [(start, end, lines) for (start, end), lines in zip(spans, expected)]
+
+
+def test_one_pass_gives_up_boxes_for_a_slow_pattern(tmp_path):
+    buffer = io.BytesIO()
+    pdf_canvas = canvas.Canvas(buffer, pagesize=(612, 792))
+    for _ in range(3):
+        pdf_canvas.drawString(72, 700, "a" * 40 + "!")
+        pdf_canvas.showPage()
+    pdf_canvas.save()
+    path = tmp_path / "slow.pdf"
+    path.write_bytes(buffer.getvalue())
+    started = time.monotonic()
+    both = search_text.page_texts_and_hits(str(path), "pdf", 0, 2, [("(a|aa)+c", False)], 0.2)
+    assert both["hits"] == [None, None, None] and len(both["texts"]) == 3
+    assert time.monotonic() - started < 5   # one page's budget, not one per page
+
+
+def test_cached_hit_rectangles_are_the_numbers_written():
+    from pageturn.core import search_boxes
+    hits = {3: {(0, 5): [{"x": 72.45, "y": -0.0, "width": 25.05, "height": 11.1}],
+                (10, 30): [{"x": 1.0, "y": 2.0, "width": 3.0, "height": 4.0},
+                           {"x": 0.1 + 0.2, "y": 5.0, "width": 6.0, "height": 7.0}], (40, 41): []},
+            7: {(1, 2): [{"x": 612.0, "y": 791.99, "width": 0.0, "height": 0.0}]}}
+    back = search_boxes.decode(search_boxes.encode(hits))
+    assert back == hits and repr(back[3][(0, 5)][0]["y"]) == "-0.0"
+    assert search_boxes.decode(b"garbage") == {} and search_boxes.decode(b"\x00" * 8 * 3) == {}

@@ -1,4 +1,8 @@
-"""PrizmDoc search URLs: search contexts, and search tasks over a context or a viewing session's document."""
+"""PrizmDoc search URLs: search contexts, and search tasks over a context or a viewing session's document.
+
+Results of a task over a session with `pageContentEncryption` are page content (hit text and context): they
+are encrypted like that session's Text and refused without an `iv`. A task's state (its input, progress and
+counts) is not content and stays plain."""
 from __future__ import annotations
 
 import json
@@ -7,9 +11,11 @@ import logging
 from aiohttp import web
 
 from ..core.errors import InputError, invalid
+from ..core.records import SessionRecord
 from ..core.search_contexts import SearchContexts
 from ..core.search_tasks import ResultsPage, SearchTasks, Target
 from .common import JSON_TYPE, json_body_or_invalid, json_response, query_param, read_json
+from .encryption import encrypted_response, require_iv
 from .viewing_sessions import SESSIONS
 
 log = logging.getLogger(__name__)
@@ -24,11 +30,25 @@ def _answer(body: dict) -> web.Response:
     return json_response(body, headers=NO_STORE)
 
 
-def _results(page: ResultsPage) -> web.Response:
-    """{"results": [...], ...rest}: the hits are spliced in as the JSON text they were stored as."""
+async def _results(request: web.Request, page: ResultsPage, session: SessionRecord | None,
+                   iv: bytes | None) -> web.Response:
+    """{"results": [...], ...rest}: the hits are spliced in as the JSON text they were stored as. A task over an
+    encrypted session answers its results encrypted like the session's Text (hits carry page text)."""
     rest = json.dumps(page.rest, separators=(",", ":"), ensure_ascii=False)
-    body = '{"results":[' + ",".join(page.hits) + "]" + ("," + rest[1:] if page.rest else "}")
-    return web.Response(body=body.encode("utf-8"), headers={**NO_STORE, "Content-Type": JSON_TYPE})
+    body = ('{"results":[' + ",".join(page.hits) + "]" + ("," + rest[1:] if page.rest else "}")).encode("utf-8")
+    if session is not None and iv is not None:
+        return await encrypted_response(request, session, iv, data=body)
+    return web.Response(body=body, headers={**NO_STORE, "Content-Type": JSON_TYPE})
+
+
+def _results_key(request: web.Request, session_id: str | None = None) -> tuple[SessionRecord | None, bytes | None]:
+    """The session a task's results come from and the request's iv when that session's content is encrypted:
+    its results without an iv are refused (480 MissingInput, as its Text is), never sent in clear."""
+    task = request.app[TASKS].load(request.match_info["processId"], session_id=session_id)
+    if task["session"] is None:
+        return None, None
+    session = request.app[SESSIONS].usable(task["session"])
+    return session, require_iv(request, session)
 
 
 # ---- search contexts ---------------------------------------------------------------------------------------
@@ -78,9 +98,10 @@ async def get_task(request: web.Request) -> web.Response:
 
 
 async def get_results(request: web.Request) -> web.Response:
+    session, iv = _results_key(request)
     body = await request.app[TASKS].results(request.match_info["processId"], limit_raw=query_param(request, "limit"),
                                             token=query_param(request, "continueToken"))
-    return _results(body)
+    return await _results(request, body, session, iv)
 
 
 async def delete_task(request: web.Request) -> web.Response:
@@ -112,10 +133,11 @@ async def get_session_task(request: web.Request) -> web.Response:
 
 async def get_session_results(request: web.Request) -> web.Response:
     request.app[SESSIONS].usable(request.match_info["id"])
+    session, iv = _results_key(request, request.match_info["id"])
     body = await request.app[TASKS].results(request.match_info["processId"], limit_raw=query_param(request, "limit"),
                                             token=query_param(request, "continueToken"),
                                             session_id=request.match_info["id"])
-    return _results(body)
+    return await _results(request, body, session, iv)
 
 
 async def delete_session_task(request: web.Request) -> web.Response:

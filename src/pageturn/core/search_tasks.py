@@ -26,6 +26,7 @@ from .documents import PageSource
 from .errors import DomainError, InputError, NotFound, PasswordRequired, invalid, missing
 from .ids import is_valid_id, new_file_id
 from .records import SessionRecord
+from .search_boxes import PageHits
 from .search_text import BATCH_PAGES, DocumentText
 from .workfiles import iso
 
@@ -186,7 +187,7 @@ class SearchTasks:
         ahead = max(1, getattr(self.pages.pool, "size", 1))
         batches = self._batches(target, task)
         try:
-            async for batch, first, texts, source in batches:
+            async for batch, first, texts, source, known in batches:
                 if not self._still_wanted(task, target):
                     return
                 started = time.monotonic()
@@ -195,7 +196,7 @@ class SearchTasks:
                     self._matchers, _match_batch, texts, first, patterns, timeout)
                 budget -= time.monotonic() - started
                 in_flight.append((first, texts, asyncio.create_task(
-                    self._hits(source, batch, first, texts, matches, echoed))))
+                    self._hits(source, batch, first, texts, matches, echoed, known))))
                 while len(in_flight) >= ahead or (in_flight and in_flight[0][2].done()):
                     if not await self._commit(task, target, *in_flight.pop(0)):
                         return
@@ -242,10 +243,7 @@ class SearchTasks:
             return False
         if hits:
             offset = self._total(task)
-            for number, hit in enumerate(hits, offset):
-                hit["id"] = number
-            # each hit is encoded once, here: results answers splice these strings instead of encoding again
-            encoded = [json.dumps(hit, separators=(",", ":"), ensure_ascii=False) for hit in hits]
+            encoded = ['{"id":' + str(number) + "," + hit for number, hit in enumerate(hits, offset)]
             chunk = len(task["ends"])
             self.store.put(HITS_KIND, f"{task['id']}.{chunk}", {"hits": encoded}, task["expires"], ref=task["id"])
             task["ends"].append(offset + len(hits))
@@ -284,43 +282,53 @@ class SearchTasks:
         return record["state"] == "active" and record["expires"] > now()
 
     async def _batches(self, target: Target, task: dict
-                       ) -> AsyncGenerator[tuple[int, int, list[PageText], PageSource | None], None]:
-        """(batch index, first page, texts, page source) in page order."""
+                       ) -> AsyncGenerator[tuple[int, int, list[PageText], PageSource | None, PageHits | None], None]:
+        """(batch index, first page, texts, page source, boxes read with the text) in page order."""
         if target.uploaded is not None:
             task["pageCount"] = len(target.uploaded)
             for batch, first in enumerate(range(0, len(target.uploaded), BATCH_PAGES)):
                 chunk = target.uploaded[first:first + BATCH_PAGES]
-                yield batch, first, [{"text": t, "skips": [], "width": 0.0, "height": 0.0} for t in chunk], None
+                yield batch, first, [{"text": t, "skips": [], "width": 0.0, "height": 0.0} for t in chunk], None, None
             return
         source, info = await self.pages.info(target.session)  # converts Office documents first
         task["pageCount"] = info["pageCount"]
         self._save(task)
-        async for batch, first, texts in self.text.batches(source, info["pageCount"]):
-            yield batch, first, texts, source
+        terms = [(t["pattern"], t["caseSensitive"]) for t in task["input"]["searchTerms"]]
+        async for batch, first, texts, known in self.text.batches(source, info["pageCount"], terms, PAGE_TIMEOUT):
+            yield batch, first, texts, source, known
 
     async def _hits(self, source: PageSource | None, batch: int, first: int, texts: list[PageText],
-                    matches: list[list[engine.Match]], terms: list[dict]) -> list[dict]:
-        """A batch's hits in page order (their ids are given when they are committed)."""
+                    matches: list[list[engine.Match]], terms: list[dict], known: PageHits | None) -> list[str]:
+        """A batch's hits in page order, as JSON text without their id (given when they are committed): each is
+        encoded once, here, and results answers splice the stored text."""
         requests = [(first + k, [(m.start, m.end) for m in found], texts[k]["skips"], texts[k]["text"])
                     for k, found in enumerate(matches) if found]
-        rectangles = await self.text.rectangles(source, requests, batch) if source is not None \
+        pages = range(first, first + len(texts))
+        rectangles = await self.text.rectangles(source, requests, batch, pages, known) if source is not None \
             else [[[] for _ in spans] for _, spans, _, _ in requests]
-        hits: list[dict] = []
+        term_json = [',"searchTerm":' + _dumps({"termId": t["termId"], "pattern": t["pattern"],
+                                                 "caseSensitive": t["caseSensitive"]}) for t in terms]
+        hits: list[str] = []
         for (page, _, _, _), page_rectangles in zip(requests, rectangles):
             page_text = texts[page - first]
+            text = page_text["text"]
+            page_data = (',"pageData":{"width":' + _number(page_text["width"]) + ',"height":'
+                         + _number(page_text["height"]) + "}}") if source is not None else "}"
             for match, lines in zip(matches[page - first], page_rectangles):
-                term = terms[match.term]
-                context, at = engine.context(page_text["text"], match.start, match.end, term["contextPadding"])
-                hit: dict = {"id": 0, "pageIndex": page, "startIndex": match.start,
-                             "text": page_text["text"][match.start:match.end], "context": context,
-                             "startIndexInContext": at, "lineRectangles": lines,
-                             "searchTerm": {"termId": term["termId"], "pattern": term["pattern"],
-                                            "caseSensitive": term["caseSensitive"]}}
-                if lines:
-                    hit["boundingRectangle"] = engine.bounding(lines)
-                if source is not None:
-                    hit["pageData"] = {"width": page_text["width"], "height": page_text["height"]}
-                hits.append(hit)
+                start, end = match.start, match.end
+                context, at = engine.context(text, start, end, terms[match.term]["contextPadding"])
+                if len(lines) == 1:   # the usual hit: its bounding rectangle is its one line's
+                    line_json = _rectangle(lines[0])
+                    lines_json, bounding = line_json, f',"boundingRectangle":{line_json}'
+                elif lines:
+                    lines_json = ",".join(map(_rectangle, lines))
+                    bounding = f',"boundingRectangle":{_rectangle(engine.bounding(lines))}'
+                else:
+                    lines_json = bounding = ""
+                # the fields of the spec's hit, in its order; boundingRectangle only when there are rectangles
+                hits.append(f'"pageIndex":{page},"startIndex":{start},"text":{_string(text[start:end])},'
+                            f'"context":{_string(context)},"startIndexInContext":{at},"lineRectangles":['
+                            f'{lines_json}]{term_json[match.term]}{bounding}{page_data}')
         return hits
 
     # ---- reading -----------------------------------------------------------------------------------------
@@ -430,6 +438,20 @@ class SearchTasks:
             runner.cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)
         self._matchers.shutdown(wait=False, cancel_futures=True)
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_string = json.encoder.encode_basestring   # what json.dumps writes for a str (ensure_ascii=False), in C
+
+
+def _number(value: float) -> str:
+    """What json.dumps writes for a number (the numbers here are finite; repr is json's own float format)."""
+    return repr(value)
+
+
+def _rectangle(r: engine.Rectangle | None) -> str:
+    assert r is not None
+    return f'{{"x":{r["x"]!r},"y":{r["y"]!r},"width":{r["width"]!r},"height":{r["height"]!r}}}'
 
 
 def _match_batch(texts: list[PageText], first: int, patterns: list, timeout: float) -> list[list[engine.Match]]:

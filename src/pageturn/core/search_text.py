@@ -14,6 +14,7 @@ from typing import Any, AsyncIterator
 
 from ..engines.search import Rectangle
 from ..engines.search_text import PageText
+from . import search_boxes
 from .documents import PageSource
 from .engine_errors import to_domain
 
@@ -67,21 +68,42 @@ class DocumentText:
         except Exception as exc:  # the one table says what each engine failure means to a client
             raise to_domain(exc, "render") from None
 
-    async def batch(self, source: PageSource, batch: int, pages: range) -> list[PageText]:
-        """The text of the pages of one batch, from the cache or extracted now."""
+    def _boxes_path(self, source: PageSource, pages: range) -> Path:
+        return self.pages.cache.path(source.scope, "pages", source.content_key, "search",
+                                     f"boxes-{pages.start}-{pages.stop - 1}.bin")
+
+    async def batch(self, source: PageSource, batch: int, pages: range, terms: list[tuple[str, bool]] | None = None,
+                    timeout: float = 1.0) -> tuple[list[PageText], search_boxes.PageHits | None]:
+        """The text of the pages of one batch, from the cache or extracted now. With `terms` (pattern, case
+        sensitive) and no cached text, the worker also joins the boxes of their matches into line rectangles in
+        the same pass (kept with the batch's other hits): those, or None when the text was cached."""
         path = self._path(source, pages)
         try:
-            return json.loads(await asyncio.to_thread(path.read_bytes))
+            return json.loads(await asyncio.to_thread(path.read_bytes)), None
         except (FileNotFoundError, ValueError):
             pass
         slot = batch % max(1, self.pages.pool.size)
-        texts = await self._run(source, self._key(source, slot), "search_page_texts", pages.start, pages.stop - 1)
+        key = self._key(source, slot)
+        if not terms:
+            texts = await self._run(source, key, "search_page_texts", pages.start, pages.stop - 1)
+            known = None
+        else:
+            both = await self._run(source, key, "search_page_texts_and_hits", pages.start, pages.stop - 1,
+                                   terms, timeout)
+            texts = both["texts"]
+            known = await search_boxes.load(self._boxes_path(source, pages))
+            for page, hits in enumerate(both["hits"], pages.start):
+                for start, end, lines in hits or ():
+                    known.setdefault(page, {})[(start, end)] = lines
+            self.pages.cache.write_bytes(self._boxes_path(source, pages), search_boxes.encode(known))
         self.pages.cache.write_bytes(path, json.dumps(texts, separators=(",", ":"), ensure_ascii=False).encode())
-        return texts
+        return texts, known
 
-    async def batches(self, source: PageSource, page_count: int
-                      ) -> AsyncIterator[tuple[int, int, list[PageText]]]:
-        """(batch index, first page, texts) for every batch in page order, reading ahead on every worker."""
+    async def batches(self, source: PageSource, page_count: int, terms: list[tuple[str, bool]] | None = None,
+                      timeout: float = 1.0
+                      ) -> AsyncIterator[tuple[int, int, list[PageText], search_boxes.PageHits | None]]:
+        """(batch index, first page, texts, boxes read with them) for every batch in page order, reading ahead on
+        every worker."""
         ranges = batch_ranges(page_count)
         # one batch per worker: a deeper queue would make the boxes of the first hits wait behind later text
         ahead = max(1, self.pages.pool.size)
@@ -90,9 +112,10 @@ class DocumentText:
             for batch, pages in enumerate(ranges):
                 for upcoming in range(batch, min(len(ranges), batch + ahead)):
                     if upcoming not in pending:
-                        pending[upcoming] = asyncio.create_task(self.batch(source, upcoming, ranges[upcoming]))
-                texts = await pending.pop(batch)
-                yield batch, pages.start, texts
+                        pending[upcoming] = asyncio.create_task(
+                            self.batch(source, upcoming, ranges[upcoming], terms, timeout))
+                texts, known = await pending.pop(batch)
+                yield batch, pages.start, texts, known
         finally:
             for task in pending.values():
                 task.cancel()
@@ -101,15 +124,27 @@ class DocumentText:
 
     async def all_pages(self, source: PageSource, page_count: int) -> list[PageText]:
         out: list[PageText] = []
-        async for _, _, texts in self.batches(source, page_count):
+        async for _, _, texts, _ in self.batches(source, page_count):
             out.extend(texts)
         return out
 
     async def rectangles(self, source: PageSource,
-                         requests: list[tuple[int, list[tuple[int, int]], list[int], str]], batch: int
-                         ) -> list[list[list[Rectangle]]]:
-        """Per request (page, spans, skips, text): per span, its line rectangles (Text URL units)."""
+                         requests: list[tuple[int, list[tuple[int, int]], list[int], str]], batch: int,
+                         pages: range, known: search_boxes.PageHits | None = None) -> list[list[list[Rectangle]]]:
+        """Per request (page, spans, skips, text): per span, its line rectangles (Text URL units). Spans computed
+        before for this content come from the batch's file; the others from a worker, and are kept."""
         if source.kind != "pdf" or not requests:
             return [[[] for _ in spans] for _, spans, _, _ in requests]
-        slot = batch % max(1, self.pages.pool.size)
-        return await self._run(source, self._key(source, slot), "search_hit_rectangles", requests)
+        path = self._boxes_path(source, pages)
+        if known is None:
+            known = await search_boxes.load(path)
+        missing = [(page, [span for span in spans if span not in known.get(page, {})], skips, text)
+                   for page, spans, skips, text in requests]
+        missing = [request for request in missing if request[1]]
+        if missing:
+            slot = batch % max(1, self.pages.pool.size)
+            read = await self._run(source, self._key(source, slot), "search_hit_rectangles", missing)
+            for (page, spans, _, _), page_rectangles in zip(missing, read):
+                known.setdefault(page, {}).update(zip(spans, page_rectangles))
+            self.pages.cache.write_bytes(path, search_boxes.encode(known))
+        return [[known[page][span] for span in spans] for page, spans, _, _ in requests]

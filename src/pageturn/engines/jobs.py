@@ -139,6 +139,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "locate_changes": locate_changes,
     "search_page_texts": search_text.page_texts,
     "search_hit_rectangles": search_text.hit_rectangles,
+    "search_page_texts_and_hits": search_text.page_texts_and_hits,
     "burn_markup": burn_markup,
     "find_redactions": find_redactions,
     "redacted_text": redacted_text,

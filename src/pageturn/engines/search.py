@@ -7,7 +7,7 @@ MatchTimeout; the GIL is released while matching (`concurrent=True`), so the ser
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Sequence, TypedDict
 
 import regex
 
@@ -93,14 +93,23 @@ def context(text: str, start: int, end: int, padding: int) -> tuple[str, int]:
     return text[begin:min(len(text), end + padding)].replace("\n", " "), start - begin
 
 
-def line_rectangles(text: str, boxes: list[list[float]], start: int) -> list[Rectangle]:
+def line_rectangles(text: str, boxes: Sequence[Sequence[float]], start: int) -> list[Rectangle]:
     """One rectangle per line a hit spans, from its characters' [left, top, width, height] boxes (`boxes[k]` is
     the character at `start + k`). A line ends at a line break or where the next box is not on the same line:
     side by side for horizontal text, one under the other for text turned by 90 or 270 degrees. Zero-size boxes
     (line breaks) add nothing."""
+    if boxes and "\n" not in text[start:start + len(boxes)]:
+        # the usual hit: glyphs of one run of text, all with the same top and height (so all on one line)
+        _, top, _, height = boxes[0]
+        if height > 0 and all(b[1] == top and b[3] == height for b in boxes):
+            left = min(b[0] for b in boxes)
+            right = max(b[0] + b[2] for b in boxes)
+            bottom = top + height
+            return [{"x": round(left, 2), "y": round(top, 2), "width": round(right - left, 2),
+                     "height": round(bottom - top, 2)}]
     lines: list[list[float]] = []   # left, top, right, bottom
     line: list[float] | None = None
-    prev: list[float] | None = None
+    prev: Sequence[float] | None = None
     for k, box in enumerate(boxes):
         left, top, width, height = box
         if start + k < len(text) and text[start + k] == "\n":
@@ -126,7 +135,7 @@ def line_rectangles(text: str, boxes: list[list[float]], start: int) -> list[Rec
              "height": round(bottom - top, 2)} for left, top, right, bottom in lines]
 
 
-def _same_line(a: list[float], left: float, top: float, right: float, bottom: float) -> bool:
+def _same_line(a: Sequence[float], left: float, top: float, right: float, bottom: float) -> bool:
     a_left, a_top, a_width, a_height = a
     overlap_y = (bottom if bottom < a_top + a_height else a_top + a_height) - (top if top > a_top else a_top)
     if overlap_y > 0.5 * (a_height if a_height < bottom - top else bottom - top):
@@ -138,6 +147,8 @@ def _same_line(a: list[float], left: float, top: float, right: float, bottom: fl
 def bounding(rectangles: list[Rectangle]) -> Rectangle | None:
     if not rectangles:
         return None
+    if len(rectangles) == 1:  # what the general case gives for one (its numbers are rounded already)
+        return dict(rectangles[0])  # type: ignore[return-value]
     left = min(r["x"] for r in rectangles)
     top = min(r["y"] for r in rectangles)
     right = max(r["x"] + r["width"] for r in rectangles)

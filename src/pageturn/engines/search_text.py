@@ -14,10 +14,12 @@ import ctypes
 import re
 from typing import TypedDict
 
+import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+import regex
 
 from . import images, pdf
-from .search import Rectangle, line_rectangles
+from .search import MatchTimeout, Rectangle, Term, compile_terms, find_matches, line_rectangles
 
 _CRLF = re.compile("\r\n")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -43,10 +45,14 @@ def _normalise(units: str) -> tuple[str, list[int]]:
     return _SURROGATE.sub("\ufffd", text), skips
 
 
-def _pdf_page_text(document: pdf.OpenPdf, index: int) -> PageText:
+def _pdf_page_text(document: pdf.OpenPdf, index: int, patterns: list[regex.Pattern] | None = None,
+                   timeout: float = 0.0) -> tuple[PageText, list[SpanRectangles] | None]:
+    """A page's text and, with `patterns`, the line rectangles of each of their matches, read from the same
+    loaded text page (loading it is most of the cost of either). None when a pattern ran out of time."""
     page = document.page(index)
     width, height = document.page_size(index)
     textpage = page.get_textpage()
+    hits: list[SpanRectangles] | None = None
     try:
         count = textpage.count_chars()
         units = ""
@@ -59,10 +65,19 @@ def _pdf_page_text(document: pdf.OpenPdf, index: int) -> PageText:
             # characters outside the BMP (two UTF-16 units for one character): read them one by one, as the
             # Text URL does, so offsets stay character offsets
             units = "".join(_unit(pdfium_c.FPDFText_GetUnicode(textpage, i)) for i in range(count))
+        text, skips = _normalise(units)
+        if patterns:
+            try:
+                matches = find_matches(text, patterns, page=index, timeout=timeout)
+            except MatchTimeout:
+                matches = None
+            if matches is not None:
+                spans = sorted({(m.start, m.end) for m in matches})
+                hits = [(start, end, line_rectangles(text, span_boxes, start)) for (start, end), span_boxes
+                        in zip(spans, _spans_boxes(document, index, textpage, spans, skips, text))]
     finally:
         textpage.close()
-    text, skips = _normalise(units)
-    return {"text": text, "skips": skips, "width": width, "height": height}
+    return {"text": text, "skips": skips, "width": width, "height": height}, hits
 
 
 def _unit(code: int) -> str:
@@ -74,12 +89,42 @@ def page_texts(path: str, kind: str, first: int, last: int, *, password: str | N
     if kind == "pdf":
         document = pdf.open_pdf(path, password)
         last = min(last, document.page_count - 1)
-        return [_pdf_page_text(document, index) for index in range(first, last + 1)]
+        return [_pdf_page_text(document, index)[0] for index in range(first, last + 1)]
     out: list[PageText] = []
     count = images.info(path)["pageCount"]
     for index in range(first, min(last, count - 1) + 1):
         width, height = images.page_size(path, index)
         out.append({"text": "", "skips": [], "width": width, "height": height})
+    return out
+
+
+SpanRectangles = tuple[int, int, list[Rectangle]]   # a match's start and end in the page text, its rectangles
+
+
+class TextsAndHits(TypedDict):
+    texts: list[PageText]
+    hits: list[list[SpanRectangles] | None]   # per page
+
+
+def page_texts_and_hits(path: str, kind: str, first: int, last: int, terms: list[tuple[str, bool]],
+                        timeout: float, *, password: str | None = None) -> TextsAndHits:
+    """page_texts, and the line rectangles of what `terms` (pattern, case sensitive) match on each page, for
+    a search of a document whose text is not cached yet: one pass, each page's text loaded once. The caller
+    matches the text itself (its own time budget and errors); a page whose matching ran out of time here gets
+    None, and so do the pages after it (the pattern is slow: no more time is spent on it here)."""
+    if kind != "pdf":
+        texts = page_texts(path, kind, first, last, password=password)
+        return {"texts": texts, "hits": [None] * len(texts)}
+    document = pdf.open_pdf(path, password)
+    last = min(last, document.page_count - 1)
+    patterns: list[regex.Pattern] | None = compile_terms([Term(p, c) for p, c in terms])
+    out: TextsAndHits = {"texts": [], "hits": []}
+    for index in range(first, last + 1):
+        text, hits = _pdf_page_text(document, index, patterns, timeout)
+        out["texts"].append(text)
+        out["hits"].append(hits)
+        if hits is None:
+            patterns = None
     return out
 
 
@@ -108,23 +153,93 @@ def hit_boxes(path: str, kind: str, requests: list[tuple[int, list[tuple[int, in
 
 def _page_boxes(document: pdf.OpenPdf, page: int, spans: list[tuple[int, int]], skips: list[int],
                 text: str) -> list[list[list[float]]]:
-    geometry = document.geometry(page)
     textpage = document.page(page).get_textpage()
     try:
-        out = []
-        for start, end in spans:
-            first_char, last_char = _char_index(skips, start), _char_index(skips, max(start, end - 1))
-            # a glyph's own box needs nothing before it; only white space (possibly generated) does
-            before = MARGIN_BEFORE if start < len(text) and text[start].isspace() else 0
-            window = range(max(0, first_char - before), last_char + 1 + MARGIN_AFTER)
-            chars, boxes = pdf._chars_and_boxes(textpage, geometry, window)
-            # the window's text offset: its first character's offset (dropped "\r"s before it do not count)
-            window_offset = window.start - bisect.bisect_left(skips, window.start)
-            wanted = boxes[start - window_offset:end - window_offset]
-            out.append([[round(v, 2) for v in box] for box in wanted])
-        return out
+        return _spans_boxes(document, page, textpage, spans, skips, text)
     finally:
         textpage.close()
+
+
+def _spans_boxes(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfTextPage, spans: list[tuple[int, int]],
+                 skips: list[int], text: str) -> list[list[list[float]]]:
+    geometry = document.geometry(page)
+    raw, count = textpage.raw, textpage.count_chars()
+    out = []
+    for start, end in spans:
+        first_char, last_char = _char_index(skips, start), _char_index(skips, max(start, end - 1))
+        # a glyph's own box needs nothing before it; only white space (possibly generated) does
+        before = MARGIN_BEFORE if start < len(text) and text[start].isspace() else 0
+        window = range(max(0, first_char - before), min(count, last_char + 1 + MARGIN_AFTER))
+        # the window's text offset: its first character's offset (dropped "\r"s before it do not count)
+        window_offset = window.start - bisect.bisect_left(skips, window.start)
+        out.append(_window_boxes(raw, geometry, window, skips, text, start - window_offset, end - window_offset))
+    return out
+
+
+_RECT, _MATRIX = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX()
+_ORIGIN_X, _ORIGIN_Y = ctypes.c_double(), ctypes.c_double()
+
+
+def _window_boxes(textpage: object, geometry: pdf.PageGeometry, window: range, skips: list[int], text: str,
+                  first: int, stop: int) -> list[list[float]]:
+    """The boxes of characters first..stop-1 of a window, exactly as pdf._chars_and_boxes(textpage, geometry,
+    window) computes them (rounded as the Text URL does), with half its PDFium calls: the characters come from
+    the page text already read (a dropped "\r" is in `skips`), PDFium is asked whether a character was
+    generated only for white space (it generates spaces and line breaks only), and only the wanted boxes are
+    turned into page units. Any change to pdf._chars_and_boxes must be made here too
+    (tests/unit/test_search_engine.py compares the two on every character)."""
+    get_box, get_matrix, get_origin = (pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetMatrix,
+                                       pdfium_c.FPDFText_GetCharOrigin)
+    rect, matrix, origin_x, origin_y = _RECT, _MATRIX, _ORIGIN_X, _ORIGIN_Y
+    chars: list[str] = []
+    rects: list[list[float]] = []                        # left, bottom, right, top in PDF space
+    origins: list[tuple[float, float] | None] = []
+    skip_at = bisect.bisect_left(skips, window.start)
+    offset = window.start - skip_at
+    for i in window:
+        if skip_at < len(skips) and skips[skip_at] == i:
+            skip_at += 1
+            continue  # "\r\n" becomes the single "\n" that follows
+        char = text[offset]
+        offset += 1
+        after = len(chars) - stop   # >= 0 past the wanted characters: only their origins matter (tiling)
+        if after == 1 and not (chars[stop] == " " and origins[stop] is None):
+            break   # the last wanted glyph tiles to the next one's origin; a second one only past a space
+        if char == "\n" or (char.isspace() and pdfium_c.FPDFText_IsGenerated(textpage, i) == 1):
+            prev = rects[-1] if rects else [0.0, 0.0, 0.0, 0.0]
+            rects.append([prev[2], prev[1], prev[2], prev[3]])
+            origins.append(None)
+        elif after >= 0:
+            upright = (get_matrix(textpage, i, matrix) and matrix.a > 0 and matrix.d > 0
+                       and abs(matrix.b) < 1e-3 * matrix.a and abs(matrix.c) < 1e-3 * matrix.d
+                       and get_origin(textpage, i, origin_x, origin_y))
+            rects.append([0.0, 0.0, 0.0, 0.0])   # never returned, and no wanted box is made from it
+            origins.append((origin_x.value, origin_y.value) if upright else None)
+        else:
+            if not get_box(textpage, i, rect):
+                rect.left = rect.right = rect.bottom = rect.top = 0.0
+            left, bottom, right, top = rect.left, rect.bottom, rect.right, rect.top
+            if (get_matrix(textpage, i, matrix) and matrix.a > 0 and matrix.d > 0
+                    and abs(matrix.b) < 1e-3 * matrix.a and abs(matrix.c) < 1e-3 * matrix.d
+                    and get_origin(textpage, i, origin_x, origin_y)):
+                x = origin_x.value
+                rects.append([x, bottom, x + (right - left), top])
+                origins.append((x, origin_y.value))
+            else:
+                rects.append([left, bottom, right, top])
+                origins.append(None)
+        chars.append(char)
+    pdf._tile_lines(chars, rects, origins)
+    if geometry.rotation:
+        return [[round(v, 2) for v in geometry.rect(*r)] for r in rects[first:stop]]
+    # geometry.rect of an unturned page, its very arithmetic inlined (this runs for every character of every hit)
+    page_left, page_top = geometry.left, geometry.top
+    out = []
+    for left, bottom, right, top in rects[first:stop]:
+        x0, y0, x1, y1 = left - page_left, page_top - bottom, right - page_left, page_top - top
+        out.append([round(x1 if x1 < x0 else x0, 2), round(y1 if y1 < y0 else y0, 2),
+                    round(abs(x1 - x0), 2), round(abs(y1 - y0), 2)])
+    return out
 
 
 def hit_rectangles(path: str, kind: str, requests: list[tuple[int, list[tuple[int, int]], list[int], str]], *,

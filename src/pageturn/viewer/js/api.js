@@ -96,9 +96,16 @@ export class PrizmApi {
    * then the body, both AES-CBC with that iv). Answers a Response either way.
    */
   async content(path, params, { signal, type }) {
-    if (!this.wrapKey) return this.request(this.url(path, params), { signal });
+    return this.contentAt(this.url(path, params), { signal, type });
+  }
+
+  /** As content(), for a full URL (search results of an encrypted session are content too). */
+  async contentAt(url, { signal, type }) {
+    if (!this.wrapKey) return this.request(url, { signal });
     const iv = newIv();
-    const response = await this.request(this.url(path, { ...params, iv: iv.text }), { signal });
+    const sealed = new URL(url, location.href);
+    sealed.searchParams.set("iv", iv.text);
+    const response = await this.request(sealed.href, { signal });
     if (response.headers.get("Accusoft-Data-Encrypted") !== "true") return response;
     const algorithm = { name: "AES-CBC", iv: iv.bytes };
     const wrapped = fromBase64(response.headers.get("Accusoft-Data-SK") || "");

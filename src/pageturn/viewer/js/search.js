@@ -2,6 +2,7 @@
 // server reads the text and matches it; the viewer reads the hits page by page while the rest of the document
 // is still being searched, and draws each hit from its lineRectangles (page units, as the Text URL's boxes).
 // A new query abandons the old task and deletes it on the server (DELETE), so no work is left running.
+// Results of a session with pageContentEncryption are requested with an iv and decrypted (api.contentAt).
 //
 // The query is plain text: it is escaped into a regular expression, a space matches any run of white space,
 // "whole words" adds word boundaries and "match case" makes the term case-sensitive.
@@ -78,7 +79,8 @@ export class Search extends EventTarget {
         const query = new URLSearchParams({ limit: "500" });
         if (token) query.set("continueToken", token);
         const url = this.taskUrl(`/${encodeURIComponent(this.taskId)}/results?${query}`);
-        const body = await this.api.json(url, { signal });
+        // hits carry page text: an encrypted session's come encrypted and are opened like its pages
+        const body = await (await this.api.contentAt(url, { signal, type: "application/json" })).json();
         if (generation !== this.generation) return;
         this.add(Array.isArray(body.results) ? body.results : [], fromPage);
         if (body.errorCode) throw new ApiError({ status: 200, errorCode: body.errorCode, details: body.errorDetails });
