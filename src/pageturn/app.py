@@ -25,6 +25,7 @@ from .core.conversions import Limits as ConversionLimits
 from .core.documents import Documents
 from .core.url_fetch import AllowList, fetch_to_workfile
 from .core.initial_pages import InitialPages
+from .core.office_preview import OfficePreviews
 from .core.markup_layers import MarkupLayers
 from .core.markup_service import MarkupService
 from .core.processes import Processes
@@ -170,7 +171,10 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     mail_attachments = Attachments(workfiles, store)   # first listener: picks the attachment a session views
     documents = Documents(blobs, cache, office=office, comparer=comparer, conversion_timeout=settings.office_timeout,
                           on_scope_removed=(hot.forget_under,), locks=store, on_converted=metrics.converted,
-                          select_part=mail_attachments.select)
+                          select_part=mail_attachments.select,
+                          previews=None if office is None else OfficePreviews(
+                              render_pool, office, job_timeout=settings.render_timeout,
+                              conversion_timeout=settings.office_timeout))
     pages = Pages(documents, TimedPool(render_pool, metrics), cache, hot, render_timeout=settings.render_timeout,
                   on_cache_lookup=metrics.cache_lookup, ocr_language=_viewing_ocr_language(settings))
     converters = ContentConverters(
