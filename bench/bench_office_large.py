@@ -47,15 +47,14 @@ def document(pages: int, cache: Path) -> Path:
 
 
 def fresh_bytes(path: Path) -> bytes:
-    """The same document as new bytes (a unique title in its core properties): no cache can answer it."""
+    """The same document as new bytes (a unique comment in its core properties): no cache can answer it."""
     out = io.BytesIO()
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dest:
         for item in src.infolist():
             data = src.read(item)
             if item.filename == "docProps/core.xml":
-                data = data.replace(b"<dc:title>", f"<dc:title>{uuid.uuid4().hex} ".encode(), 1) \
-                    if b"<dc:title>" in data else data.replace(
-                        b"</cp:coreProperties>", f"<dc:title>{uuid.uuid4().hex}</dc:title></cp:coreProperties>".encode())
+                end = b"</cp:coreProperties>"
+                data = data.replace(end, f"<!-- {uuid.uuid4().hex} -->".encode() + end)
             dest.writestr(item, data)
     return out.getvalue()
 
