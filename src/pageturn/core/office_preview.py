@@ -9,12 +9,14 @@ conversion is published. The page count meanwhile is an estimate with a confiden
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..engines.office_prefix import TRAILING_PAGES
+from ..engines.office_prefix import DOCUMENT, MIN_DOCUMENT_BYTES, TRAILING_PAGES
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ class OfficePreviews:
 
     async def prefix(self, source: Path, work: Path) -> tuple[Path, dict[str, Any]] | None:
         """The prefix document (cut in a render worker: the XML is untrusted), or None when none is made."""
+        if not await asyncio.to_thread(_long, source):
+            return None  # most documents: no render job queued ahead of their conversion
         dest = work / "prefix.docx"
         try:
             facts = await self.jobs.run(str(source), "docx_prefix", str(source), str(dest), timeout=self.job_timeout)
@@ -72,3 +76,13 @@ class OfficePreviews:
             return None
         share = max(1, int(facts.get("keptBytes") or 0)) / max(1, int(facts.get("documentBytes") or 1))
         return Preview(out, pages, max(count, round(count / min(1.0, share))))
+
+
+def _long(source: Path) -> bool:
+    """Whether the document's text part is long enough for a prefix, from the zip's directory alone (the size
+    it declares: the render job that cuts it checks again as it reads)."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            return archive.getinfo(DOCUMENT).file_size >= MIN_DOCUMENT_BYTES
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return False

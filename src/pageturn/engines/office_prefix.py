@@ -38,6 +38,7 @@ TRAILING_PAGES = 2            # pages at the end of a prefix that may differ fro
 PICTURE_WEIGHT = 1500
 ELEMENT_WEIGHT = 50
 MAX_PART_BYTES = 16 << 20     # a header or footer part read whole (they are small)
+MIN_DOCUMENT_BYTES = 512_000  # word/document.xml below this converts whole about as fast as a prefix would
 
 
 def _fields_in(element: Any) -> str:
@@ -63,7 +64,7 @@ def _unsafe_headers(archive: zipfile.ZipFile) -> str | None:
 
 
 def docx_prefix(src: str, dest: str, *, budget: int = 30_000, max_elements: int = 400,
-                min_document_bytes: int = 512_000) -> dict[str, Any]:
+                min_document_bytes: int = MIN_DOCUMENT_BYTES) -> dict[str, Any]:
     """Writes to `dest` a copy of the .docx `src` cut after its first body elements (about `budget` characters
     of text, a picture counting PICTURE_WEIGHT, at most `max_elements`: some ten pages). Returns {"made": True,
     "elements", "weight", "keptBytes", "documentBytes"} or
