@@ -25,6 +25,7 @@ from .core.conversions import Limits as ConversionLimits
 from .core.documents import Documents
 from .core.url_fetch import AllowList, fetch_to_workfile
 from .core.initial_pages import InitialPages
+from .core.office_preview import OfficePreviews
 from .core.markup_layers import MarkupLayers
 from .core.markup_service import MarkupService
 from .core.processes import Processes
@@ -168,9 +169,13 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
         comparer = Comparer(blobs, office, render_pool, runner, conversion_timeout=settings.office_timeout)
     metrics = Metrics()
     mail_attachments = Attachments(workfiles, store)   # first listener: picks the attachment a session views
+    previews = None  # a long Word document's first pages ahead of its whole conversion
+    if office is not None and settings.office_preview:
+        previews = OfficePreviews(render_pool, office, job_timeout=settings.render_timeout,
+                                  conversion_timeout=settings.office_timeout)
     documents = Documents(blobs, cache, office=office, comparer=comparer, conversion_timeout=settings.office_timeout,
                           on_scope_removed=(hot.forget_under,), locks=store, on_converted=metrics.converted,
-                          select_part=mail_attachments.select)
+                          select_part=mail_attachments.select, previews=previews)
     pages = Pages(documents, TimedPool(render_pool, metrics), cache, hot, render_timeout=settings.render_timeout,
                   on_cache_lookup=metrics.cache_lookup, ocr_language=_viewing_ocr_language(settings))
     converters = ContentConverters(

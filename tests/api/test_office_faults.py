@@ -27,7 +27,8 @@ def _soffice_pids(data_dir: Path) -> list[int]:
 
 
 def test_a_killed_converter_is_not_remembered_as_a_broken_document(make_server, tmp_path):
-    server = make_server(office_workers=1, render_workers=1, office_timeout="10m")  # a loaded CI machine is slow
+    # a loaded CI machine is slow; no preview: the kill must land on the whole document's conversion
+    server = make_server(office_workers=1, render_workers=1, office_timeout="10m", office_preview="false")
     api = Prizm(server.url)
     path = tmp_path / "long.docx"
     long_docx(path, pages=500)

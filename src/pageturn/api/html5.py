@@ -69,7 +69,9 @@ async def _file(output: Output, request: web.Request, session: SessionRecord) ->
     iv = require_iv(request, session)
     if iv is not None:  # pageContentEncryption: encrypted on the way out, the cache stays in clear
         return await encrypted_response(request, session, iv, data=output.data, path=output.path)
-    headers = {"Content-Type": output.mime, **NOT_ENCRYPTED, "Cache-Control": "private, max-age=86400"}
+    # a long document's early page is replaced by the whole conversion's: never kept by the browser
+    cache = "no-store" if output.provisional else "private, max-age=86400"
+    headers = {"Content-Type": output.mime, **NOT_ENCRYPTED, "Cache-Control": cache}
     if output.data is None:  # large: streamed from disk (FileResponse also picks a .gz twin when accepted)
         return web.FileResponse(output.path, headers=headers)
     if output.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", ""):

@@ -23,6 +23,7 @@ from ..storage.metadata import LocalLocks
 from . import formats
 from .engine_errors import remember_seconds, to_domain
 from .errors import DomainError, ServerError, UnrecognizedFormat
+from .office_preview import CONFIDENCE as PREVIEW_CONFIDENCE, OfficePreviews
 from .records import DocumentPart, SessionRecord
 from .run_once import LOCK_TTL, LockStore, WaitedTooLong, run_once
 from .sessions import SessionListener
@@ -41,6 +42,9 @@ class PageSource:
     password: str | None = None
     sheets: list[dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)   # the conversion's published facts (meta.json)
+    # the first pages of a long document converted ahead of the whole (core.office_preview): pages past
+    # extra["pages"] are not in it, and its pages are replaced by the whole document's once that is published
+    provisional: bool = False
 
 
 @dataclass
@@ -74,6 +78,7 @@ class ComparisonConverter(Protocol):
 
 MAX_FAILURES = 1000             # conversion failures remembered at once (each only for a while)
 PUBLISHED = ("meta.json", "document.pdf")  # a conversion's files, in the order they are published
+PREVIEW = ("preview.json", "preview.pdf")  # a long document's first pages, before the whole (this node only)
 
 
 class Documents(SessionListener):
@@ -81,7 +86,8 @@ class Documents(SessionListener):
                  comparer: ComparisonConverter | None, conversion_timeout: float = 120,
                  on_scope_removed: tuple[Callable[[Path], None], ...] = (), locks: LockStore | None = None,
                  on_converted: Callable[[str, str, float], None] = lambda kind, outcome, seconds: None,
-                 select_part: Callable[[SessionRecord], DocumentPart | None] = lambda session: session["source"]):
+                 select_part: Callable[[SessionRecord], DocumentPart | None] = lambda session: session["source"],
+                 previews: OfficePreviews | None = None):
         self.blobs = blobs
         self.cache = cache
         self.office = office          # None when LibreOffice is off
@@ -98,6 +104,9 @@ class Documents(SessionListener):
         # which document a session views: its source, unless something else is chosen (core.attachments picks
         # an e-mail's attachment by attachmentIndex)
         self.select_part = select_part
+        self.previews = previews  # None: a long document's first page waits for its whole conversion
+        # conversions that may publish a preview: settled once it is published or will not be
+        self._preview_pending: dict[str, asyncio.Future[None]] = {}
 
     # ---- which source, where ----------------------------------------------------------------------------
     @staticmethod
@@ -135,8 +144,10 @@ class Documents(SessionListener):
             return f"{part['sha256']}-{part['extension']}-{salt}"
         return None
 
-    async def page_source(self, session: SessionRecord, *, wait: bool = True) -> PageSource | None:
-        """The page source, converting first if needed; None when `wait` is False and it is not ready yet."""
+    async def page_source(self, session: SessionRecord, *, wait: bool = True,
+                          page: int | None = None) -> PageSource | None:
+        """The page source, converting first if needed; None when `wait` is False and it is not ready yet.
+        With `page`, a preview holding that page (provisional) is enough while the whole conversion runs."""
         part = self.select_part(session)
         if part is None and not self.is_comparison(session):
             raise ServerError("DocumentNotProvidedYet", "The viewing session has no document yet")
@@ -154,6 +165,10 @@ class Documents(SessionListener):
         result = directory / "document.pdf"
         if not result.exists():
             task = self._start(session, key, directory)
+            if page is not None:
+                early = await self._preview_source(session, directory, page, task)
+                if early is not None:
+                    return early
             if not wait:
                 return None
             await asyncio.shield(task)
@@ -162,11 +177,26 @@ class Documents(SessionListener):
                           password=None, sheets=meta.get("sheets"), extra=meta)
 
     @staticmethod
-    def _meta(directory: Path) -> dict[str, Any]:
+    def _meta(directory: Path, name: str = "meta.json") -> dict[str, Any]:
         try:
-            return json.loads((directory / "meta.json").read_text())
+            return json.loads((directory / name).read_text())
         except (FileNotFoundError, ValueError):
             return {}
+
+    async def _preview_source(self, session: SessionRecord, directory: Path, page: int,
+                              task: asyncio.Task[None]) -> PageSource | None:
+        """The preview, once there is one holding `page` and the whole document is not published yet."""
+        preview = self._meta(directory, PREVIEW[0])
+        if not preview:
+            pending = self._preview_pending.get(str(directory))
+            if pending is None:
+                return None
+            await asyncio.wait({pending, task}, return_when=asyncio.FIRST_COMPLETED)
+            preview = self._meta(directory, PREVIEW[0])
+        if not preview or page >= preview["pages"] or (directory / "document.pdf").exists():
+            return None
+        return PageSource(kind="pdf", path=directory / PREVIEW[1], content_key=preview["sha256"],
+                          scope=self.scope(session), extra=preview, provisional=True)
 
     def _failure(self, full_key: str) -> DomainError | None:
         remembered = self._failures.get(full_key)
@@ -192,6 +222,8 @@ class Documents(SessionListener):
             raise failure
         task = self._tasks.get(full_key)
         if task is None or task.done():
+            if self.previews is not None and self._previewable(session):
+                self._preview_pending[full_key] = asyncio.get_running_loop().create_future()
             task = asyncio.create_task(self._convert(session, key, directory))
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # failures are kept in _failures
             self._tasks[full_key] = task
@@ -209,6 +241,17 @@ class Documents(SessionListener):
             raise error from None
         finally:
             self._tasks.pop(str(directory), None)
+            self._settle_preview(directory)
+
+    def _previewable(self, session: SessionRecord) -> bool:
+        part = self.select_part(session)
+        return (self.previews is not None and part is not None and not self.is_comparison(session)
+                and self.previews.applies(part["extension"], self._password(session)))
+
+    def _settle_preview(self, directory: Path) -> None:
+        pending = self._preview_pending.pop(str(directory), None)
+        if pending is not None and not pending.done():
+            pending.set_result(None)
 
     async def _convert_here(self, session: SessionRecord, key: str, directory: Path) -> None:
         started = time.monotonic()
@@ -227,7 +270,7 @@ class Documents(SessionListener):
             elif self._family(session) == "xps":
                 meta = await self._convert_xps(session, work)
             else:
-                meta = await self._convert_office(session, work)
+                meta = await self._convert_office(session, work, directory)
             await asyncio.to_thread(self.publish, directory, work / "document.pdf", meta)
             log.info("converted %s in %.2fs", key[:16], time.monotonic() - started)
             self.on_converted(kind, "ok", time.monotonic() - started)
@@ -245,7 +288,7 @@ class Documents(SessionListener):
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
 
-    async def _convert_office(self, session: SessionRecord, work: Path) -> dict[str, Any]:
+    async def _convert_office(self, session: SessionRecord, work: Path, directory: Path) -> dict[str, Any]:
         if self.office is None:
             raise ServerError("FeatureDisabled", "Office, text and HTML documents are not enabled on this server")
         part = self.select_part(session)
@@ -255,10 +298,50 @@ class Documents(SessionListener):
         private = work / f"document.{part['extension']}"
         await asyncio.to_thread(shutil.copyfile, await self.blobs.local_path(part["sha256"]), private)
         out = work / "document.pdf"
-        result = await self.office.convert(private, out, part["extension"], password=self._password(session),
-                                           timeout=self.conversion_timeout)
+        preview = await self._start_preview(session, private, work, directory)
+        try:
+            result = await self.office.convert(private, out, part["extension"], password=self._password(session),
+                                               timeout=self.conversion_timeout)
+        finally:
+            if preview is not None:
+                preview.cancel()  # the whole document is here (or failed): its first pages are not needed
         return {"pageCount": result.page_count, "sheets": result.sheets,
                 "sha256": await asyncio.to_thread(file_sha256, out)}
+
+    async def _start_preview(self, session: SessionRecord, private: Path, work: Path,
+                             directory: Path) -> asyncio.Task[None] | None:
+        """Cuts the document's first pages out and starts converting them, ahead of the whole document."""
+        if self.previews is None or not self._previewable(session):
+            return None
+        prefix = await self.previews.prefix(private, work)
+        if prefix is None:
+            self._settle_preview(directory)
+            return None
+        task = asyncio.create_task(self._preview(prefix[0], prefix[1], work, directory))
+        await asyncio.sleep(0)  # its conversion gets in LibreOffice's line before the whole document's
+        return task
+
+    async def _preview(self, prefix: Path, facts: dict[str, Any], work: Path, directory: Path) -> None:
+        assert self.previews is not None
+        try:
+            preview = await self.previews.convert(prefix, facts, work)
+            if preview is None or (directory / "document.pdf").exists():
+                return
+            sha = await asyncio.to_thread(file_sha256, preview.pdf)
+            meta = {"pages": preview.pages, "estimate": preview.estimate, "sha256": "preview-" + sha}
+
+            def publish() -> None:  # the PDF first: a reader that finds the facts finds their PDF
+                directory.mkdir(parents=True, exist_ok=True)
+                self.cache.adopt(directory / PREVIEW[1], preview.pdf)
+                self.cache.write_bytes(directory / PREVIEW[0], json.dumps(meta).encode())
+            await asyncio.to_thread(publish)
+            log.info("preview of %s: %d pages of about %d", directory.name[:16], preview.pages, preview.estimate)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the whole conversion reports what is wrong with the document
+            log.info("no preview for %s: %s", directory.name[:16], exc)
+        finally:
+            self._settle_preview(directory)
 
     def _family(self, session: SessionRecord) -> str | None:
         part = self.select_part(session)
@@ -295,6 +378,11 @@ class Documents(SessionListener):
         if failure is not None:
             return Progress(True, 0, 100, error=failure)
         estimate, confidence = self.estimate_pages(session)
+        preview = self._meta(directory, PREVIEW[0])
+        if preview:  # pages already laid out: at least that many, and an extrapolation from them
+            known = int(preview["pages"])
+            if not (confidence >= PREVIEW_CONFIDENCE and estimate > known):  # Word's own count when it has one
+                estimate, confidence = max(known, int(preview["estimate"])), PREVIEW_CONFIDENCE
         return Progress(False, estimate, confidence)
 
     def estimate_pages(self, session: SessionRecord) -> tuple[int, int]:

@@ -56,6 +56,7 @@ class Output:
     mime: str
     data: bytes | None = None      # the bytes when small enough to keep in memory
     gzipped: bytes | None = None   # a gzip twin (SVG) when there is one
+    provisional: bool = False      # from a long document's preview: replaced once the whole is converted
 
 
 class Pages:
@@ -81,20 +82,25 @@ class Pages:
         except Exception as exc:
             raise to_domain(exc, "render") from None
 
-    async def source(self, session: SessionRecord) -> PageSource:
+    async def source(self, session: SessionRecord, page: int | None = None) -> PageSource:
+        """The session's page source; with `page`, a long document's preview holding that page will do."""
         if self.documents.is_comparison(session) and self.documents.comparer is None:
             raise ServerError("FeatureDisabled", "Comparison pages are not available on this server yet")
-        source = await self.documents.page_source(session)
+        source = await self.documents.page_source(session, page=page)
         assert source is not None  # page_source waits for the conversion unless told not to
         return source
 
-    async def info(self, session: SessionRecord) -> tuple[PageSource, dict[str, Any]]:
-        """The page count and page sizes (page units), checking the password on the way."""
-        source = await self.source(session)
+    async def info(self, session: SessionRecord, page: int | None = None) -> tuple[PageSource, dict[str, Any]]:
+        """The page count and page sizes (page units), checking the password on the way. With `page`, they may
+        be a preview's (source.provisional): only its pages that are the whole document's are counted."""
+        source = await self.source(session, page)
         key = (str(source.path), hashlib.sha256((source.password or "").encode()).hexdigest())
         info = self._info.get(key)
         if info is None:
             info = await self._job(source, "document_info")
+            if source.provisional:
+                shown = int(source.extra["pages"])
+                info = {**info, "pageCount": min(shown, info["pageCount"]), "pages": info["pages"][:shown]}
             if len(self._info) > 2000:
                 self._info.clear()
             self._info[key] = info
@@ -153,7 +159,7 @@ class Pages:
 
     async def svg(self, session: SessionRecord, page: int) -> Output | None:
         """SVG of a page, or None when SVG is not available for this session (raster source or alwaysUseRaster)."""
-        source, info = await self.info(session)
+        source, info = await self.info(session, page)
         self.check_page(info, page)
         if not self.svg_available(session, source):
             return None
@@ -167,7 +173,8 @@ class Pages:
             return data
 
         data = await self._cached(path, produce)
-        return Output(path, "image/svg+xml", data, self.hot.get(path.with_name(path.name + ".gz")))
+        return Output(path, "image/svg+xml", data, self.hot.get(path.with_name(path.name + ".gz")),
+                      provisional=source.provisional)
 
     async def raster(self, session: SessionRecord, page: int, *, fmt: str, scale: float = 1.0, quality: int = 85,
                      tile: tuple[int, int, int, int] | None = None, fit: tuple[int, int] | None = None) -> Output:
@@ -180,7 +187,7 @@ class Pages:
             if data is not None:
                 self.on_cache_lookup(True)
                 return Output(known, mime, data)
-        source, info = await self.info(session)
+        source, info = await self.info(session, page)
         size = self.check_page(info, page)
         dpi = self.raster_resolution(session, size)
         width, height = self.pixel_size(size, dpi, scale)
@@ -202,6 +209,8 @@ class Pages:
                                    tile=tile, fit=fit, watermarks=watermarks)
 
         data = await self._cached(path, produce)
+        if source.provisional:  # not remembered: the next request must find the whole document once it is here
+            return Output(path, mime, data, provisional=True)
         if len(self._served) > 50_000:
             self._served.clear()
         self._served[memo_key] = path
@@ -214,7 +223,7 @@ class Pages:
         return pixel_size(size["width"], size["height"], dpi, scale)
 
     async def attributes(self, session: SessionRecord, page: int, content_type: str) -> dict[str, Any]:
-        source, info = await self.info(session)
+        source, info = await self.info(session, page)
         size = self.check_page(info, page)
         if content_type in SVG_TYPES and self.svg_available(session, source):
             return {"version": "7.1", "contentType": "jpeg,png,svg", "imageBitDepth": 16,
@@ -230,12 +239,12 @@ class Pages:
                 "imageWidth": width, "imageXResolution": x_dpi, "imageYResolution": y_dpi}
 
     async def svg_unavailable(self, session: SessionRecord, page: int) -> dict[str, Any]:
-        source, info = await self.info(session)
+        source, info = await self.info(session, page)
         size = self.check_page(info, page)
         return {"errorCode": "SvgNotAvailable", "pageAttributes": self.raster_attributes(session, source, size)}
 
     async def text(self, session: SessionRecord, first: int, last: int) -> list[dict[str, Any]]:
-        source, info = await self.info(session)
+        source, info = await self.info(session, last)
         count = info["pageCount"]
         if first > last or first >= count:
             raise invalid("PageNumberBegin", f"a page range within 0-{count - 1}", where="path")
@@ -271,7 +280,7 @@ class Pages:
     async def prepare(self, session: SessionRecord, count: int) -> None:
         """Render the first pages ahead of requests (SessionStarted, countOfInitialPages)."""
         try:
-            source, info = await self.info(session)
+            source, info = await self.info(session, count - 1)
             wanted = session["props"].get("contentType") or "svg"
             for page in range(min(count, info["pageCount"])):
                 if wanted in RASTER_TYPES or not self.svg_available(session, source):

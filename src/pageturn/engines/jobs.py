@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from . import images, pdf, poppler_svg, raster, search_text, svg
+from . import images, office_prefix, pdf, poppler_svg, raster, search_text, svg
 from .errors import SvgNotAvailable
 from .watermark import draw_watermarks, parse_watermarks
 
@@ -145,6 +145,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "redacted_text": redacted_text,
     "ping": ping,
     "close_documents": close_documents,
+    "docx_prefix": office_prefix.docx_prefix,   # the first pages of a long .docx, converted ahead of the whole
 }
 
 # conversion API and OCR jobs (their own module, see engines.convert_jobs)

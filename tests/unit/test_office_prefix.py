@@ -1,0 +1,94 @@
+"""The prefix of a long Word document (engines/office_prefix.py): where it is cut, which section properties the
+cut section keeps, and the documents it refuses to cut because their first pages would differ."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from docx import Document
+from docx.enum.section import WD_SECTION
+from docx.oxml import parse_xml
+from docx.shared import Inches
+
+from officegen import FILLER, docx_pages
+from pageturn.engines.office_prefix import docx_prefix
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+FIELD = f'<w:fldSimple xmlns:w="{W}" w:instr=" {{}} \\* MERGEFORMAT"><w:r><w:t>1</w:t></w:r></w:fldSimple>'
+
+
+def _cut(src: Path, tmp_path: Path, **kw) -> tuple[dict, Path]:
+    dest = tmp_path / "prefix.docx"
+    return docx_prefix(str(src), str(dest), **{"min_document_bytes": 0, "budget": 3000, **kw}), dest
+
+
+def test_the_first_body_elements_are_kept_with_every_other_part(tmp_path):
+    src = tmp_path / "long.docx"
+    docx_pages(src, 40)
+    facts, dest = _cut(src, tmp_path)
+    assert facts["made"] and 0 < facts["keptBytes"] < facts["documentBytes"]
+    original, prefix = Document(str(src)), Document(str(dest))
+    kept = [p.text for p in prefix.paragraphs]
+    assert 0 < len(kept) < len(original.paragraphs)
+    assert kept == [p.text for p in original.paragraphs][:len(kept)]
+    assert prefix.element.body[-1].tag == f"{{{W}}}sectPr"
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dest) as b:
+        assert set(a.namelist()) == set(b.namelist())
+        assert all(a.read(n) == b.read(n) for n in a.namelist() if n != "word/document.xml")
+
+
+def test_the_cut_section_keeps_its_own_properties(tmp_path):
+    document = Document()
+    document.sections[0].page_width = Inches(7)      # the first section: 7 inches wide
+    for index in range(30):
+        document.add_paragraph(f"first section {index} {FILLER}")
+    later = document.add_section(WD_SECTION.NEW_PAGE)
+    later.page_width = Inches(11)                    # the last one (the body's own sectPr): 11 inches
+    for index in range(30):
+        document.add_paragraph(f"second section {index} {FILLER}")
+    src = tmp_path / "sections.docx"
+    document.save(str(src))
+    facts, dest = _cut(src, tmp_path)
+    assert facts["made"]
+    prefix = Document(str(dest))
+    assert all(p.text.startswith("first section") for p in prefix.paragraphs)
+    assert [s.page_width for s in prefix.sections] == [Inches(7)]
+
+
+def _with_footer_field(path: Path, instruction: str) -> None:
+    document = Document()
+    document.sections[0].footer.paragraphs[0]._p.append(parse_xml(FIELD.format(instruction)))
+    for index in range(60):
+        document.add_paragraph(f"{index} {FILLER}")
+    document.save(str(path))
+
+
+def test_a_page_count_in_the_footer_is_refused(tmp_path):
+    src = tmp_path / "numpages.docx"
+    _with_footer_field(src, "NUMPAGES")
+    facts, dest = _cut(src, tmp_path)
+    assert not facts["made"] and "NUMPAGES" in facts["reason"] and not dest.exists()
+    _with_footer_field(src, "PAGE")                  # the page's own number is the same in both
+    assert _cut(src, tmp_path)[0]["made"]
+
+
+def test_a_reference_in_the_first_pages_is_refused(tmp_path):
+    document = Document()
+    for index in range(60):
+        paragraph = document.add_paragraph(f"{index} {FILLER}")
+        if index == 2:
+            paragraph._p.append(parse_xml(FIELD.format("PAGEREF _Toc1 \\h")))
+    src = tmp_path / "pageref.docx"
+    document.save(str(src))
+    facts, _ = _cut(src, tmp_path)
+    assert not facts["made"] and "PAGEREF" in facts["reason"]
+
+
+def test_small_documents_and_other_files_are_left_whole(tmp_path):
+    src = tmp_path / "short.docx"
+    docx_pages(src, 3)
+    assert docx_prefix(str(src), str(tmp_path / "p.docx")) == {"made": False, "reason": "small document"}
+    assert _cut(src, tmp_path, budget=10**9)[0] == {"made": False, "reason": "small document"}
+    other = tmp_path / "other.docx"
+    other.write_bytes(b"\xd0\xcf\x11\xe0 an encrypted Word file is an OLE container, not a zip")
+    assert not _cut(other, tmp_path)[0]["made"]
