@@ -70,13 +70,17 @@ class DocumentText:
     async def batch(self, source: PageSource, batch: int, pages: range) -> list[PageText]:
         """The text of the pages of one batch, from the cache or extracted now."""
         path = self._path(source, pages)
-        try:
-            return json.loads(await asyncio.to_thread(path.read_bytes))
-        except (FileNotFoundError, ValueError):
-            pass
+        group = self.pages.cache.path(source.scope, "pages", source.content_key)
+        for attempt in ("local", "shared"):  # this node's cache, then text another node published
+            try:
+                return json.loads(await asyncio.to_thread(path.read_bytes))
+            except (FileNotFoundError, ValueError):
+                if attempt == "shared" or not await self.pages.cache.fetch_file(path, group):
+                    break
         slot = batch % max(1, self.pages.pool.size)
         texts = await self._run(source, self._key(source, slot), "search_page_texts", pages.start, pages.stop - 1)
         self.pages.cache.write_bytes(path, json.dumps(texts, separators=(",", ":"), ensure_ascii=False).encode())
+        self.pages.cache.publish_file(path)
         return texts
 
     async def batches(self, source: PageSource, page_count: int
