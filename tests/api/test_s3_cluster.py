@@ -119,6 +119,46 @@ def test_a_node_started_empty_serves_output_rendered_elsewhere_without_rendering
             node.stop()
 
 
+def _docx_with_a_large_picture() -> bytes:
+    """A Word document whose PDF is a few MB (a noise picture does not compress): its upload to the bucket takes
+    long enough that a node taking the lock the moment the converting node let go would find nothing there."""
+    import io
+
+    from docx import Document
+    from docx.shared import Inches
+    from PIL import Image
+    picture = io.BytesIO()
+    Image.frombytes("RGB", (1100, 1100), os.urandom(1100 * 1100 * 3)).save(picture, "PNG", compress_level=1)
+    document = Document()
+    document.add_paragraph("Converted once for the whole cluster")
+    document.add_picture(io.BytesIO(picture.getvalue()), width=Inches(5))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_two_nodes_asked_for_the_same_office_document_at_once_convert_it_once(tmp_path, redis_url, s3):
+    prefix = f"once-{os.urandom(6).hex()}"
+    env = {**s3.server_env(prefix), "PAGETURN_METADATA": redis_url.replace("/0", "/6"),
+           "PAGETURN_METRICS_TOKEN": TOKEN, "PAGETURN_OFFICE_ENABLED": "true", "PAGETURN_OFFICE_WORKERS": "1"}
+    nodes = [_node(tmp_path, name, env).start() for name in ("a", "b")]
+    try:
+        apis = [Prizm(node.url) for node in nodes]
+        data = _docx_with_a_large_picture()
+        with ThreadPoolExecutor(2) as pool:  # each upload starts its node's conversion
+            sids = list(pool.map(lambda api: api.session_with(data, "docx"), apis))
+            first = list(pool.map(_page, apis, sids))
+        assert [r.status_code for r in first] == [200, 200], [r.text for r in first]
+        assert first[0].content == first[1].content
+        conversions = [value(scrape(node.url), "pageturn_conversion_duration_seconds_count", kind="office",
+                             outcome="ok") for node in nodes]
+        assert sorted(conversions) == [0, 1], conversions
+        assert "converted elsewhere" in nodes[conversions.index(0)].log()
+    finally:
+        for node in nodes:
+            node.stop()
+
+
 @pytest.mark.parametrize("size", [200_000, 3 << 20], ids=["single-put", "multipart"])
 def test_sixteen_uploads_of_the_same_bytes_from_two_nodes_leave_one_object(tmp_path, redis_url, s3, size):
     prefix = f"race-{os.urandom(6).hex()}"
