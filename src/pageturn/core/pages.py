@@ -95,6 +95,7 @@ class Pages:
         key = (str(source.path), hashlib.sha256((source.password or "").encode()).hexdigest())
         info = self._info.get(key)
         if info is None:
+            self.cache.look_ahead(self._group(source))  # first sight of this content: is its output published?
             info = await self._job(source, "document_info")
             if len(self._info) > 2000:
                 self._info.clear()

@@ -187,6 +187,9 @@ class CacheStore:
         is a directory above it whose published names are looked up together (one listing, many lookups)."""
         return False
 
+    def look_ahead(self, group: Path) -> None:
+        """A hint: fetch_file will soon be asked about `group` (its lookup can start now, in the background)."""
+
     def publish_file(self, path: Path) -> None:
         """Offer a finished file to other nodes in the background, never delaying the caller (nothing to do
         when they read the same directory)."""

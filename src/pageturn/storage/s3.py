@@ -339,6 +339,14 @@ class S3CacheStore(CacheStore):
         self._listings[group] = (time.monotonic(), names)
         return names
 
+    def look_ahead(self, group: Path) -> None:
+        relative = self._relative(group)
+        known = self._listings.get(relative)
+        if relative in self._listing or (known is not None and known[0] > time.monotonic() - LISTING_TTL):
+            return
+        ahead = asyncio.ensure_future(self._published(relative))
+        ahead.add_done_callback(lambda f: f.cancelled() or f.exception())  # an outage: fetch_file says so
+
     def _list_names(self, group: str) -> frozenset[str]:
         return frozenset(key for key, _ in self.bucket.list(group + "/"))
 
