@@ -307,6 +307,8 @@ class S3CacheStore(CacheStore):
 
     # ---- single files (rendered output) ----------------------------------------------------------------------
     async def fetch_file(self, path: Path, group: Path) -> bool:
+        if not self.bucket.available:  # an outage: render now rather than wait for timeouts (the probe says)
+            return False
         relative = self._relative(path)
         try:
             if relative not in await self._published(self._relative(group)):
@@ -342,7 +344,8 @@ class S3CacheStore(CacheStore):
     def look_ahead(self, group: Path) -> None:
         relative = self._relative(group)
         known = self._listings.get(relative)
-        if relative in self._listing or (known is not None and known[0] > time.monotonic() - LISTING_TTL):
+        fresh = known is not None and known[0] > time.monotonic() - LISTING_TTL
+        if not self.bucket.available or relative in self._listing or fresh:
             return
         ahead = asyncio.ensure_future(self._published(relative))
         ahead.add_done_callback(lambda f: f.cancelled() or f.exception())  # an outage: fetch_file says so
@@ -351,7 +354,7 @@ class S3CacheStore(CacheStore):
         return frozenset(key for key, _ in self.bucket.list(group + "/"))
 
     def publish_file(self, path: Path) -> None:
-        if len(self._publishing) >= MAX_PUBLISHING:  # the bucket is slow or away: this output stays local
+        if len(self._publishing) >= MAX_PUBLISHING or not self.bucket.available:  # slow or away: kept local
             return
         relative = self._relative(path)
 
