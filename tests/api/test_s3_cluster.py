@@ -106,6 +106,7 @@ def test_a_node_started_empty_serves_output_rendered_elsewhere_without_rendering
         node_c = Prizm(c.url)
         assert [_page(node_c, sid, page).content for page in range(3)] == pngs
         assert node_c.get("/PCCIS/V1/Page/q/1", params={**doc, "ContentType": "svgb"}).content == svg
+        assert list((c.data_dir / "cache").rglob("page.svg-*.gz"))  # with its gzip twin
         assert node_c.get("/PCCIS/V1/Document/q/0-2/Text", params=doc).json() == text
         samples = scrape(c.url)
         assert _renders(c.url) == 0, "the empty node rendered what the bucket had"

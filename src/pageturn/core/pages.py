@@ -138,9 +138,7 @@ class Pages:
         future = asyncio.get_running_loop().create_future()
         self._inflight[path] = future
         try:
-            if group is not None and await self.cache.fetch_file(path, group):
-                for companion in companions:  # optional extras (a gzip twin): the main file is what counts
-                    await self.cache.fetch_file(companion, group)
+            if group is not None and await self._fetch_shared(path, group, companions):
                 self.on_cache_lookup("shared")
                 data = self.hot.get(path)
             else:
@@ -159,6 +157,13 @@ class Pages:
             raise
         finally:
             self._inflight.pop(path, None)
+
+    async def _fetch_shared(self, path: Path, group: Path, companions: tuple[Path, ...]) -> bool:
+        """Another node's published output into the local cache: its optional companions (a gzip twin) first,
+        so a request that finds the main file finds them too."""
+        for companion in companions:
+            await self.cache.fetch_file(companion, group)
+        return await self.cache.fetch_file(path, group)
 
     # ---- outputs ------------------------------------------------------------------------------------------------
     def raster_resolution(self, session: SessionRecord, size: dict[str, Any] | None = None) -> int | None:
