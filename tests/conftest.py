@@ -86,10 +86,10 @@ def make_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def office_server(tmp_path_factory):
+def office_server(tmp_path_factory, storage):
     """A server light on processes (one LibreOffice, one render worker) for modules that convert documents."""
     server = ServerProcess(tmp_path_factory.mktemp("office"), {"PAGETURN_OFFICE_WORKERS": "1",
-                                                               "PAGETURN_RENDER_WORKERS": "1"}).start()
+                                                               "PAGETURN_RENDER_WORKERS": "1", **storage}).start()
     yield server
     server.stop()
 
@@ -106,10 +106,25 @@ def quiet_server(tmp_path_factory):
     server.stop()
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "storages(*names): run the test once per blob store (dir, s3)")
+
+
+def _storages_marked(module) -> bool:
+    return any(mark.name == "storages" for item in vars(module).values() for mark in getattr(item, "pytestmark", ()))
+
+
 def pytest_generate_tests(metafunc):
-    """A module that sets STORAGES = ("dir", "s3") runs its `server` tests once per blob store."""
+    """A module that sets STORAGES = ("dir", "s3") runs its `server` tests once per blob store; a test marked
+    @pytest.mark.storages("dir", "s3") runs once per blob store on its module's `server` or `office_server`
+    (the module's other tests then run on the directory store's, the same one)."""
     storages = getattr(metafunc.module, "STORAGES", None)
-    if storages and "server" in metafunc.fixturenames:
+    mark = metafunc.definition.get_closest_marker("storages")
+    if mark is not None:
+        storages = mark.args
+    elif storages is None and _storages_marked(metafunc.module):
+        storages = ("dir",)
+    if storages and "storage" in metafunc.fixturenames:
         metafunc.parametrize("storage", storages, indirect=True, scope="module")
 
 
@@ -129,6 +144,21 @@ def storage(request) -> dict[str, str]:
     if getattr(request, "param", "dir") == "dir":
         return {}
     return request.getfixturevalue("s3").server_env(f"t-{os.urandom(6).hex()}")
+
+
+@pytest.fixture
+def forget_local_copies(request, storage):
+    """For tests run on both stores: on S3, removes the server's local copies of stored documents (as its cache
+    eviction would, or as another node never had them), so what comes next reads them through the bucket.
+    Nothing on the directory store, where they are the documents themselves."""
+    def forget() -> None:
+        if not storage:
+            return
+        for name in ("server", "office_server"):
+            if name in request.fixturenames:
+                for path in (request.getfixturevalue(name).data_dir / "blobs").glob("*/*"):
+                    path.unlink(missing_ok=True)
+    return forget
 
 
 @pytest.fixture(scope="module")

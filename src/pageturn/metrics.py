@@ -107,7 +107,8 @@ class Metrics:
         self.conversion_seconds = Histogram("pageturn_conversion_duration_seconds",
                                             "conversions to PDF (LibreOffice, comparison), by kind and outcome",
                                             ["kind", "outcome"], buckets=WORK_BUCKETS, registry=r)
-        self.cache = Counter("pageturn_page_cache_lookups", "page output cache lookups: hit or miss (rendered)",
+        self.cache = Counter("pageturn_page_cache_lookups",
+                             "page output cache lookups: hit, shared (fetched from the bucket) or miss (rendered)",
                              ["result"], registry=r)
         self._readings = _Readings()
         r.register(self._readings)
@@ -131,8 +132,9 @@ class Metrics:
         self.add_gauge("pageturn_disk_bytes", "bytes on disk, by area (cache: rendered and converted output; "
                        "blobs: stored documents), measured at most once a minute", lambda: disk.bytes, ("area",))
 
-    def cache_lookup(self, hit: bool) -> None:
-        self.cache.labels("hit" if hit else "miss").inc()
+    def cache_lookup(self, result: str) -> None:
+        """hit (this node's cache), shared (fetched from another node's published output) or miss (rendered)."""
+        self.cache.labels(result).inc()
 
     def converted(self, kind: str, outcome: str, seconds: float) -> None:
         self.conversion_seconds.labels(kind, outcome).observe(seconds)

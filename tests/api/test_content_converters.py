@@ -188,7 +188,9 @@ def test_bilevel_tiff_pages_use_group4(conv):
 
 
 # ---- combining, ranges, passwords, headers ------------------------------------------------------------------------
-def test_three_sources_of_different_formats_combine_in_order(conv, sources):
+@pytest.mark.storages("dir", "s3")
+def test_three_sources_of_different_formats_combine_in_order(conv, sources, forget_local_copies):
+    forget_local_copies()  # on S3: the sources are read through the bucket
     docx_id, markers = sources["docx"]
     tiff_id, _ = sources["tiff"]
     pdf_id, _ = sources["pdf"]
@@ -198,6 +200,7 @@ def test_three_sources_of_different_formats_combine_in_order(conv, sources):
     assert started["input"]["sources"][1] == {"fileId": tiff_id, "pages": ""}
     assert started["input"]["dest"] == {"format": "pdf", "pdfOptions": {"forceOneFilePerPage": False}}
     answer = conv.wait(started["processId"])
+    forget_local_copies()  # and the output was stored there too
     result = answer["output"]["results"][0]
     assert result["pageCount"] == 6
     assert result["sources"] == [{"fileId": docx_id, "pages": "2"}, {"fileId": tiff_id, "pages": "1-3"},

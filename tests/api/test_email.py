@@ -69,16 +69,20 @@ def test_html_body_with_inline_image(api):
     assert _attachments(api, sid) == []  # an inline image is part of the body, not an attachment
 
 
-def test_attachments_listed_and_each_viewable(api, tmp_path):
+@pytest.mark.storages("dir", "s3")
+def test_attachments_listed_and_each_viewable(api, tmp_path, forget_local_copies):
     data, pdf_marker, docx_marker = _with_attachments(tmp_path)
-    sid = api.session_with(data, "eml")
+    sid = api.session_with(data, "eml", {"startConverting": "none"})  # nothing read ahead, so that on S3 ...
+    forget_local_copies()  # ... the message is read through the bucket for its attachments
+    early = _attachments(api, sid)
     text = document_text(api, sid)
     assert "marker platypus" in text
     for name in ("report.pdf", "letter.docx", "forwarded.eml"):
         assert name in text  # the attachment list on the message page, with sizes
     listed = _attachments(api, sid)
     assert [a["displayName"] for a in listed] == ["report.pdf", "letter.docx", "forwarded.eml"]
-    assert _attachments(api, sid) == listed  # the same child sessions on every poll
+    assert _attachments(api, sid) == listed == early  # the same child sessions on every poll
+    forget_local_copies()
     children = [a["viewingSessionId"] for a in listed]
     assert pdf_marker in document_text(api, children[0])
     assert docx_marker in document_text(api, children[1])

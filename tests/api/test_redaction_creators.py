@@ -146,11 +146,14 @@ def plain_text(prizm: Prizm, source: str, markup: str, line_endings: str | None 
     return finish(prizm, f"/v2/plainTextRedactors/{r.json()['processId']}")
 
 
-def test_plain_text_redactor(prizm):
+@pytest.mark.storages("dir", "s3")
+def test_plain_text_redactor(prizm, forget_local_copies):
     pdf = make_pages_with([["Name Ann Smith", "SSN 123-45-6789 on file"], ["second page 555-12-3456 end"]])
     source = upload(prizm, pdf, "pdf")
+    forget_local_copies()  # on S3: the creator reads the document through the bucket
     marks = marks_of(prizm, create(prizm, source, [SSN_RULE]))
     markup = upload_markup(prizm, marks)
+    forget_local_copies()  # and the redactor both the document and the markup
     for ending in ("\n", "\r\n"):
         result = plain_text(prizm, source, markup, ending)
         assert result["state"] == "complete", result

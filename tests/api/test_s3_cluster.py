@@ -13,7 +13,9 @@ import requests
 
 from api.prizm import V1, Prizm, error_code
 from api.samples import docx_bytes, known_pdf
+from api.test_operations import TOKEN, scrape, value
 from conftest import ServerProcess
+from docgen import make_pdf_pages
 
 
 def _wait_for(condition, what: str, timeout: float = 60) -> None:
@@ -71,6 +73,90 @@ def test_any_node_serves_any_session_and_survives_a_node_dying(tmp_path, redis_u
         assert "converted elsewhere" in b.log() and "converted elsewhere" in c.log()
     finally:
         for node in (a, b, c):
+            node.stop()
+
+
+def _renders(url: str) -> float:
+    """Render jobs this node ran (pages, SVG, text), from its /metrics."""
+    samples = scrape(url)
+    return sum(value(samples, "pageturn_render_duration_seconds_count", job=job)
+               for job in ("render_raster", "render_svg", "page_text", "page_text_ocr"))
+
+
+def test_a_node_started_empty_serves_output_rendered_elsewhere_without_rendering(tmp_path, redis_url, s3):
+    prefix = f"shared-{os.urandom(6).hex()}"
+    env = {**s3.server_env(prefix), "PAGETURN_METADATA": redis_url.replace("/0", "/5"),
+           "PAGETURN_METRICS_TOKEN": TOKEN}
+    a, c = _node(tmp_path, "a", env).start(), _node(tmp_path, "c", env)
+    try:
+        node_a = Prizm(a.url)
+        sid = node_a.session_with(make_pdf_pages(3, lines=5))
+        doc = {"DocumentID": "u" + sid}
+        pngs = [_page(node_a, sid, page).content for page in range(3)]
+        svg = node_a.get("/PCCIS/V1/Page/q/1", params={**doc, "ContentType": "svgb"}).content
+        text = node_a.get("/PCCIS/V1/Document/q/0-2/Text", params=doc).json()
+        assert _renders(a.url) >= 7
+        # published in the background: 3 PNG, 1 SVG and its gzip twin, 3 pages of text
+        _wait_for(lambda: len([k for k in s3.keys(f"{prefix}/cache/") if "/pages/" in k]) >= 8,
+                  "the rendered output to be published")
+
+        a.stop(signal.SIGKILL)  # the node that rendered everything dies
+        c.start()               # and one with an empty data directory takes its sessions
+        assert not list((c.data_dir / "cache").rglob("page*"))
+        node_c = Prizm(c.url)
+        assert [_page(node_c, sid, page).content for page in range(3)] == pngs
+        assert node_c.get("/PCCIS/V1/Page/q/1", params={**doc, "ContentType": "svgb"}).content == svg
+        assert list((c.data_dir / "cache").rglob("page.svg-*.gz"))  # with its gzip twin
+        assert node_c.get("/PCCIS/V1/Document/q/0-2/Text", params=doc).json() == text
+        samples = scrape(c.url)
+        assert _renders(c.url) == 0, "the empty node rendered what the bucket had"
+        assert value(samples, "pageturn_page_cache_lookups_total", result="shared") >= 7
+        assert value(samples, "pageturn_page_cache_lookups_total", result="miss") == 0
+        # from now on its own cache answers
+        assert _page(node_c, sid, 0).content == pngs[0]
+        assert value(scrape(c.url), "pageturn_page_cache_lookups_total", result="hit") >= 1
+    finally:
+        for node in (a, c):
+            node.stop()
+
+
+def _docx_with_a_large_picture() -> bytes:
+    """A Word document whose PDF is a few MB (a noise picture does not compress): its upload to the bucket takes
+    long enough that a node taking the lock the moment the converting node let go would find nothing there."""
+    import io
+
+    from docx import Document
+    from docx.shared import Inches
+    from PIL import Image
+    picture = io.BytesIO()
+    Image.frombytes("RGB", (1100, 1100), os.urandom(1100 * 1100 * 3)).save(picture, "PNG", compress_level=1)
+    document = Document()
+    document.add_paragraph("Converted once for the whole cluster")
+    document.add_picture(io.BytesIO(picture.getvalue()), width=Inches(5))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_two_nodes_asked_for_the_same_office_document_at_once_convert_it_once(tmp_path, redis_url, s3):
+    prefix = f"once-{os.urandom(6).hex()}"
+    env = {**s3.server_env(prefix), "PAGETURN_METADATA": redis_url.replace("/0", "/6"),
+           "PAGETURN_METRICS_TOKEN": TOKEN, "PAGETURN_OFFICE_ENABLED": "true", "PAGETURN_OFFICE_WORKERS": "1"}
+    nodes = [_node(tmp_path, name, env).start() for name in ("a", "b")]
+    try:
+        apis = [Prizm(node.url) for node in nodes]
+        data = _docx_with_a_large_picture()
+        with ThreadPoolExecutor(2) as pool:  # each upload starts its node's conversion
+            sids = list(pool.map(lambda api: api.session_with(data, "docx"), apis))
+            first = list(pool.map(_page, apis, sids))
+        assert [r.status_code for r in first] == [200, 200], [r.text for r in first]
+        assert first[0].content == first[1].content
+        conversions = [value(scrape(node.url), "pageturn_conversion_duration_seconds_count", kind="office",
+                             outcome="ok") for node in nodes]
+        assert sorted(conversions) == [0, 1], conversions
+        assert "converted elsewhere" in nodes[conversions.index(0)].log()
+    finally:
+        for node in nodes:
             node.stop()
 
 

@@ -253,9 +253,11 @@ def test_image_pages_are_pages_without_text(api):
     assert hits == [] and last["pagesWithoutText"] == [0]
 
 
-def test_search_contexts_from_a_work_file_and_from_uploaded_text(api):
+@pytest.mark.storages("dir", "s3")
+def test_search_contexts_from_a_work_file_and_from_uploaded_text(api, forget_local_copies):
     data, _ = make_pdf()
     file_id = api.post("/PCCIS/V1/WorkFile", data=data, params={"FileExtension": "pdf"}).json()["fileId"]
+    forget_local_copies()  # on S3: read back through the bucket
     r = api.post("/v2/searchContexts", json={"input": {"documentIdentifier": "doc-1", "source": "workFile",
                                                        "fileId": file_id}})
     assert r.status_code == 200, r.text

@@ -36,3 +36,29 @@ def test_expired_work_files_leave_the_bucket_at_the_sweep(tmp_path, s3):
             assert s3.keys(f"{prefix}/blobs/") == [stays]
             assert (await app.client.get(f"/PCCIS/V1/WorkFile/{kept_id}")).status == 200
     asyncio.run(scenario())
+
+
+def test_published_pages_go_with_their_session_or_after_the_cache_lifetime(tmp_path, s3):
+    """Rendered output published to the bucket: a private session's with the session, shared output once it is
+    older than cache_lifetime, as on disk."""
+    from pageturn.app import CACHE
+    prefix = f"inproc-pages-{os.urandom(6).hex()}"
+
+    async def scenario():
+        async with in_process(tmp_path, engines=True, session_lifetime="20m", cache_lifetime="1d",
+                              **_settings(s3, prefix)) as app:
+            private = await app.session_with(pdf_bytes("private pages"), {"serverCaching": "none"})
+            shared = await app.session_with(pdf_bytes("shared pages"))
+            for sid in (private, shared):
+                r = await app.client.get("/PCCIS/V1/Page/q/0", params={"DocumentID": "u" + sid, "ContentType": "png"})
+                assert r.status == 200, await r.text()
+            await app.app[CACHE].settle()
+            assert s3.keys(f"{prefix}/cache/s-{private}/pages/") and s3.keys(f"{prefix}/cache/shared/pages/")
+            app.clock.advance(3600)  # both sessions expire; the shared output is an hour old
+            await app.sweep()
+            assert s3.keys(f"{prefix}/cache/s-{private}/") == []
+            assert s3.keys(f"{prefix}/cache/shared/pages/")
+            app.clock.advance(DAY)
+            await app.sweep()
+            assert s3.keys(f"{prefix}/cache/") == []
+    asyncio.run(scenario())

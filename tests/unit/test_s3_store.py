@@ -94,6 +94,46 @@ def test_conversions_are_published_for_other_nodes_and_removed_with_their_sessio
     assert not other.exists() and s3.keys(prefix + "cache/s-abc/") == []
 
 
+def test_single_files_are_published_in_the_background_and_fetched_by_another_node(s3, tmp_path, prefix):
+    bucket = _bucket(s3, prefix)
+    one = S3CacheStore(tmp_path / "one" / "cache", _tmp(tmp_path / "one"), bucket)
+    two = S3CacheStore(tmp_path / "two" / "cache", _tmp(tmp_path / "two"), bucket)
+    group = ("s-abc", "pages", "content1")
+    page, text = one.path(*group, "0", "page.png-d1"), one.path(*group, "0", "text.json")
+    one.write_bytes(page, b"\x89PNG rendered on one")
+    one.write_bytes(text, b'{"text": "hello"}')
+
+    async def run() -> None:
+        # before anything is published: not there (and the empty listing is remembered a few seconds)
+        assert not await two.fetch_file(two.path(*group, "0", "page.png-d1"), two.path(*group))
+        one.publish_file(page)
+        one.publish_file(text)
+        await one.settle()
+        assert sorted(s3.keys(prefix + "cache/")) == [f"{prefix}cache/s-abc/pages/content1/0/page.png-d1",
+                                                       f"{prefix}cache/s-abc/pages/content1/0/text.json"]
+        two._listings.clear()  # as after LISTING_TTL
+        target = two.path(*group, "0", "page.png-d1")
+        assert await two.fetch_file(target, two.path(*group))
+        assert target.read_bytes() == b"\x89PNG rendered on one"
+        assert not await two.fetch_file(two.path(*group, "1", "page.png-d1"), two.path(*group))
+        assert not list(two.tmp.iterdir())
+    asyncio.run(run())
+    two.remove_tree("s-abc")
+    assert s3.keys(prefix + "cache/") == [] and not two.path("s-abc").exists()
+
+
+def test_publishing_a_file_removed_before_its_turn_is_no_error(s3, tmp_path, prefix):
+    cache = S3CacheStore(tmp_path / "cache", _tmp(tmp_path), _bucket(s3, prefix))
+    path = cache.write_bytes(cache.path("shared", "pages", "c", "0", "page.svg-x"), b"<svg/>")
+
+    async def run() -> None:
+        path.unlink()  # e.g. its session ended between the render and the upload's turn
+        cache.publish_file(path)
+        await cache.settle()
+    asyncio.run(run())
+    assert s3.keys(prefix) == []
+
+
 def test_prune_deletes_old_shared_output_in_the_bucket(s3, tmp_path, prefix):
     cache = S3CacheStore(tmp_path / "cache", _tmp(tmp_path), _bucket(s3, prefix), clock=lambda: time.time() + 7200)
     directory = cache.path("shared", "converted", "k")

@@ -66,7 +66,7 @@ async def get_session_burned_document(request: web.Request) -> web.StreamRespons
     name = query_param(request, "ContentDispositionFilename") or "burned"
     if name.lower().endswith(".pdf"):
         name = name[:-4]
-    return web.FileResponse(service.workfiles.path(work), headers={
+    return web.FileResponse(await service.workfiles.local_path(work), headers={
         "Content-Type": "application/pdf", "Content-Disposition": content_disposition(name, "pdf"),
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 

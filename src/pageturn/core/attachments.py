@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any, AsyncIterator, TypedDict, cast
 
 from ..engines.errors import EngineError
@@ -100,7 +101,7 @@ class Attachments(SessionListener):
             viewed["error"] = "The document is not an e-mail, so it has no attachments"
         else:
             try:
-                attachments = await asyncio.to_thread(self._read, source)
+                attachments = await self._attachments(source)
                 if index > len(attachments):
                     viewed["error"] = f"The e-mail has {len(attachments)} attachment(s), not {index}"
                 else:
@@ -121,11 +122,15 @@ class Attachments(SessionListener):
         self.store.delete(LIST_KIND, session["id"])
         self._known.pop(session["id"], None)
 
-    def _read(self, part: DocumentPart) -> list[Attachment]:
-        path = self.workfiles.blobs.path(part["sha256"])
+    async def _attachments(self, part: DocumentPart) -> list[Attachment]:
+        """The message's attachments, read in a thread from this node's copy (fetched when stored in S3)."""
+        path = await self.workfiles.blobs.local_path(part["sha256"])
+        return await asyncio.to_thread(self._read, path, part["extension"])
+
+    def _read(self, path: Path, extension: str) -> list[Attachment]:
         if path.stat().st_size > self.limits.max_bytes:
             return []
-        return read_message(path.read_bytes(), part["extension"], self.limits).attachments
+        return read_message(path.read_bytes(), extension, self.limits).attachments
 
     async def _store_attachment(self, attachment: Attachment, session: SessionRecord) -> DocumentPart:
         async def one_chunk() -> AsyncIterator[bytes]:
@@ -173,7 +178,7 @@ class Attachments(SessionListener):
         if viewed["extension"] not in MAIL_FORMATS or depth >= self.limits.max_message_depth:
             return {"status": "complete", "attachments": []}
         try:
-            attachments = await asyncio.to_thread(self._read, viewed)
+            attachments = await self._attachments(viewed)
         except (EngineError, DomainError):
             return {"status": "complete", "attachments": []}  # the message pages themselves say what is wrong
         listed = []

@@ -354,7 +354,7 @@ class ContentConverters:
         record = self.workfiles.get(source.file_id)
         if record is None:
             raise _source_failure("WorkFileDoesNotExist", "The source work file has expired", source)
-        path, kind, password = str(self.workfiles.path(record)), "pdf", source.password
+        path, kind, password = str(await self.workfiles.local_path(record)), "pdf", source.password
         family = _family(record["fileExtension"])
         if family == "image":
             kind, password = "image", None
@@ -380,7 +380,7 @@ class ContentConverters:
                                   "enabled on this server", source)
         work.mkdir()
         private = work / f"document.{record['fileExtension']}"
-        await asyncio.to_thread(shutil.copyfile, self.workfiles.path(record), private)
+        await asyncio.to_thread(shutil.copyfile, await self.workfiles.local_path(record), private)
         out = work / f"document.{target}"
         try:
             result = await office.convert(private, out, record["fileExtension"], target=target,
@@ -437,7 +437,7 @@ class ContentConverters:
             for item in prepared:  # per-page failures do not fail the process (as the original answers)
                 for number in item.beyond:
                     built.append((None, [{"fileId": item.source.file_id, "pages": str(number)}], 0))
-            return self._store_results(built, "pdf", request)
+            return await self._store_results(built, "pdf", request)
         self._check_beyond(prepared)
         count = sum(len(item.pages) for item in prepared)
         progress.plan(progress.done + 2 + count * ocr_weight + 1)
@@ -457,7 +457,7 @@ class ContentConverters:
             pages = [(item, page) for item in prepared for page in item.pages]
             out = await self._ocr(out, pages, request.ocr_language, scratch / "ocr", started, progress)
         sources = [{"fileId": item.source.file_id, "pages": pages_text(item.pages)} for item in prepared]
-        return self._store_results([(out, sources, count)], "pdf", request)
+        return await self._store_results([(out, sources, count)], "pdf", request)
 
     async def _ocr(self, document: Path, pages: list[tuple[_Prepared, int]], language: str, work: Path,
                    started: float, progress: _Progress) -> Path:
@@ -517,11 +517,11 @@ class ContentConverters:
             for item in prepared:
                 for number in item.beyond:
                     built.append((None, [{"fileId": item.source.file_id, "pages": str(number)}], 0))
-            return self._store_results(built, "tiff", request)
+            return await self._store_results(built, "tiff", request)
         out = scratch / "document.tiff"
         await self._job(str(out), "join_tiffs", frames, str(out), timeout=self._remaining(started))
         sources = [{"fileId": item.source.file_id, "pages": pages_text(item.pages)} for item in prepared]
-        return self._store_results([(out, sources, len(frames))], "tiff", request)
+        return await self._store_results([(out, sources, len(frames))], "tiff", request)
 
     async def _to_pages(self, request: ConversionRequest, item: _Prepared, scratch: Path, started: float,
                         progress: _Progress) -> list[dict]:
@@ -549,7 +549,7 @@ class ContentConverters:
             return out, [{"fileId": item.source.file_id, "pages": str(page + 1)}], 1
 
         built = await self._gather([page_file(page) for page in item.pages])
-        return self._store_results(list(built), fmt, request)
+        return await self._store_results(list(built), fmt, request)
 
     async def _to_docx(self, request: ConversionRequest, scratch: Path, started: float, progress: _Progress
                        ) -> list[dict]:
@@ -559,11 +559,11 @@ class ContentConverters:
             raise _source_failure("WorkFileDoesNotExist", "The source work file has expired", source)
         out, _ = await self._office_convert(source, record, scratch / "docx", "docx", started)
         progress.tick(4)
-        return self._store_results([(out, [{"fileId": source.file_id, "pages": ""}], _docx_pages(out))], "docx",
+        return await self._store_results([(out, [{"fileId": source.file_id, "pages": ""}], _docx_pages(out))], "docx",
                                    request)
 
     # ---- results ------------------------------------------------------------------------------------------------
-    def _store_results(self, built: Sequence[tuple[Path | None, list, int | None]], extension: str,
+    async def _store_results(self, built: Sequence[tuple[Path | None, list, int | None]], extension: str,
                        request: ConversionRequest) -> list[dict]:
         total = sum(path.stat().st_size for path, _, _ in built if path is not None)
         if total > self.limits.max_output:
@@ -574,7 +574,7 @@ class ContentConverters:
             if path is None:
                 results.append({"errorCode": "NoSuchPage", "sources": sources})
                 continue
-            sha256, size = self.workfiles.blobs.put_file(path)
+            sha256, size = await self.workfiles.blobs.put_finished(path)  # in the bucket too, with S3 storage
             work_file = self.workfiles.adopt(sha256, size, extension, min_seconds=request.min_seconds,
                                              require_format=False)
             result: dict[str, Any] = {"fileId": work_file["fileId"], "sources": sources,

@@ -97,7 +97,9 @@ class Documents(SessionListener):
         # failures the document caused, each with when it is forgotten; bounded, oldest first
         self._failures: OrderedDict[str, tuple[DomainError, float]] = OrderedDict()
         self.xps = XpsConverter()     # XPS/OXPS to PDF (xpstopdf, isolated and capped)
-        self._sharing: set[asyncio.Task[None]] = set()  # uploads of finished conversions for other nodes
+        # set when a running conversion's result is in place on this node: its pages are served from then on,
+        # while the conversion still holds the cluster-wide lock until other nodes can fetch the result
+        self._local: dict[str, asyncio.Event] = {}
         self.on_scope_removed = on_scope_removed  # in-memory caches that must forget a removed session's output
         self.locks: LockStore = locks if locks is not None else LocalLocks()  # one conversion per source, cluster-wide
         self.on_converted = on_converted  # (kind, "ok" or "failed", seconds): for metrics
@@ -171,7 +173,7 @@ class Documents(SessionListener):
                     return early
             if not wait:
                 return None
-            await asyncio.shield(task)
+            await self._until_local(task, directory)
         meta = self._meta(directory)
         return PageSource(kind="pdf", path=result, content_key=meta.get("sha256") or key, scope=self.scope(session),
                           password=None, sheets=meta.get("sheets"), extra=meta)
@@ -215,6 +217,18 @@ class Documents(SessionListener):
         while len(self._failures) > MAX_FAILURES:
             self._failures.popitem(last=False)
 
+    async def _until_local(self, task: asyncio.Task[None], directory: Path) -> None:
+        """Wait for a conversion's result on this node (not for its publishing); its failure is raised."""
+        local = self._local.get(str(directory))
+        if local is not None and not task.done():
+            here = asyncio.ensure_future(local.wait())
+            try:
+                await asyncio.wait({task, here}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                here.cancel()
+        if not (directory / "document.pdf").exists():
+            await asyncio.shield(task)
+
     def _start(self, session: SessionRecord, key: str, directory: Path) -> asyncio.Task[None]:
         full_key = str(directory)
         failure = self._failure(full_key)
@@ -224,6 +238,7 @@ class Documents(SessionListener):
         if task is None or task.done():
             if self.previews is not None and self._previewable(session):
                 self._preview_pending[full_key] = asyncio.get_running_loop().create_future()
+            self._local[full_key] = asyncio.Event()
             task = asyncio.create_task(self._convert(session, key, directory))
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # failures are kept in _failures
             self._tasks[full_key] = task
@@ -242,6 +257,7 @@ class Documents(SessionListener):
         finally:
             self._tasks.pop(str(directory), None)
             self._settle_preview(directory)
+            self._local.pop(str(directory), None)
 
     def _previewable(self, session: SessionRecord) -> bool:
         part = self.select_part(session)
@@ -262,6 +278,7 @@ class Documents(SessionListener):
         try:
             if await self.cache.fetch_shared(directory, PUBLISHED):  # another node converted it already
                 log.info("fetched %s converted elsewhere in %.2fs", key[:16], time.monotonic() - started)
+                self._served_here(directory)
                 return
             if self.is_comparison(session):
                 if self.comparer is None:
@@ -274,9 +291,9 @@ class Documents(SessionListener):
             await asyncio.to_thread(self.publish, directory, work / "document.pdf", meta)
             log.info("converted %s in %.2fs", key[:16], time.monotonic() - started)
             self.on_converted(kind, "ok", time.monotonic() - started)
-            sharing = asyncio.create_task(self.cache.share(directory, PUBLISHED))  # not delaying the first page
-            self._sharing.add(sharing)
-            sharing.add_done_callback(self._sharing.discard)
+            self._served_here(directory)  # this node's pages go ahead now, not after the upload below
+            # published before the lock is released: a node waiting for it then fetches instead of converting
+            await self.cache.share(directory, PUBLISHED)
         except StorageUnavailable:
             self.on_converted(kind, "failed", time.monotonic() - started)
             raise  # the store's outage, not the document's fault: nothing to remember
@@ -287,6 +304,11 @@ class Documents(SessionListener):
             raise error from None
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
+
+    def _served_here(self, directory: Path) -> None:
+        local = self._local.get(str(directory))
+        if local is not None:
+            local.set()
 
     async def _convert_office(self, session: SessionRecord, work: Path, directory: Path) -> dict[str, Any]:
         if self.office is None:
@@ -353,7 +375,7 @@ class Documents(SessionListener):
         part = self.select_part(session)
         assert part is not None
         private = work / f"document.{part['extension']}"
-        await asyncio.to_thread(shutil.copyfile, self.blobs.path(part["sha256"]), private)
+        await asyncio.to_thread(shutil.copyfile, await self.blobs.local_path(part["sha256"]), private)
         out = work / "document.pdf"
         count = await self.xps.convert(private, out, timeout=self.conversion_timeout)
         return {"pageCount": count, "sheets": None, "sha256": await asyncio.to_thread(file_sha256, out)}

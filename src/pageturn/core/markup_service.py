@@ -86,8 +86,7 @@ class MarkupService:
         except Exception as exc:
             raise to_domain(exc, "convert") from None
 
-    def _markup_of(self, work: WorkFileRecord) -> list[dict[str, Any]]:
-        path = self.workfiles.path(work)
+    def _markup_of(self, path: Path) -> list[dict[str, Any]]:
         if path.stat().st_size > MAX_MARKUP_BYTES:
             raise ProcessFailed("InvalidMarkup", {"message": f"markup files are at most {MAX_MARKUP_BYTES} bytes"})
         raw = path.read_bytes()
@@ -104,7 +103,7 @@ class MarkupService:
     async def _as_pdf(self, work: WorkFileRecord, scratch: Path) -> tuple[str, str]:
         """(path, kind) the workers read for a work file's document; Office documents are converted first."""
         fmt = formats.format_of(work["fileExtension"])
-        path = self.workfiles.path(work)
+        path = await self.workfiles.local_path(work)  # fetched into this node's cache when stored in S3
         if fmt is None:
             raise ProcessFailed("RedactionError", {"message": "the document's format is not recognised"})
         if fmt.family == "pdf":
@@ -155,7 +154,7 @@ class MarkupService:
         markup = self.workfiles.get(markup_id)
         if markup is None:
             raise ProcessFailed("MarkupFileIdDoesNotExist", {"in": "body", "at": "input.markupFileId"})
-        marks = await asyncio.to_thread(self._markup_of, markup)
+        marks = await asyncio.to_thread(self._markup_of, await self.workfiles.local_path(markup))
         scratch = self._scratch()
         try:
             path, kind = await self._as_pdf(document, scratch)
@@ -326,7 +325,7 @@ class MarkupService:
                                     min_seconds=_min_seconds(body), affinity_token=source["affinityToken"])
 
     async def _plain_text(self, source: WorkFileRecord, markup: WorkFileRecord, line_ending: str) -> dict[str, Any]:
-        path = self.workfiles.path(markup)
+        path = await self.workfiles.local_path(markup)
         try:
             if path.stat().st_size > MAX_MARKUP_BYTES:
                 raise ProcessFailed("InvalidMarkup", {"message": f"markup files are at most {MAX_MARKUP_BYTES} bytes"},

@@ -61,7 +61,7 @@ class Output:
 
 class Pages:
     def __init__(self, documents: Documents, pool: RenderPool, cache: CacheStore, hot: HotFiles, *,
-                 render_timeout: float, on_cache_lookup: Callable[[bool], None] = lambda hit: None,
+                 render_timeout: float, on_cache_lookup: Callable[[str], None] = lambda result: None,
                  ocr_language: str | None = None):
         self.documents = documents
         self.pool = pool
@@ -71,7 +71,8 @@ class Pages:
         self._inflight: dict[Path, asyncio.Future[None]] = {}
         self._served: dict[tuple[Any, ...], Path] = {}  # (session, page, parameters) -> file, for repeat requests
         self._info: dict[tuple[str, str], dict[str, Any]] = {}
-        self.on_cache_lookup = on_cache_lookup  # metrics: an output found in the cache (True) or rendered
+        # metrics: an output found in the local cache ("hit"), fetched from another node's ("shared") or rendered
+        self.on_cache_lookup = on_cache_lookup
         self.ocr_language = ocr_language  # Tesseract languages: pages without a text layer get OCR'd text
 
     # ---- running jobs ---------------------------------------------------------------------------------------
@@ -97,6 +98,7 @@ class Pages:
         key = (str(source.path), hashlib.sha256((source.password or "").encode()).hexdigest())
         info = self._info.get(key)
         if info is None:
+            self.cache.look_ahead(self._group(source))  # first sight of this content: is its output published?
             info = await self._job(source, "document_info")
             if source.provisional:
                 shown = int(source.extra["pages"])
@@ -120,23 +122,39 @@ class Pages:
         digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
         return self.cache.path(source.scope, "pages", source.content_key, str(page), f"{name}-{digest}")
 
-    async def _cached(self, path: Path, produce: Callable[[], Awaitable[bytes]]) -> bytes | None:
-        """Produce a cache file once, however many requests ask for it at the same time; its bytes when small."""
+    def _group(self, source: PageSource) -> Path:
+        """The directory of all output of one content: another node's published output is looked up per group."""
+        return self.cache.path(source.scope, "pages", source.content_key)
+
+    async def _cached(self, path: Path, produce: Callable[[], Awaitable[bytes]], *, group: Path | None = None,
+                      companions: tuple[Path, ...] = ()) -> bytes | None:
+        """Produce a cache file once, however many requests ask for it at the same time; its bytes when small.
+        With a `group`, the output is shared with other nodes (storage permitting): fetched when another node
+        published it, else produced and published in the background, with its `companions` (files `produce`
+        wrote beside it)."""
         data = self.hot.get(path)
         if data is not None or path.exists():
-            self.on_cache_lookup(True)
+            self.on_cache_lookup("hit")
             return data
-        self.on_cache_lookup(False)
         pending = self._inflight.get(path)
         if pending is not None:
+            self.on_cache_lookup("miss")
             await asyncio.shield(pending)
             return self.hot.get(path)
         future = asyncio.get_running_loop().create_future()
         self._inflight[path] = future
         try:
-            data = await produce()
-            self.cache.write_bytes(path, data)
-            self.hot.put(path, data)
+            if group is not None and await self._fetch_shared(path, group, companions):
+                self.on_cache_lookup("shared")
+                data = self.hot.get(path)
+            else:
+                self.on_cache_lookup("miss")
+                data = await produce()
+                self.cache.write_bytes(path, data)
+                self.hot.put(path, data)
+                if group is not None:
+                    for finished in (*companions, path):
+                        self.cache.publish_file(finished)
             future.set_result(None)
             return data
         except BaseException as exc:
@@ -145,6 +163,13 @@ class Pages:
             raise
         finally:
             self._inflight.pop(path, None)
+
+    async def _fetch_shared(self, path: Path, group: Path, companions: tuple[Path, ...]) -> bool:
+        """Another node's published output into the local cache: its optional companions (a gzip twin) first,
+        so a request that finds the main file finds them too."""
+        for companion in companions:
+            await self.cache.fetch_file(companion, group)
+        return await self.cache.fetch_file(path, group)
 
     # ---- outputs ------------------------------------------------------------------------------------------------
     def raster_resolution(self, session: SessionRecord, size: dict[str, Any] | None = None) -> int | None:
@@ -165,16 +190,18 @@ class Pages:
             return None
         watermarks = session_watermarks(session["props"])
         path = self._cache_path(session, source, page, "page.svg", {"k": "svg"})
+        twin = path.with_name(path.name + ".gz")
 
         async def produce() -> bytes:
             data = await self._job(source, "render_svg", page, watermarks=watermarks)
             # a gzip twin lets the file server answer Accept-Encoding: gzip without compressing per request
-            self.cache.write_bytes(path.with_name(path.name + ".gz"), gzip.compress(data, 6))
+            self.cache.write_bytes(twin, gzip.compress(data, 6))
             return data
 
-        data = await self._cached(path, produce)
-        return Output(path, "image/svg+xml", data, self.hot.get(path.with_name(path.name + ".gz")),
-                      provisional=source.provisional)
+        # a preview's pages are replaced by the whole document's: not worth sharing
+        group = None if source.provisional else self._group(source)
+        data = await self._cached(path, produce, group=group, companions=(twin,))
+        return Output(path, "image/svg+xml", data, self.hot.get(twin), provisional=source.provisional)
 
     async def raster(self, session: SessionRecord, page: int, *, fmt: str, scale: float = 1.0, quality: int = 85,
                      tile: tuple[int, int, int, int] | None = None, fit: tuple[int, int] | None = None) -> Output:
@@ -185,7 +212,7 @@ class Pages:
         if known is not None:
             data = self.hot.get(known)
             if data is not None:
-                self.on_cache_lookup(True)
+                self.on_cache_lookup("hit")
                 return Output(known, mime, data)
         source, info = await self.info(session, page)
         size = self.check_page(info, page)
@@ -208,7 +235,8 @@ class Pages:
             return await self._job(source, "render_raster", page, dpi=dpi, scale=scale, fmt=fmt, quality=quality,
                                    tile=tile, fit=fit, watermarks=watermarks)
 
-        data = await self._cached(path, produce)
+        # tiles are many and cheap: only whole pages and thumbnails are worth a round trip to the bucket
+        data = await self._cached(path, produce, group=None if tile or source.provisional else self._group(source))
         if source.provisional:  # not remembered: the next request must find the whole document once it is here
             return Output(path, mime, data, provisional=True)
         if len(self._served) > 50_000:
@@ -255,7 +283,8 @@ class Pages:
             path = self.cache.path(source.scope, "pages", source.content_key, str(page), name)
             try:
                 async with at_once:
-                    data = await self._cached(path, functools.partial(self._text_job, source, page))
+                    data = await self._cached(path, functools.partial(self._text_job, source, page),
+                                              group=self._group(source))
                 return json.loads(data if data is not None else path.read_bytes())
             except ServerError as exc:
                 return {"number": page, "errorCode": 1,

@@ -4,6 +4,7 @@ Every file is written under tmp/ and renamed into place, so a crash never leaves
 looks. The directory can be a volume shared by several nodes: names depend only on content or key."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import shutil
@@ -96,10 +97,12 @@ class BlobStore:
             tmp.unlink(missing_ok=True)
             raise
 
-    def put_file(self, source: Path) -> tuple[str, int]:
-        """Move a finished temp file (under tmp/) into the store."""
+    async def put_finished(self, source: Path) -> tuple[str, int]:
+        """Store a finished temp file (under tmp/, moved in) where every node reads it, as put_stream does for
+        received bytes: hashed in a thread, acknowledged once stored."""
         size = source.stat().st_size
-        return self._commit(source, file_sha256(source)), size
+        sha256 = await asyncio.to_thread(file_sha256, source)
+        return await self._store(source, sha256), size
 
     def _commit(self, tmp: Path, sha256: str) -> str:
         final = self.path(sha256)
@@ -178,6 +181,21 @@ class CacheStore:
 
     async def share(self, directory: Path, names: tuple[str, ...]) -> None:
         """Publish finished output for other nodes (nothing to do when they read the same directory)."""
+
+    async def fetch_file(self, path: Path, group: Path) -> bool:
+        """Bring one file another node published (publish_file) into `path`; False when there is none. `group`
+        is a directory above it whose published names are looked up together (one listing, many lookups)."""
+        return False
+
+    def look_ahead(self, group: Path) -> None:
+        """A hint: fetch_file will soon be asked about `group` (its lookup can start now, in the background)."""
+
+    def publish_file(self, path: Path) -> None:
+        """Offer a finished file to other nodes in the background, never delaying the caller (nothing to do
+        when they read the same directory)."""
+
+    async def settle(self) -> None:
+        """Wait for the background publishing started so far (tests, shutdown)."""
 
     def remove_tree(self, *segments: str) -> None:
         shutil.rmtree(self.path(*segments), ignore_errors=True)

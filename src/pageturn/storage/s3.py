@@ -3,6 +3,9 @@
 Nodes then share nothing but the metadata store (Redis) and the bucket. Keys under the configured prefix:
   blobs/<sha256>                         stored documents (content-addressed, written once: If-None-Match: *)
   cache/<scope>/converted/<key>/<name>   converted documents other nodes may want (meta.json, document.pdf)
+  cache/<scope>/<any other path>         other output published one file at a time (rendered pages, text):
+                                         uploaded in the background after it is produced, looked for by one
+                                         listing per group of files before it is produced again
 
 Engines read local paths, so a blob or a converted document is fetched into the local cache on first use and
 read from there afterwards. Every write goes to a temp file first and is renamed into place (locally) or
@@ -17,6 +20,8 @@ import functools
 import logging
 import os
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +38,9 @@ from .blobs import BlobStore, CacheStore, StorageUnavailable, file_sha256
 log = logging.getLogger(__name__)
 
 PART_SIZE = 8 << 20          # multipart part size (S3's minimum is 5 MiB)
+PUBLISH_THREADS = 2          # background uploads of rendered output at once
+MAX_PUBLISHING = 512         # queued background uploads beyond which new output is not published
+LISTING_TTL = 5.0            # seconds a listing of published output is trusted
 _ABSENT = {"404", "NoSuchKey", "NotFound"}
 _EXISTS = {"412", "PreconditionFailed", "ConditionalRequestConflict", "409"}
 
@@ -284,12 +292,86 @@ class S3BlobStore(BlobStore):
 
 
 class S3CacheStore(CacheStore):
-    """Derived output in the local cache directory; converted documents are also published to the bucket so
-    another node serves them without converting again."""
+    """Derived output in the local cache directory; what other nodes may want (converted documents, rendered
+    pages, extracted text) is also published to the bucket so another node serves it without producing it
+    again. Names only: what the files hold is the callers' business."""
 
     def __init__(self, root: Path, tmp: Path, bucket: Bucket, clock: Clock = system_clock):
         super().__init__(root, tmp, clock)
         self.bucket = bucket
+        # publishing has threads of its own, so a burst of renders never takes the threads requests wait on
+        self._publisher = ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="s3-publish")
+        self._publishing: set[asyncio.Future[None]] = set()
+        self._listings: dict[str, tuple[float, frozenset[str]]] = {}   # group -> (listed at, published names)
+        self._listing: dict[str, asyncio.Future[frozenset[str]]] = {}
+
+    # ---- single files (rendered output) ----------------------------------------------------------------------
+    async def fetch_file(self, path: Path, group: Path) -> bool:
+        if not self.bucket.available:  # an outage: render now rather than wait for timeouts (the probe says)
+            return False
+        relative = self._relative(path)
+        try:
+            if relative not in await self._published(self._relative(group)):
+                return False
+            tmp = _mkstemp(self.tmp)
+            try:
+                if not await asyncio.to_thread(self.bucket.get_file, relative, tmp):
+                    return False  # removed since it was listed
+                self.adopt(path, tmp)  # a rename: readers see the whole file or none
+                return True
+            finally:
+                tmp.unlink(missing_ok=True)
+        except StorageUnavailable:
+            return False  # the caller produces it itself
+
+    async def _published(self, group: str) -> frozenset[str]:
+        """The names under a group, listed at most once per LISTING_TTL seconds (one request instead of a
+        lookup per file; what another node publishes later is seen on the next listing)."""
+        known = self._listings.get(group)
+        if known is not None and known[0] > time.monotonic() - LISTING_TTL:
+            return known[1]
+        running = self._listing.get(group)
+        if running is None:
+            running = asyncio.ensure_future(asyncio.to_thread(self._list_names, group))
+            self._listing[group] = running
+            running.add_done_callback(lambda _f: self._listing.pop(group, None))
+        names = await asyncio.shield(running)
+        if len(self._listings) > 10_000:
+            self._listings.clear()
+        self._listings[group] = (time.monotonic(), names)
+        return names
+
+    def look_ahead(self, group: Path) -> None:
+        relative = self._relative(group)
+        known = self._listings.get(relative)
+        fresh = known is not None and known[0] > time.monotonic() - LISTING_TTL
+        if not self.bucket.available or relative in self._listing or fresh:
+            return
+        ahead = asyncio.ensure_future(self._published(relative))
+        ahead.add_done_callback(lambda f: f.cancelled() or f.exception())  # an outage: fetch_file says so
+
+    def _list_names(self, group: str) -> frozenset[str]:
+        return frozenset(key for key, _ in self.bucket.list(group + "/"))
+
+    def publish_file(self, path: Path) -> None:
+        if len(self._publishing) >= MAX_PUBLISHING or not self.bucket.available:  # slow or away: kept local
+            return
+        relative = self._relative(path)
+
+        def upload() -> None:
+            try:
+                self.bucket.put_file(relative, path, if_absent=False)  # a PUT: the object appears whole
+            except StorageUnavailable as exc:
+                log.debug("could not publish %s: %s", relative, exc.message)
+            except FileNotFoundError:
+                pass  # removed (session ended, cache trimmed) before its turn
+        future = asyncio.get_running_loop().run_in_executor(self._publisher, upload)
+        self._publishing.add(future)
+        future.add_done_callback(self._publishing.discard)
+
+    async def settle(self) -> None:
+        while self._publishing:
+            await asyncio.wait(set(self._publishing))
 
     def _relative(self, directory: Path) -> str:
         return "cache/" + directory.relative_to(self.root).as_posix()
@@ -331,6 +413,8 @@ class S3CacheStore(CacheStore):
     def remove_tree(self, *segments: str) -> None:
         super().remove_tree(*segments)
         relative = self._relative(self.path(*segments)) + "/"
+        for group in [g for g in list(self._listings) if (g + "/").startswith(relative)]:
+            self._listings.pop(group, None)
 
         def remove_shared() -> None:
             try:
@@ -346,8 +430,8 @@ class S3CacheStore(CacheStore):
         removed = super().prune(scope, older_than)
         limit = self.clock() - older_than
         try:
-            stale = [key for key, modified in self.bucket.list(f"cache/{scope}/")
-                     if modified.timestamp() < limit]
+            # every scope: a private session's output published just after its session ended is caught here
+            stale = [key for key, modified in self.bucket.list("cache/") if modified.timestamp() < limit]
             self.bucket.delete(stale)
         except StorageUnavailable:
             pass
