@@ -134,6 +134,23 @@ def test_publishing_a_file_removed_before_its_turn_is_no_error(s3, tmp_path, pre
     assert s3.keys(prefix) == []
 
 
+def test_rendered_output_is_neither_looked_up_nor_published_while_the_bucket_is_away(tmp_path, prefix, s3):
+    dead = Bucket(S3Settings(bucket="pageturn", endpoint="http://127.0.0.1:9", region="us-east-1",
+                             access_key_id=ACCESS_KEY, secret_access_key=SECRET_KEY, timeout=1))
+    cache = S3CacheStore(tmp_path / "cache", _tmp(tmp_path), dead)
+    group = cache.path("shared", "pages", "c")
+    path = cache.write_bytes(group / "0" / "page.png-x", b"\x89PNG")
+
+    async def run() -> None:
+        assert not await cache.fetch_file(group / "1" / "page.png-x", group)  # one failed listing...
+        assert not dead.available
+        cache.look_ahead(group)
+        cache.publish_file(path)
+        assert not cache._listing and not cache._publishing  # ... and then nothing is even tried
+        assert not await cache.fetch_file(group / "1" / "page.png-x", group)
+    asyncio.run(run())
+
+
 def test_prune_deletes_old_shared_output_in_the_bucket(s3, tmp_path, prefix):
     cache = S3CacheStore(tmp_path / "cache", _tmp(tmp_path), _bucket(s3, prefix), clock=lambda: time.time() + 7200)
     directory = cache.path("shared", "converted", "k")

@@ -359,6 +359,8 @@ class S3CacheStore(CacheStore):
         relative = self._relative(path)
 
         def upload() -> None:
+            if not self.bucket.available:  # it failed since this was queued: drop the queue quickly
+                return
             try:
                 self.bucket.put_file(relative, path, if_absent=False)  # a PUT: the object appears whole
             except StorageUnavailable as exc:
