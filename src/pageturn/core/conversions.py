@@ -401,14 +401,7 @@ class ContentConverters:
         async def one(job: Awaitable[Any]) -> Any:
             async with gate:
                 return await job
-        tasks = [asyncio.ensure_future(one(job)) for job in jobs]
-        try:
-            return await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        return list(await _together(*(one(job) for job in jobs)))
 
     # ---- destinations -----------------------------------------------------------------------------------------------
     @staticmethod
@@ -441,28 +434,45 @@ class ContentConverters:
         self._check_beyond(prepared)
         count = sum(len(item.pages) for item in prepared)
         progress.plan(progress.done + 2 + count * ocr_weight + 1)
-        out = scratch / "document.pdf"
         header = request.header.as_job() if request.header else None
         footer = request.footer.as_job() if request.footer else None
-        only = prepared[0]
-        if len(prepared) == 1 and only.path.startswith(str(scratch)) and header is None and footer is None \
-                and only.pages == list(range(only.info["pageCount"])):
-            out = Path(only.path)  # LibreOffice's PDF of the whole document is the answer as it is
-        else:
+
+        async def whole() -> Path:
+            only = prepared[0]
+            if len(prepared) == 1 and only.path.startswith(str(scratch)) and header is None and footer is None \
+                    and only.pages == list(range(only.info["pageCount"])):
+                progress.tick(2)
+                return Path(only.path)  # LibreOffice's PDF of the whole document is the answer as it is
+            out = scratch / "document.pdf"
             await self._job(only.path, "build_pdf", [item.part() for item in prepared], str(out),
                             header=header, footer=footer, timeout=self._remaining(started),
                             source=only.source if len(prepared) == 1 else None)
-        progress.tick(2)
+            progress.tick(2)
+            return out
+
         if request.ocr_language:
+            # each page is recognised from its source, not from the built document: both run at once
             pages = [(item, page) for item in prepared for page in item.pages]
-            out = await self._ocr(out, pages, request.ocr_language, scratch / "ocr", started, progress)
+            work = scratch / "ocr"
+            out, layers = await _together(whole(), self._ocr_layers(pages, request.ocr_language, work, started,
+                                                                     progress))
+            out = await self._lay(out, layers, work, started)
+        else:
+            out = await whole()
         sources = [{"fileId": item.source.file_id, "pages": pages_text(item.pages)} for item in prepared]
         return self._store_results([(out, sources, count)], "pdf", request)
 
     async def _ocr(self, document: Path, pages: list[tuple[_Prepared, int]], language: str, work: Path,
                    started: float, progress: _Progress) -> Path:
-        """Lay recognised text over every page of `document` that has none. Each page is recognised from its
-        source page (an image's own pixels, a scanned PDF page's image), so nothing is rendered twice."""
+        """Lay recognised text over every page of `document` that has none."""
+        return await self._lay(document, await self._ocr_layers(pages, language, work, started, progress), work,
+                               started)
+
+    async def _ocr_layers(self, pages: list[tuple[_Prepared, int]], language: str, work: Path, started: float,
+                          progress: _Progress) -> list[tuple[int, str]]:
+        """The text layer of each page (index in `pages`, file) that has no text of its own. Each page is
+        recognised from its source page (an image's own pixels, a scanned PDF page's image), so nothing is
+        rendered twice."""
         work.mkdir()
 
         async def layer(index: int, item: _Prepared, page: int) -> tuple[int, str] | None:
@@ -475,7 +485,9 @@ class ContentConverters:
             return None if done.get("skipped") else (index, str(out))
 
         jobs = [layer(index, item, page) for index, (item, page) in enumerate(pages)]
-        layers = [x for x in await self._gather(jobs) if x is not None]
+        return [x for x in await self._gather(jobs) if x is not None]
+
+    async def _lay(self, document: Path, layers: list[tuple[int, str]], work: Path, started: float) -> Path:
         if not layers:
             return document
         searchable = work / "searchable.pdf"
@@ -583,6 +595,19 @@ class ContentConverters:
                 result["pageCount"] = count
             results.append(result)
         return results
+
+
+async def _together(*jobs: Awaitable[Any]) -> tuple[Any, ...]:
+    """Run jobs at once and return their results in order; when one fails, the others are cancelled (their
+    worker jobs with them) before the failure is raised."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        return tuple(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _docx_pages(path: Path) -> int | None:
