@@ -23,20 +23,20 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TypedDict
 
 from ..engines import ocr
-from ..storage.metadata import MetadataStore, now
+from ..storage.metadata import MetadataStore
 from . import formats
 from .conversion_input import ConversionRequest, Source, font_available, pages_text, parse, resolve_pages
 from .documents import OfficeConverter
 from .errors import InputError, NotFound, ServerError
-from .ids import is_valid_id, new_file_id
+from .ids import new_file_id
 from .pages import RenderPool
+from .process_records import ProcessRecords
 from .records import WorkFileRecord
 from .workfiles import WorkFiles, iso
 
 log = logging.getLogger(__name__)
 
 KIND = "contentconverter"
-RUNNING = "processing"
 MAX_ATTEMPTS = 2
 HEARTBEAT = 2.0            # seconds between a running process's heartbeats
 STALE_AFTER = 15.0         # a heartbeat older than this means the node running it is gone
@@ -123,7 +123,7 @@ class ContentConverters:
     def __init__(self, store: MetadataStore, workfiles: WorkFiles, *, scratch_root: Path, limits: Limits,
                  pool: RenderPool, office: OfficeConverter | None, exclusive: bool,
                  node_id: str | None = None):
-        self.store = store
+        self.records = ProcessRecords(store, KIND)
         self.workfiles = workfiles
         self.scratch_root = scratch_root
         self.limits = limits
@@ -165,12 +165,10 @@ class ContentConverters:
 
     async def recover(self, *, first: bool) -> None:
         """Take over running processes whose node stopped: run them again, or end them as interrupted."""
-        for process_id, record in self.store.find(KIND, RUNNING):
+        for process_id, record in self.records.running():
             if process_id in self._tasks or record.get("state") != "processing":
                 continue
-            if record["expires"] <= now():
-                continue
-            stale = now() - record.get("heartbeat", 0) > STALE_AFTER
+            stale = self.records.clock() - record.get("heartbeat", 0) > STALE_AFTER
             if not ((first and self.exclusive) or stale):
                 continue
             if record.get("attempts", 1) >= MAX_ATTEMPTS:
@@ -183,11 +181,7 @@ class ContentConverters:
             self._launch(record)
 
     def sweep(self) -> int:
-        removed = 0
-        for process_id, _ in self.store.expired(KIND, now()):
-            self.store.delete(KIND, process_id)
-            removed += 1
-        return removed
+        return self.records.sweep()
 
     # ---- the API's calls ----------------------------------------------------------------------------------------
     def create(self, body: Any, *, affinity: str | None = None) -> dict:
@@ -196,12 +190,11 @@ class ContentConverters:
         if sum(1 for t in self._tasks.values() if not t.done()) >= self.limits.queue_limit + self.limits.concurrency:
             raise ServerError("ServerTooBusy", "Too many conversions are waiting; try again shortly",
                               {"message": "Too many conversions are waiting; try again shortly"})
-        created = now()
-        lifetime = max(self.limits.lifetime, float(request.min_seconds or 0))
+        created, expires = self.records.lifetime(self.limits.lifetime, request.min_seconds)
         first: dict[str, Any] = dict(self.workfiles.get(request.sources[0].file_id) or {})
         record = {
-            "processId": new_file_id(), "input": request.echo, "state": "processing", "percentComplete": 0,
-            "created": created, "expires": created + lifetime, "affinityToken": first.get("affinityToken"),
+            "processId": self.records.new_id(), "input": request.echo, "state": "processing",
+            "percentComplete": 0, "created": created, "expires": expires, "affinityToken": first.get("affinityToken"),
             "minSecondsAvailable": request.min_seconds, "attempts": 1, "affinityHint": affinity,
             # kept to run the process again after a restart; never part of an answer
             "secret": {"passwords": request.secrets(), "ocr": request.ocr_language},
@@ -211,8 +204,8 @@ class ContentConverters:
         return self.view(record)
 
     def get(self, process_id: str) -> dict:
-        record = self.store.get(KIND, process_id) if is_valid_id(process_id) else None
-        if record is None or record["expires"] <= now():
+        record = self.records.load(process_id)
+        if record is None:
             raise NotFound("The content converter does not exist or has expired", error_code="NotFound")
         return self.view(record)
 
@@ -231,13 +224,12 @@ class ContentConverters:
     # ---- records ------------------------------------------------------------------------------------------------
     def _claim(self, record: dict) -> None:
         record["node"] = self.node_id
-        record["heartbeat"] = now()
-        self.store.put(KIND, record["processId"], record, record["expires"], ref=RUNNING)
+        record["heartbeat"] = self.records.clock()
+        self.records.save(record, running=True)
 
     def _save(self, record: dict) -> None:
-        record["heartbeat"] = now()
-        running = record["state"] == "processing"
-        self.store.put(KIND, record["processId"], record, record["expires"], ref=RUNNING if running else None)
+        record["heartbeat"] = self.records.clock()
+        self.records.save(record, running=record["state"] == "processing")
 
     def _finish(self, record: dict, state: str, **fields: Any) -> None:
         record["state"] = state
