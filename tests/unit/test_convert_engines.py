@@ -129,3 +129,18 @@ def test_ocr_kept_engine_writes_the_same_layer_as_the_command(tmp_path, monkeypa
     assert kept == command == _words(tmp_path / "again.pdf")
     with pdfium.PdfDocument(str(tmp_path / "kept.pdf")) as pdf:
         assert pdf[0].get_size() == (612, 792)  # the image's size at its 200 dpi
+
+
+def test_ocr_past_its_deadline_fails_and_leaves_no_layer(tmp_path):
+    from convertgen import make_scan
+    from pageturn.engines import ocr
+    from pageturn.engines.errors import OcrFailed
+
+    png, _ = make_scan([("Quarterly invoice paid", 200, 300)], dpi=200, page=(1700, 2200))
+    picture = tmp_path / "page.pbm"
+    Image.open(io.BytesIO(png)).save(picture, "PPM")
+    with pytest.raises(OcrFailed, match="longer than"):
+        ocr.text_only_pdf(picture, "eng", 200, tmp_path / "late.pdf", timeout=0.001)
+    assert not (tmp_path / "late.pdf").exists()
+    ocr.text_only_pdf(picture, "eng", 200, tmp_path / "next.pdf", timeout=60)  # the kept engine still works
+    assert [w for w, _ in _words(tmp_path / "next.pdf")] == ["Quarterly", "invoice", "paid"]
