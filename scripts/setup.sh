@@ -12,6 +12,7 @@ APT_PACKAGES=(
   fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 fonts-dejavu-core fonts-noto-cjk
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
   tesseract-ocr-por tesseract-ocr-nld
+  libtesseract-dev libleptonica-dev pkg-config g++  # tesserocr is built against Debian's libtesseract
 )
 TEST_APT_PACKAGES=(chromium redis-server wrk haproxy libheif-examples)  # heif-enc writes the tests' HEIC photos
 
@@ -40,6 +41,7 @@ digest=$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "setup: installing Python dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".${extras}"
+  # tesserocr from source: linked to Debian's libtesseract and its language packs, not a wheel's own copy
+  .venv/bin/python -m pip install -q --no-binary tesserocr -e ".${extras}"
   echo "$digest" > "$stamp"
 fi

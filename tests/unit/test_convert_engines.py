@@ -96,3 +96,51 @@ def test_svg_of_an_image_page_holds_it_in_points(tmp_path):
     png = svg.split(b"base64,")[1].split(b'"')[0]
     import base64
     assert Image.open(io.BytesIO(base64.b64decode(png))).size == (200, 100)
+
+
+def _words(pdf_path) -> list[tuple[str, tuple[float, ...]]]:
+    import subprocess
+
+    from lxml import etree
+    xml = subprocess.run(["pdftotext", "-bbox", str(pdf_path), "-"], capture_output=True, check=True).stdout
+    tree = etree.fromstring(xml, etree.XMLParser(recover=True))
+    return [(w.text, tuple(round(float(w.get(k)), 1) for k in ("xMin", "yMin", "xMax", "yMax")))
+            for w in tree.iter("{*}word")]
+
+
+def test_ocr_kept_engine_writes_the_same_layer_as_the_command(tmp_path, monkeypatch):
+    from convertgen import make_scan
+    from pageturn.engines import ocr
+
+    png, _ = make_scan([("Quarterly invoice paid", 200, 300)], dpi=200, page=(1700, 2200))
+    image = Image.open(io.BytesIO(png))
+    picture = tmp_path / ("page" + ocr.picture_suffix(image.mode))
+    image.save(picture, "PPM")
+    assert picture.suffix == ".pbm"
+    ocr.text_only_pdf(picture, "eng", 200, tmp_path / "kept.pdf", timeout=60)
+    engine = ocr._Kept.api
+    assert engine is not None and ocr._Kept.language == "eng"
+    ocr.text_only_pdf(picture, "eng", 200, tmp_path / "again.pdf", timeout=60)
+    assert ocr._Kept.api is engine  # loaded once, kept for the next page
+    monkeypatch.setattr(ocr._Kept, "binding", False)  # as without tesserocr: the `tesseract` command
+    ocr.text_only_pdf(picture, "eng", 200, tmp_path / "command.pdf", timeout=60)
+    kept, command = _words(tmp_path / "kept.pdf"), _words(tmp_path / "command.pdf")
+    assert [w for w, _ in kept] == ["Quarterly", "invoice", "paid"]
+    assert kept == command == _words(tmp_path / "again.pdf")
+    with pdfium.PdfDocument(str(tmp_path / "kept.pdf")) as pdf:
+        assert pdf[0].get_size() == (612, 792)  # the image's size at its 200 dpi
+
+
+def test_ocr_past_its_deadline_fails_and_leaves_no_layer(tmp_path):
+    from convertgen import make_scan
+    from pageturn.engines import ocr
+    from pageturn.engines.errors import OcrFailed
+
+    png, _ = make_scan([("Quarterly invoice paid", 200, 300)], dpi=200, page=(1700, 2200))
+    picture = tmp_path / "page.pbm"
+    Image.open(io.BytesIO(png)).save(picture, "PPM")
+    with pytest.raises(OcrFailed, match="longer than"):
+        ocr.text_only_pdf(picture, "eng", 200, tmp_path / "late.pdf", timeout=0.001)
+    assert not (tmp_path / "late.pdf").exists()
+    ocr.text_only_pdf(picture, "eng", 200, tmp_path / "next.pdf", timeout=60)  # the kept engine still works
+    assert [w for w, _ in _words(tmp_path / "next.pdf")] == ["Quarterly", "invoice", "paid"]

@@ -23,20 +23,20 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TypedDict
 
 from ..engines import ocr
-from ..storage.metadata import MetadataStore, now
+from ..storage.metadata import MetadataStore
 from . import formats
 from .conversion_input import ConversionRequest, Source, font_available, pages_text, parse, resolve_pages
 from .documents import OfficeConverter
 from .errors import InputError, NotFound, ServerError
-from .ids import is_valid_id, new_file_id
+from .ids import new_file_id
 from .pages import RenderPool
+from .process_records import ProcessRecords
 from .records import WorkFileRecord
 from .workfiles import WorkFiles, iso
 
 log = logging.getLogger(__name__)
 
 KIND = "contentconverter"
-RUNNING = "processing"
 MAX_ATTEMPTS = 2
 HEARTBEAT = 2.0            # seconds between a running process's heartbeats
 STALE_AFTER = 15.0         # a heartbeat older than this means the node running it is gone
@@ -123,7 +123,7 @@ class ContentConverters:
     def __init__(self, store: MetadataStore, workfiles: WorkFiles, *, scratch_root: Path, limits: Limits,
                  pool: RenderPool, office: OfficeConverter | None, exclusive: bool,
                  node_id: str | None = None):
-        self.store = store
+        self.records = ProcessRecords(store, KIND)
         self.workfiles = workfiles
         self.scratch_root = scratch_root
         self.limits = limits
@@ -165,12 +165,10 @@ class ContentConverters:
 
     async def recover(self, *, first: bool) -> None:
         """Take over running processes whose node stopped: run them again, or end them as interrupted."""
-        for process_id, record in self.store.find(KIND, RUNNING):
+        for process_id, record in self.records.running():
             if process_id in self._tasks or record.get("state") != "processing":
                 continue
-            if record["expires"] <= now():
-                continue
-            stale = now() - record.get("heartbeat", 0) > STALE_AFTER
+            stale = self.records.clock() - record.get("heartbeat", 0) > STALE_AFTER
             if not ((first and self.exclusive) or stale):
                 continue
             if record.get("attempts", 1) >= MAX_ATTEMPTS:
@@ -183,11 +181,7 @@ class ContentConverters:
             self._launch(record)
 
     def sweep(self) -> int:
-        removed = 0
-        for process_id, _ in self.store.expired(KIND, now()):
-            self.store.delete(KIND, process_id)
-            removed += 1
-        return removed
+        return self.records.sweep()
 
     # ---- the API's calls ----------------------------------------------------------------------------------------
     def create(self, body: Any, *, affinity: str | None = None) -> dict:
@@ -196,12 +190,11 @@ class ContentConverters:
         if sum(1 for t in self._tasks.values() if not t.done()) >= self.limits.queue_limit + self.limits.concurrency:
             raise ServerError("ServerTooBusy", "Too many conversions are waiting; try again shortly",
                               {"message": "Too many conversions are waiting; try again shortly"})
-        created = now()
-        lifetime = max(self.limits.lifetime, float(request.min_seconds or 0))
+        created, expires = self.records.lifetime(self.limits.lifetime, request.min_seconds)
         first: dict[str, Any] = dict(self.workfiles.get(request.sources[0].file_id) or {})
         record = {
-            "processId": new_file_id(), "input": request.echo, "state": "processing", "percentComplete": 0,
-            "created": created, "expires": created + lifetime, "affinityToken": first.get("affinityToken"),
+            "processId": self.records.new_id(), "input": request.echo, "state": "processing",
+            "percentComplete": 0, "created": created, "expires": expires, "affinityToken": first.get("affinityToken"),
             "minSecondsAvailable": request.min_seconds, "attempts": 1, "affinityHint": affinity,
             # kept to run the process again after a restart; never part of an answer
             "secret": {"passwords": request.secrets(), "ocr": request.ocr_language},
@@ -211,8 +204,8 @@ class ContentConverters:
         return self.view(record)
 
     def get(self, process_id: str) -> dict:
-        record = self.store.get(KIND, process_id) if is_valid_id(process_id) else None
-        if record is None or record["expires"] <= now():
+        record = self.records.load(process_id)
+        if record is None:
             raise NotFound("The content converter does not exist or has expired", error_code="NotFound")
         return self.view(record)
 
@@ -231,13 +224,12 @@ class ContentConverters:
     # ---- records ------------------------------------------------------------------------------------------------
     def _claim(self, record: dict) -> None:
         record["node"] = self.node_id
-        record["heartbeat"] = now()
-        self.store.put(KIND, record["processId"], record, record["expires"], ref=RUNNING)
+        record["heartbeat"] = self.records.clock()
+        self.records.save(record, running=True)
 
     def _save(self, record: dict) -> None:
-        record["heartbeat"] = now()
-        running = record["state"] == "processing"
-        self.store.put(KIND, record["processId"], record, record["expires"], ref=RUNNING if running else None)
+        record["heartbeat"] = self.records.clock()
+        self.records.save(record, running=record["state"] == "processing")
 
     def _finish(self, record: dict, state: str, **fields: Any) -> None:
         record["state"] = state
@@ -401,14 +393,7 @@ class ContentConverters:
         async def one(job: Awaitable[Any]) -> Any:
             async with gate:
                 return await job
-        tasks = [asyncio.ensure_future(one(job)) for job in jobs]
-        try:
-            return await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        return list(await _together(*(one(job) for job in jobs)))
 
     # ---- destinations -----------------------------------------------------------------------------------------------
     @staticmethod
@@ -441,28 +426,45 @@ class ContentConverters:
         self._check_beyond(prepared)
         count = sum(len(item.pages) for item in prepared)
         progress.plan(progress.done + 2 + count * ocr_weight + 1)
-        out = scratch / "document.pdf"
         header = request.header.as_job() if request.header else None
         footer = request.footer.as_job() if request.footer else None
-        only = prepared[0]
-        if len(prepared) == 1 and only.path.startswith(str(scratch)) and header is None and footer is None \
-                and only.pages == list(range(only.info["pageCount"])):
-            out = Path(only.path)  # LibreOffice's PDF of the whole document is the answer as it is
-        else:
+
+        async def whole() -> Path:
+            only = prepared[0]
+            if len(prepared) == 1 and only.path.startswith(str(scratch)) and header is None and footer is None \
+                    and only.pages == list(range(only.info["pageCount"])):
+                progress.tick(2)
+                return Path(only.path)  # LibreOffice's PDF of the whole document is the answer as it is
+            out = scratch / "document.pdf"
             await self._job(only.path, "build_pdf", [item.part() for item in prepared], str(out),
                             header=header, footer=footer, timeout=self._remaining(started),
                             source=only.source if len(prepared) == 1 else None)
-        progress.tick(2)
+            progress.tick(2)
+            return out
+
         if request.ocr_language:
+            # each page is recognised from its source, not from the built document: both run at once
             pages = [(item, page) for item in prepared for page in item.pages]
-            out = await self._ocr(out, pages, request.ocr_language, scratch / "ocr", started, progress)
+            work = scratch / "ocr"
+            out, layers = await _together(whole(), self._ocr_layers(pages, request.ocr_language, work, started,
+                                                                     progress))
+            out = await self._lay(out, layers, work, started)
+        else:
+            out = await whole()
         sources = [{"fileId": item.source.file_id, "pages": pages_text(item.pages)} for item in prepared]
         return await self._store_results([(out, sources, count)], "pdf", request)
 
     async def _ocr(self, document: Path, pages: list[tuple[_Prepared, int]], language: str, work: Path,
                    started: float, progress: _Progress) -> Path:
-        """Lay recognised text over every page of `document` that has none. Each page is recognised from its
-        source page (an image's own pixels, a scanned PDF page's image), so nothing is rendered twice."""
+        """Lay recognised text over every page of `document` that has none."""
+        return await self._lay(document, await self._ocr_layers(pages, language, work, started, progress), work,
+                               started)
+
+    async def _ocr_layers(self, pages: list[tuple[_Prepared, int]], language: str, work: Path, started: float,
+                          progress: _Progress) -> list[tuple[int, str]]:
+        """The text layer of each page (index in `pages`, file) that has no text of its own. Each page is
+        recognised from its source page (an image's own pixels, a scanned PDF page's image), so nothing is
+        rendered twice."""
         work.mkdir()
 
         async def layer(index: int, item: _Prepared, page: int) -> tuple[int, str] | None:
@@ -475,7 +477,9 @@ class ContentConverters:
             return None if done.get("skipped") else (index, str(out))
 
         jobs = [layer(index, item, page) for index, (item, page) in enumerate(pages)]
-        layers = [x for x in await self._gather(jobs) if x is not None]
+        return [x for x in await self._gather(jobs) if x is not None]
+
+    async def _lay(self, document: Path, layers: list[tuple[int, str]], work: Path, started: float) -> Path:
         if not layers:
             return document
         searchable = work / "searchable.pdf"
@@ -583,6 +587,19 @@ class ContentConverters:
                 result["pageCount"] = count
             results.append(result)
         return results
+
+
+async def _together(*jobs: Awaitable[Any]) -> tuple[Any, ...]:
+    """Run jobs at once and return their results in order; when one fails, the others are cancelled (their
+    worker jobs with them) before the failure is raised."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        return tuple(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _docx_pages(path: Path) -> int | None:

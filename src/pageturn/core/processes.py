@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable, TypedDict, cast
 from ..clock import Clock, system_clock
 from ..storage.metadata import MetadataStore
 from .errors import DomainError
-from .ids import is_valid_id, new_file_id
+from .process_records import ProcessRecords
 from .workfiles import iso
 
 log = logging.getLogger(__name__)
@@ -50,18 +50,17 @@ Work = Callable[[ProcessRecord], Awaitable[dict[str, Any]]]
 
 class Processes:
     def __init__(self, store: MetadataStore, *, clock: Clock = system_clock, default_lifetime: float = 1200):
-        self.store = store
-        self.clock = clock
+        self.records = ProcessRecords(store, KIND, clock=clock)
         self.default_lifetime = default_lifetime
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self, kind: str, input: dict[str, Any], work: Work, *, min_seconds: int | None = None,
               affinity_token: str | None = None, owner: str | None = None) -> ProcessRecord:
-        now = self.clock()
+        created, expires = self.records.lifetime(self.default_lifetime, min_seconds)
         record: ProcessRecord = {
-            "processId": new_file_id(), "type": kind, "input": input, "state": "processing", "percentComplete": 0,
-            "output": None, "errorCode": None, "errorDetails": None, "affinityToken": affinity_token, "owner": owner,
-            "created": now, "expires": now + max(self.default_lifetime, float(min_seconds or 0)),
+            "processId": self.records.new_id(), "type": kind, "input": input, "state": "processing",
+            "percentComplete": 0, "output": None, "errorCode": None, "errorDetails": None,
+            "affinityToken": affinity_token, "owner": owner, "created": created, "expires": expires,
         }
         self._save(record)
         task = asyncio.create_task(self._run(record, work))
@@ -85,8 +84,8 @@ class Processes:
         self._save(record)
 
     def get(self, kind: str, process_id: str, owner: str | None = None) -> ProcessRecord | None:
-        found = self.store.get(KIND, process_id) if is_valid_id(process_id) else None
-        if found is None or found["type"] != kind or found["expires"] <= self.clock() or found.get("owner") != owner:
+        found = self.records.load(process_id)
+        if found is None or found["type"] != kind or found.get("owner") != owner:
             return None
         return cast(ProcessRecord, found)
 
@@ -106,13 +105,10 @@ class Processes:
         return out
 
     def _save(self, record: ProcessRecord) -> None:
-        self.store.put(KIND, record["processId"], record, record["expires"])
+        self.records.save(record)
 
     def sweep(self) -> int:
-        removed = 0
-        for process_id, _ in self.store.expired(KIND, self.clock()):
-            removed += self.store.delete(KIND, process_id)
-        return removed
+        return self.records.sweep()
 
     async def wait_idle(self) -> None:
         """Lets running processes finish (shutdown)."""

@@ -20,9 +20,13 @@ def _layer(path: str, kind: str, page: int, out: Path, *, language: str, passwor
     """Recognise a page and write its text-only PDF page to `out`; returns the page's size in points."""
     image, resolution = assemble.page_image(path, kind, page, password=password, dpi=OCR_DPI, grey=True)
     scratch = out.parent
-    picture = scratch / (out.stem + ".png")
+    suffix = ocr.picture_suffix(image.mode)
+    picture = scratch / (out.stem + suffix)
     try:
-        image.save(picture, "PNG", compress_level=1, dpi=resolution)
+        if suffix == ".png":
+            image.save(picture, "PNG", compress_level=1, dpi=resolution)
+        else:
+            image.save(picture, "PPM")  # PBM for 1-bit, PGM for grey: written and read with no codec
         ocr.text_only_pdf(picture, language, resolution[0], out, timeout=timeout)
     finally:
         picture.unlink(missing_ok=True)
