@@ -10,6 +10,7 @@ from docx.enum.section import WD_SECTION
 from docx.oxml import parse_xml
 from docx.shared import Inches
 
+from bombgen import docx_bomb
 from officegen import FILLER, docx_pages
 from pageturn.engines.office_prefix import docx_prefix
 
@@ -127,3 +128,19 @@ def test_a_table_of_contents_is_kept_but_a_reference_outside_it_is_not(tmp_path)
     assert _cut(build(False), tmp_path)[0]["made"]
     facts, _ = _cut(build(True), tmp_path)
     assert not facts["made"] and "REF" in facts["reason"]
+
+
+def test_bombs_are_not_copied(tmp_path):
+    """A part that inflates far past the file's size stops the copy (the disk is not filled), and a text part
+    declaring gigabytes is not read at all."""
+    src = tmp_path / "long.docx"
+    docx_pages(src, 40)
+    with zipfile.ZipFile(src, "a", zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("word/media/zeros.bin", "w", force_zip64=True) as member:
+        for _ in range(80):
+            member.write(bytes(1 << 20))   # 80 MiB of zeros: about 80 kB zipped
+    facts, dest = _cut(src, tmp_path)
+    assert facts == {"made": False, "reason": "its parts inflate past the copy's budget"} and not dest.exists()
+    bomb = tmp_path / "bomb.docx"
+    bomb.write_bytes(docx_bomb(2 << 30))
+    assert _cut(bomb, tmp_path)[0] == {"made": False, "reason": "word/document.xml is too large"}

@@ -19,8 +19,8 @@ resolved and nothing is fetched.
 """
 from __future__ import annotations
 
+import os
 import re
-import shutil
 import zipfile
 from typing import Any
 
@@ -45,6 +45,9 @@ PICTURE_WEIGHT = 1500
 ELEMENT_WEIGHT = 50
 MAX_PART_BYTES = 16 << 20     # a header or footer part read whole (they are small)
 MIN_DOCUMENT_BYTES = 512_000  # word/document.xml below this converts whole about as fast as a prefix would
+MAX_DOCUMENT_BYTES = 128 << 20  # past this the whole conversion is what to wait for (and a bomb is not read)
+COPY_RATIO = 50               # the prefix's parts may inflate to this many times the file's size ...
+MAX_COPY_BYTES = 1 << 30      # ... and never past this
 
 
 class _Fields:
@@ -124,6 +127,8 @@ def docx_prefix(src: str, dest: str, *, budget: int = 30_000, max_elements: int 
             return {"made": False, "reason": "no word/document.xml"}
         if info.file_size < min_document_bytes:
             return {"made": False, "reason": "small document"}
+        if info.file_size > MAX_DOCUMENT_BYTES:  # zipfile reads no further than the size a member declares
+            return {"made": False, "reason": "word/document.xml is too large"}
         unsafe = _unsafe_headers(archive)
         if unsafe:
             return {"made": False, "reason": unsafe}
@@ -132,17 +137,36 @@ def docx_prefix(src: str, dest: str, *, budget: int = 30_000, max_elements: int 
             return {"made": False, "reason": cut}
         tree, kept, weight, kept_bytes = cut
         document = etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
-        # stored, not deflated: LibreOffice reads it at once and the copy is thrown away after converting
-        with zipfile.ZipFile(dest, "w", zipfile.ZIP_STORED) as out:
-            for member in archive.infolist():
-                if member.is_dir():
-                    continue
-                if member.filename == DOCUMENT:
-                    out.writestr(DOCUMENT, document)
-                    continue
-                with archive.open(member) as reader, out.open(member.filename, "w", force_zip64=True) as writer:
-                    shutil.copyfileobj(reader, writer, 1 << 20)
+        # a zip bomb's parts must not fill the disk: the copy stops at a multiple of the file's own size
+        budget = min(MAX_COPY_BYTES, max(64 << 20, COPY_RATIO * os.path.getsize(src)))
+        try:
+            _copy(archive, dest, document, budget)
+        except _TooLarge:
+            os.unlink(dest)
+            return {"made": False, "reason": "its parts inflate past the copy's budget"}
     return {"made": True, "elements": kept, "weight": weight, "keptBytes": kept_bytes, "documentBytes": info.file_size}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _copy(archive: zipfile.ZipFile, dest: str, document: bytes, budget: int) -> None:
+    """Every part of `archive` into a new zip at `dest`, word/document.xml replaced by `document`. Stored, not
+    deflated: LibreOffice reads it at once and the copy is thrown away after converting."""
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_STORED) as out:
+        for member in archive.infolist():
+            if member.is_dir():
+                continue
+            if member.filename == DOCUMENT:
+                out.writestr(DOCUMENT, document)
+                continue
+            with archive.open(member) as reader, out.open(member.filename, "w", force_zip64=True) as writer:
+                while chunk := reader.read(1 << 20):
+                    budget -= len(chunk)
+                    if budget < 0:
+                        raise _TooLarge()
+                    writer.write(chunk)
 
 
 def _weight(element: Any) -> int:
