@@ -140,6 +140,8 @@ def main() -> None:
                           f"final count {median(found, 'count'):.2f}s, last page {median(found, 'last'):.2f}s; "
                           f"reported with page 0: {early[0]} pages at confidence {early[1]}, final {found[-1]['pages']}"
                           f", page 0 provisional: {found[-1]['provisional']}")
+                    print("        rounds: page 0 " + " ".join(f"{row['first']:.2f}" for row in found)
+                          + "; final count " + " ".join(f"{row['count']:.2f}" for row in found))
                 ratio = median(rows["whole"], "first") / median(rows["preview"], "first")
                 verdict = "meets" if median(rows["preview"], "first") <= GOAL_FIRST_PAGE else "misses"
                 print(f"{n:>5} pages: first page {ratio:.1f}x sooner with the preview; {verdict} the "

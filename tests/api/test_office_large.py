@@ -48,6 +48,9 @@ def test_first_page_before_the_whole_conversion(make_server, long_docx):
     if estimate["pageCountConfidence"] < 100:                  # still converting: an estimate, said to be one
         assert estimate["pageCountConfidence"] == 50 and estimate["pageCount"] > 2
 
+    # a page past the preview's waits for the whole document, and is its page
+    past = _get(api, f"/PCCIS/V1/Page/q/{PAGES - 1}", sid, ContentType="png")
+    assert past.headers["Cache-Control"] != "no-store"
     final = _get(api, "/PCCIS/V1/Document/q/Attributes", sid).json()
     assert final == {"pageCount": PAGES, "pageCountConfidence": 100}
     late = _get(api, "/PCCIS/V1/Page/q/0", sid, ContentType="png")

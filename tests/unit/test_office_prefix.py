@@ -10,6 +10,7 @@ from docx.enum.section import WD_SECTION
 from docx.oxml import parse_xml
 from docx.shared import Inches
 
+from bombgen import docx_bomb
 from officegen import FILLER, docx_pages
 from pageturn.engines.office_prefix import docx_prefix
 
@@ -92,3 +93,54 @@ def test_small_documents_and_other_files_are_left_whole(tmp_path):
     other = tmp_path / "other.docx"
     other.write_bytes(b"\xd0\xcf\x11\xe0 an encrypted Word file is an OLE container, not a zip")
     assert not _cut(other, tmp_path)[0]["made"]
+
+
+def _complex_field(instruction: str, cached: str) -> list[str]:
+    """A field as Word writes most: begin, code, separate, its saved result, end (each in its own run)."""
+    return [f'<w:r xmlns:w="{W}"><w:fldChar w:fldCharType="begin"/></w:r>',
+            f'<w:r xmlns:w="{W}"><w:instrText xml:space="preserve"> {instruction} </w:instrText></w:r>',
+            f'<w:r xmlns:w="{W}"><w:fldChar w:fldCharType="separate"/></w:r>',
+            f'<w:r xmlns:w="{W}"><w:t>{cached}</w:t></w:r>',
+            f'<w:r xmlns:w="{W}"><w:fldChar w:fldCharType="end"/></w:r>']
+
+
+def test_a_table_of_contents_is_kept_but_a_reference_outside_it_is_not(tmp_path):
+    """LibreOffice shows a TOC's saved page numbers (the PAGEREFs in its result) but computes a PAGEREF or REF
+    elsewhere, which in a prefix points at a bookmark that is not there."""
+    def build(extra_ref: bool) -> Path:
+        document = Document()
+        toc = document.add_paragraph()
+        begin, code, separate, _, end = _complex_field('TOC \\o "1-3" \\h \\z \\u', "")
+        for xml in (begin, code, separate, *_complex_field("PAGEREF _Toc9 \\h", "12")):
+            toc._p.append(parse_xml(xml))
+        document.add_paragraph("Chapter nine")                  # the TOC's second line
+        document.add_paragraph()._p.append(parse_xml(end))      # a TOC spans paragraphs: it ends here
+        if extra_ref:
+            see = document.add_paragraph("See ")
+            for xml in _complex_field("REF _Toc9 \\h", "Chapter nine"):
+                see._p.append(parse_xml(xml))
+        for index in range(60):
+            document.add_paragraph(f"{index} {FILLER}")
+        path = tmp_path / f"toc-{extra_ref}.docx"
+        document.save(str(path))
+        return path
+
+    assert _cut(build(False), tmp_path)[0]["made"]
+    facts, _ = _cut(build(True), tmp_path)
+    assert not facts["made"] and "REF" in facts["reason"]
+
+
+def test_bombs_are_not_copied(tmp_path):
+    """A part that inflates far past the file's size stops the copy (the disk is not filled), and a text part
+    declaring gigabytes is not read at all."""
+    src = tmp_path / "long.docx"
+    docx_pages(src, 40)
+    with zipfile.ZipFile(src, "a", zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("word/media/zeros.bin", "w", force_zip64=True) as member:
+        for _ in range(80):
+            member.write(bytes(1 << 20))   # 80 MiB of zeros: about 80 kB zipped
+    facts, dest = _cut(src, tmp_path)
+    assert facts == {"made": False, "reason": "its parts inflate past the copy's budget"} and not dest.exists()
+    bomb = tmp_path / "bomb.docx"
+    bomb.write_bytes(docx_bomb(2 << 30))
+    assert _cut(bomb, tmp_path)[0] == {"made": False, "reason": "word/document.xml is too large"}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..engines.office_prefix import DOCUMENT, MIN_DOCUMENT_BYTES, TRAILING_PAGES
+from ..engines.office_prefix import DOCUMENT, MAX_DOCUMENT_BYTES, MIN_DOCUMENT_BYTES, TRAILING_PAGES
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,6 @@ def _long(source: Path) -> bool:
     it declares: the render job that cuts it checks again as it reads)."""
     try:
         with zipfile.ZipFile(source) as archive:
-            return archive.getinfo(DOCUMENT).file_size >= MIN_DOCUMENT_BYTES
+            return MIN_DOCUMENT_BYTES <= archive.getinfo(DOCUMENT).file_size <= MAX_DOCUMENT_BYTES
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
         return False
