@@ -164,9 +164,14 @@ def _spans_boxes(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfTextPage,
                  skips: list[int], text: str) -> list[list[list[float]]]:
     geometry = document.geometry(page)
     raw, count = textpage.raw, textpage.count_chars()
+    # the text offset at which each dropped "\r" was: a text offset's PDFium index is the offset plus the
+    # number of these at or before it (what _char_index counts, by bisection: pages have many line breaks)
+    dropped_at = [skipped - k for k, skipped in enumerate(skips)]
     out = []
     for start, end in spans:
-        first_char, last_char = _char_index(skips, start), _char_index(skips, max(start, end - 1))
+        last = max(start, end - 1)
+        first_char = start + bisect.bisect_right(dropped_at, start)
+        last_char = last + bisect.bisect_right(dropped_at, last)
         # a glyph's own box needs nothing before it; only white space (possibly generated) does
         before = MARGIN_BEFORE if start < len(text) and text[start].isspace() else 0
         window = range(max(0, first_char - before), min(count, last_char + 1 + MARGIN_AFTER))
