@@ -42,6 +42,16 @@ def baseline(pdf: Path, grep_pattern: str) -> tuple[float, int]:
     return time.perf_counter() - started, int(out.strip() or 0)
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by the server process and by its children (the render workers): unlike wall
+    times, these hardly change with the load other work puts on the machine."""
+    def one(p: int) -> float:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return one(pid), sum(one(int(c)) for c in children)
+
+
 def new_session(http: requests.Session, base: str, data: bytes) -> str:
     sid = http.post(base + V1, json={}).json()["viewingSessionId"]
     http.put(f"{base}{V1}/u{sid}/SourceFile", data=data).raise_for_status()
@@ -94,15 +104,22 @@ def main() -> None:
             for name in args.queries.split(","):
                 pattern, grep_pattern = QUERIES[name]
                 base_times, fresh_first, fresh_all, again_all, hits = [], [], [], [], 0
+                cpu: dict[str, list[tuple[float, float]]] = {"fresh": [], "again": []}
                 for run in range(args.runs):
                     # the baseline in the same round as the searches: a busy machine slows both alike
                     base, lines = baseline(pdf, grep_pattern)
                     base_times.append(base)
                     sid = new_session(http, server.url, data + f"\n% {name} run {run} {time.time()}".encode())
+                    assert server.proc is not None
+                    before = cpu_seconds(server.proc.pid)
                     first, total, hits = timed_search(http, server.url, sid, pattern)
+                    middle = cpu_seconds(server.proc.pid)
                     fresh_first.append(first)
                     fresh_all.append(total)
                     again_all.append(timed_search(http, server.url, sid, pattern)[1])
+                    after = cpu_seconds(server.proc.pid)
+                    cpu["fresh"].append((middle[0] - before[0], middle[1] - before[1]))
+                    cpu["again"].append((after[0] - middle[0], after[1] - middle[1]))
                 first, total, again, base_time = (statistics.median(v) for v in
                                                   (fresh_first, fresh_all, again_all, base_times))
                 print(f"\n{name}: {pattern!r}, {hits} hits (grep -c: {lines} lines)")
@@ -114,6 +131,10 @@ def main() -> None:
                 print(f"  complete, searched before         {again * 1000:8.0f} ms   = "
                       f"{again / base_time:.2f}x baseline "
                       "(goal <= 0.5x)")
+                for label, key in (("never searched", "fresh"), ("searched before", "again")):
+                    server_cpu = statistics.median(c[0] for c in cpu[key])
+                    workers_cpu = statistics.median(c[1] for c in cpu[key])
+                    print(f"  CPU, {label + ':':17} server {server_cpu:.2f} s, render workers {workers_cpu:.2f} s")
         finally:
             server.stop()
 

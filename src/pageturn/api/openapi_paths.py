@@ -138,7 +138,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/v2/searchTasks/{processId}"): Op("A search task's state and progress", SEARCH,
                                                responses={"200": "the task", "404": "unknown task"}),
     ("GET", "/v2/searchTasks/{processId}/results"): Op(
-        "A search task's hits, paged, readable while it runs", SEARCH, query=("limit", "continueToken"),
+        "A search task's hits, paged, readable while it runs", SEARCH, query=("limit", "continueToken", "iv"),
         responses={"200": "results and an optional continueToken", "404": "unknown task", **PRIZM_ERRORS}),
     ("DELETE", "/v2/searchTasks/{processId}"): Op("Stop and delete a search task", SEARCH, produces="",
                                                   responses={"204": "deleted", "404": "unknown task"}),
@@ -149,7 +149,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "A session's search task: state and progress", SEARCH,
         responses={"200": "the task", "404": "unknown session or task"}),
     ("GET", "/v2/viewingSessions/{id}/searchTasks/{processId}/results"): Op(
-        "A session's search hits, paged", SEARCH, query=("limit", "continueToken"),
+        "A session's search hits, paged", SEARCH, query=("limit", "continueToken", "iv"),
         responses={"200": "results and an optional continueToken", "404": "unknown session or task",
                    **PRIZM_ERRORS}),
     ("DELETE", "/v2/viewingSessions/{id}/searchTasks/{processId}"): Op(

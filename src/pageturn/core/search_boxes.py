@@ -20,7 +20,8 @@ from ..engines.search import Rectangle
 
 Span = tuple[int, int]
 PageHits = dict[int, dict[Span, list[Rectangle]]]   # page -> (start, end) -> line rectangles
-MAX_FILE_BYTES = 64 * 1024 * 1024   # a damaged or foreign file is ignored rather than read into memory
+MAX_FILE_BYTES = 16 * 1024 * 1024   # per batch of pages (a term matching every character of 25 dense pages
+                                    # needs about 6 MB); a bigger file is neither written nor read
 MAX_LINES = 10_000                  # rectangles of one hit, as a sanity bound when reading
 
 

@@ -183,7 +183,7 @@ class SearchTasks:
         beat = asyncio.create_task(self._heartbeat(task))
         # the boxes of a batch's hits are read by a worker while the next batches are matched: up to one batch
         # per worker is in flight, and batches are committed in page order
-        in_flight: list[tuple[int, list[PageText], asyncio.Task]] = []
+        in_flight: list[tuple[int, list[PageText], asyncio.Future]] = []
         ahead = max(1, getattr(self.pages.pool, "size", 1))
         batches = self._batches(target, task)
         try:
@@ -195,8 +195,15 @@ class SearchTasks:
                 matches = await asyncio.get_running_loop().run_in_executor(
                     self._matchers, _match_batch, texts, first, patterns, timeout)
                 budget -= time.monotonic() - started
-                in_flight.append((first, texts, asyncio.create_task(
-                    self._hits(source, batch, first, texts, matches, echoed, known))))
+                if known is not None:
+                    # the rectangles came with the text: nothing to wait for, so these hits are committed now
+                    # rather than after the next batch's text (the first hits of a document never searched)
+                    done: asyncio.Future = asyncio.get_running_loop().create_future()
+                    done.set_result(await self._hits(source, batch, first, texts, matches, echoed, known))
+                    in_flight.append((first, texts, done))
+                else:
+                    in_flight.append((first, texts, asyncio.create_task(
+                        self._hits(source, batch, first, texts, matches, echoed, known))))
                 while len(in_flight) >= ahead or (in_flight and in_flight[0][2].done()):
                     if not await self._commit(task, target, *in_flight.pop(0)):
                         return
@@ -232,7 +239,7 @@ class SearchTasks:
             self._save(task)
 
     async def _commit(self, task: dict, target: Target, first: int, texts: list[PageText],
-                      pending: asyncio.Task) -> bool:
+                      pending: asyncio.Future) -> bool:
         """Stores one batch's hits after those before it and updates the task; False when the task is no longer
         wanted (deleted, or its session ended)."""
         hits = await pending

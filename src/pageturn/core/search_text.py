@@ -72,6 +72,11 @@ class DocumentText:
         return self.pages.cache.path(source.scope, "pages", source.content_key, "search",
                                      f"boxes-{pages.start}-{pages.stop - 1}.bin")
 
+    def _keep(self, path: Path, known: search_boxes.PageHits) -> None:
+        data = search_boxes.encode(known)
+        if len(data) <= search_boxes.MAX_FILE_BYTES:   # a full file stays as it is: the cache stops growing
+            self.pages.cache.write_bytes(path, data)
+
     async def batch(self, source: PageSource, batch: int, pages: range, terms: list[tuple[str, bool]] | None = None,
                     timeout: float = 1.0) -> tuple[list[PageText], search_boxes.PageHits | None]:
         """The text of the pages of one batch, from the cache or extracted now. With `terms` (pattern, case
@@ -98,7 +103,7 @@ class DocumentText:
             for page, hits in enumerate(both["hits"], pages.start):
                 for start, end, lines in hits or ():
                     known.setdefault(page, {})[(start, end)] = lines
-            self.pages.cache.write_bytes(self._boxes_path(source, pages), search_boxes.encode(known))
+            self._keep(self._boxes_path(source, pages), known)
         self.pages.cache.write_bytes(path, json.dumps(texts, separators=(",", ":"), ensure_ascii=False).encode())
         self.pages.cache.publish_file(path)
         return texts, known
@@ -150,5 +155,5 @@ class DocumentText:
             read = await self._run(source, self._key(source, slot), "search_hit_rectangles", missing)
             for (page, spans, _, _), page_rectangles in zip(missing, read):
                 known.setdefault(page, {}).update(zip(spans, page_rectangles))
-            self.pages.cache.write_bytes(path, search_boxes.encode(known))
+            self._keep(path, known)
         return [[known[page][span] for span in spans] for page, spans, _, _ in requests]

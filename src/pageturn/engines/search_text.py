@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import re
+import struct
 from typing import TypedDict
 
 import pypdfium2 as pdfium
@@ -164,9 +165,14 @@ def _spans_boxes(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfTextPage,
                  skips: list[int], text: str) -> list[list[list[float]]]:
     geometry = document.geometry(page)
     raw, count = textpage.raw, textpage.count_chars()
+    # the text offset at which each dropped "\r" was: a text offset's PDFium index is the offset plus the
+    # number of these at or before it (what _char_index counts, by bisection: pages have many line breaks)
+    dropped_at = [skipped - k for k, skipped in enumerate(skips)]
     out = []
     for start, end in spans:
-        first_char, last_char = _char_index(skips, start), _char_index(skips, max(start, end - 1))
+        last = max(start, end - 1)
+        first_char = start + bisect.bisect_right(dropped_at, start)
+        last_char = last + bisect.bisect_right(dropped_at, last)
         # a glyph's own box needs nothing before it; only white space (possibly generated) does
         before = MARGIN_BEFORE if start < len(text) and text[start].isspace() else 0
         window = range(max(0, first_char - before), min(count, last_char + 1 + MARGIN_AFTER))
@@ -177,6 +183,7 @@ def _spans_boxes(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfTextPage,
 
 
 _RECT, _MATRIX = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX()
+_unpack_4f = struct.Struct("4f").unpack_from   # FS_RECTF's left, top, right, bottom; FS_MATRIX's a, b, c, d
 _ORIGIN_X, _ORIGIN_Y = ctypes.c_double(), ctypes.c_double()
 
 
@@ -194,11 +201,14 @@ def _window_boxes(textpage: object, geometry: pdf.PageGeometry, window: range, s
     chars: list[str] = []
     rects: list[list[float]] = []                        # left, bottom, right, top in PDF space
     origins: list[tuple[float, float] | None] = []
+    add_char, add_rect, add_origin = chars.append, rects.append, origins.append
     skip_at = bisect.bisect_left(skips, window.start)
+    next_skip = skips[skip_at] if skip_at < len(skips) else -1
     offset = window.start - skip_at
     for i in window:
-        if skip_at < len(skips) and skips[skip_at] == i:
+        if i == next_skip:
             skip_at += 1
+            next_skip = skips[skip_at] if skip_at < len(skips) else -1
             continue  # "\r\n" becomes the single "\n" that follows
         char = text[offset]
         offset += 1
@@ -207,28 +217,32 @@ def _window_boxes(textpage: object, geometry: pdf.PageGeometry, window: range, s
             break   # the last wanted glyph tiles to the next one's origin; a second one only past a space
         if char == "\n" or (char.isspace() and pdfium_c.FPDFText_IsGenerated(textpage, i) == 1):
             prev = rects[-1] if rects else [0.0, 0.0, 0.0, 0.0]
-            rects.append([prev[2], prev[1], prev[2], prev[3]])
-            origins.append(None)
-        elif after >= 0:
-            upright = (get_matrix(textpage, i, matrix) and matrix.a > 0 and matrix.d > 0
-                       and abs(matrix.b) < 1e-3 * matrix.a and abs(matrix.c) < 1e-3 * matrix.d
+            add_rect([prev[2], prev[1], prev[2], prev[3]])
+            add_origin(None)
+            add_char(char)
+            continue
+        # the matrix's a, b, c, d read in one go (the float32 fields, as ctypes would give them one by one)
+        upright = get_matrix(textpage, i, matrix)
+        if upright:
+            a, b, c, d = _unpack_4f(matrix)
+            upright = (a > 0 and d > 0 and abs(b) < 1e-3 * a and abs(c) < 1e-3 * d
                        and get_origin(textpage, i, origin_x, origin_y))
-            rects.append([0.0, 0.0, 0.0, 0.0])   # never returned, and no wanted box is made from it
-            origins.append((origin_x.value, origin_y.value) if upright else None)
+        if after >= 0:
+            add_rect([0.0, 0.0, 0.0, 0.0])   # never returned, and no wanted box is made from it
+            add_origin((origin_x.value, origin_y.value) if upright else None)
         else:
-            if not get_box(textpage, i, rect):
-                rect.left = rect.right = rect.bottom = rect.top = 0.0
-            left, bottom, right, top = rect.left, rect.bottom, rect.right, rect.top
-            if (get_matrix(textpage, i, matrix) and matrix.a > 0 and matrix.d > 0
-                    and abs(matrix.b) < 1e-3 * matrix.a and abs(matrix.c) < 1e-3 * matrix.d
-                    and get_origin(textpage, i, origin_x, origin_y)):
-                x = origin_x.value
-                rects.append([x, bottom, x + (right - left), top])
-                origins.append((x, origin_y.value))
+            if get_box(textpage, i, rect):
+                left, top, right, bottom = _unpack_4f(rect)
             else:
-                rects.append([left, bottom, right, top])
-                origins.append(None)
-        chars.append(char)
+                left = top = right = bottom = 0.0
+            if upright:
+                x = origin_x.value
+                add_rect([x, bottom, x + (right - left), top])
+                add_origin((x, origin_y.value))
+            else:
+                add_rect([left, bottom, right, top])
+                add_origin(None)
+        add_char(char)
     pdf._tile_lines(chars, rects, origins)
     if geometry.rotation:
         return [[round(v, 2) for v in geometry.rect(*r)] for r in rects[first:stop]]
