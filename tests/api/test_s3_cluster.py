@@ -13,6 +13,7 @@ import requests
 
 from api.prizm import V1, Prizm, error_code
 from api.samples import docx_bytes, known_pdf
+from api.search_client import results
 from api.test_operations import TOKEN, scrape, value
 from conftest import ServerProcess
 from docgen import make_pdf_pages
@@ -260,6 +261,28 @@ def test_a_comparison_made_on_one_node_continues_on_another(tmp_path, redis_url,
         assert rest.status_code == 200, rest.text
         assert [c["id"] for c in rest.json()["changes"]] == [1, 2]
         assert "converted elsewhere" in b.log()
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_a_search_context_of_uploaded_text_is_seen_by_every_node(tmp_path, redis_url, s3):
+    env = {**s3.server_env(f"records-{os.urandom(6).hex()}"), "PAGETURN_METADATA": redis_url.replace("/0", "/7")}
+    a, b = _node(tmp_path, "a", env).start(), _node(tmp_path, "b", env)
+    try:
+        b.start()
+        node_a, node_b = Prizm(a.url), Prizm(b.url)
+        cid = node_a.post("/v2/searchContexts", json={"input": {"documentIdentifier": "d", "source": "upload"}}
+                          ).json()["contextId"]
+        assert node_a.put(f"/v2/searchContexts/{cid}/records", json={"pages": [{"text": "first page"}]}).ok
+        assert node_b.put(f"/v2/searchContexts/{cid}/records", json={"pages": [{"text": "second page"}]}).ok
+        assert node_a.post(f"/v2/searchContexts/{cid}/completed").json()["pageCount"] == 2
+        assert node_b.get(f"/v2/searchContexts/{cid}/records").json()["pages"] == [
+            {"text": "first page"}, {"text": "second page"}]
+        pid = node_b.post("/v2/searchTasks", json={"input": {"contextId": cid, "searchTerms": [
+            {"type": "simple", "pattern": "page"}]}}).json()["processId"]
+        hits, _ = results(node_a, pid)
+        assert [(h["pageIndex"], h["startIndex"]) for h in hits] == [(0, 6), (1, 7)]
     finally:
         a.stop()
         b.stop()

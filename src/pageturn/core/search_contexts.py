@@ -4,7 +4,6 @@ through the same per-content cache as viewing-session search) or text the client
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from typing import Any, cast
@@ -20,6 +19,8 @@ from .workfiles import WorkFiles, iso
 log = logging.getLogger(__name__)
 
 CONTEXT_KIND = "searchContext"
+# uploaded page texts, in the metadata store (not on a node's disk) so that every node of a cluster sees them
+UPLOADED_KIND = "searchContextText"
 MAX_UPLOADED_CHARS = 64_000_000
 _PAGES = re.compile(r"^\s*(\d{1,7})\s*(?:-\s*(\d{1,7})?)?\s*$")
 
@@ -122,14 +123,9 @@ class SearchContexts:
             out["pageCount"] = context["pageCount"]
         return out
 
-    def _uploaded_path(self, context_id: str):
-        return self.text.pages.cache.path("c-" + context_id, "records.json")
-
     def _uploaded(self, context_id: str) -> list[str]:
-        try:
-            return json.loads(self._uploaded_path(context_id).read_bytes())
-        except FileNotFoundError:
-            return []
+        record = self.store.get(UPLOADED_KIND, context_id)
+        return list(record["pages"]) if record is not None else []
 
     async def records(self, context_id: str, pages_raw: str | None) -> dict:
         """GET …/records?pages=a-b (0-based, inclusive; "a-" to the end; default all)."""
@@ -166,8 +162,7 @@ class SearchContexts:
         texts = self._uploaded(context_id) + [p["text"] for p in pages]
         if sum(len(t) for t in texts) > MAX_UPLOADED_CHARS:
             raise invalid("pages", f"at most {MAX_UPLOADED_CHARS} characters of text in one context")
-        self.text.pages.cache.write_bytes(self._uploaded_path(context_id),
-                                          json.dumps(texts, ensure_ascii=False).encode())
+        self.store.put(UPLOADED_KIND, context_id, {"pages": texts}, context["expires"])
         context["uploaded"] = context["pageCount"] = len(texts)
         self._save(context)
         return self.describe(context)
@@ -187,13 +182,14 @@ class SearchContexts:
         if running is not None:
             running.cancel()
         self.store.delete(CONTEXT_KIND, context_id)
-        self.text.pages.cache.remove_tree("c-" + context_id)
+        self.store.delete(UPLOADED_KIND, context_id)
 
     def sweep(self) -> int:
         expired = self.store.expired(CONTEXT_KIND, now())
         for context_id, _ in expired:
             self.store.delete(CONTEXT_KIND, context_id)
-            self.text.pages.cache.remove_tree("c-" + context_id)
+        for context_id, _ in self.store.expired(UPLOADED_KIND, now()):
+            self.store.delete(UPLOADED_KIND, context_id)
         return len(expired)
 
     # ---- for search tasks --------------------------------------------------------------------------------------
