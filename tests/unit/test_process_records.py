@@ -29,3 +29,45 @@ def test_records_live_their_lifetime_and_running_ones_are_listed(tmp_path):
     assert list(records.running()) == []
     assert records.sweep() == 1 and store.get("someprocess", short["processId"]) is None
     assert records.load(long["processId"]) == long
+
+
+def test_a_markup_process_whose_node_stopped_ends_as_interrupted_and_a_live_one_does_not(tmp_path):
+    import asyncio
+
+    from pageturn.core.processes import KIND, Processes
+
+    clock = [1000.0]
+    store = SqliteMetadataStore(tmp_path / "meta.sqlite")
+
+    async def scenario():
+        dead_node = Processes(store, clock=lambda: clock[0])
+        release = asyncio.Event()
+
+        async def stuck(record):
+            await release.wait()
+            return {"done": True}
+
+        orphan = dead_node.start("markupBurner", {}, stuck)
+        await asyncio.sleep(0)
+        for task in list(dead_node._tasks):   # the node dies: its task never finishes, its heartbeat stops
+            task.cancel()
+        await asyncio.gather(*dead_node._tasks, return_exceptions=True)
+
+        survivor = Processes(store, clock=lambda: clock[0])
+        live = survivor.start("markupBurner", {}, stuck)
+        await asyncio.sleep(0)
+        clock[0] += 10
+        survivor.sweep()                      # a young heartbeat: the orphan may still be running somewhere
+        assert survivor.get("markupBurner", orphan["processId"])["state"] == "processing"
+        clock[0] += 60
+        survivor.sweep()
+        ended = survivor.get("markupBurner", orphan["processId"])
+        assert (ended["state"], ended["errorCode"]) == ("error", "ProcessInterrupted")
+        assert Processes.describe(ended)["errorCode"] == "ProcessInterrupted"
+        assert survivor.get("markupBurner", live["processId"])["state"] == "processing"   # its own, running
+        release.set()
+        await asyncio.gather(*survivor._tasks)
+        assert survivor.get("markupBurner", live["processId"])["state"] == "complete"
+        assert not list(ProcessRecords(store, KIND, clock=lambda: clock[0]).running())
+
+    asyncio.run(scenario())

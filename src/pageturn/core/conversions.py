@@ -30,7 +30,7 @@ from .documents import OfficeConverter
 from .errors import InputError, NotFound, ServerError
 from .ids import new_file_id
 from .pages import RenderPool
-from .process_records import ProcessRecords
+from .process_records import HEARTBEAT, ProcessRecords
 from .records import WorkFileRecord
 from .workfiles import WorkFiles, iso
 
@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 
 KIND = "contentconverter"
 MAX_ATTEMPTS = 2
-HEARTBEAT = 2.0            # seconds between a running process's heartbeats
-STALE_AFTER = 15.0         # a heartbeat older than this means the node running it is gone
 PROGRESS_EVERY = 0.25      # at most this often a progress change is written to the store
 
 
@@ -168,8 +166,7 @@ class ContentConverters:
         for process_id, record in self.records.running():
             if process_id in self._tasks or record.get("state") != "processing":
                 continue
-            stale = self.records.clock() - record.get("heartbeat", 0) > STALE_AFTER
-            if not ((first and self.exclusive) or stale):
+            if not ((first and self.exclusive) or self.records.stale(record)):
                 continue
             if record.get("attempts", 1) >= MAX_ATTEMPTS:
                 self._finish(record, "error", errorCode="ProcessInterrupted", errorDetails={
@@ -228,8 +225,7 @@ class ContentConverters:
         self.records.save(record, running=True)
 
     def _save(self, record: dict) -> None:
-        record["heartbeat"] = self.records.clock()
-        self.records.save(record, running=record["state"] == "processing")
+        self.records.beat(record)
 
     def _finish(self, record: dict, state: str, **fields: Any) -> None:
         record["state"] = state
@@ -248,7 +244,7 @@ class ContentConverters:
     async def _run(self, record: dict) -> None:
         process_id = record["processId"]
         scratch = self.scratch_root / f"convert-{process_id[:32]}"
-        beat = asyncio.create_task(self._heartbeat(record))
+        beat = asyncio.create_task(self.records.keep_beating(record))
         try:
             async with self._slots:
                 shutil.rmtree(scratch, ignore_errors=True)  # left by an interrupted earlier attempt
@@ -276,12 +272,6 @@ class ContentConverters:
         finally:
             beat.cancel()
             await asyncio.to_thread(shutil.rmtree, scratch, True)
-
-    async def _heartbeat(self, record: dict) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT)
-            if record["state"] == "processing":
-                self._save(record)
 
     def _remaining(self, started: float) -> float:
         return max(1.0, self.limits.timeout - (time.monotonic() - started))

@@ -5,6 +5,7 @@ marks a running process (for taking over processes whose node stopped), and swee
 What a record holds and how a process runs stay with its API (core.conversions, core.processes)."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Iterator, Mapping
 
 from ..clock import Clock, system_clock
@@ -12,6 +13,8 @@ from ..storage.metadata import MetadataStore
 from .ids import is_valid_id, new_file_id
 
 RUNNING = "processing"  # the store ref of a record whose process is running (saved with running=True)
+HEARTBEAT = 2.0         # seconds between a running process's heartbeats
+STALE_AFTER = 15.0      # a heartbeat older than this means the node running it is gone
 
 
 class ProcessRecords:
@@ -32,6 +35,22 @@ class ProcessRecords:
 
     def save(self, record: Mapping[str, Any], *, running: bool = False) -> None:
         self.store.put(self.kind, record["processId"], record, record["expires"], ref=RUNNING if running else None)
+
+    def beat(self, record: dict) -> None:
+        """Save a record with the time of its heartbeat (running while its state is "processing")."""
+        record["heartbeat"] = self.clock()
+        self.save(record, running=record["state"] == "processing")
+
+    async def keep_beating(self, record: dict) -> None:
+        """The heartbeat of a process running on this node, until cancelled."""
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            if record["state"] == "processing":
+                self.beat(record)
+
+    def stale(self, record: Mapping[str, Any]) -> bool:
+        """Whether the node running this record's process has stopped beating."""
+        return self.clock() - record.get("heartbeat", 0) > STALE_AFTER
 
     def load(self, process_id: str) -> dict | None:
         """The record of `process_id`, or None when the id is malformed, unknown or expired."""

@@ -2,7 +2,10 @@
 poll; the work itself runs as a task on the node that accepted the POST.
 
 A process that fails ends with HTTP 200 and `state: "error"` plus an `errorCode` (the spec's final-status
-errors); a node that dies while working leaves its process "processing" until it expires."""
+errors). The node running a process keeps a heartbeat in its record; a process whose node stopped beating (a
+crash, a restart) is ended by the next sweep of any node with `errorCode: "ProcessInterrupted"`: its work
+cannot be picked up elsewhere (it was given as code, not as data), so it is told as interrupted rather than left
+"processing" until it expires."""
 from __future__ import annotations
 
 import asyncio
@@ -53,6 +56,7 @@ class Processes:
         self.records = ProcessRecords(store, KIND, clock=clock)
         self.default_lifetime = default_lifetime
         self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[str] = set()   # ids of the processes this node is running
 
     def start(self, kind: str, input: dict[str, Any], work: Work, *, min_seconds: int | None = None,
               affinity_token: str | None = None, owner: str | None = None) -> ProcessRecord:
@@ -62,13 +66,22 @@ class Processes:
             "percentComplete": 0, "output": None, "errorCode": None, "errorDetails": None,
             "affinityToken": affinity_token, "owner": owner, "created": created, "expires": expires,
         }
-        self._save(record)
+        self.records.beat(cast(dict, record))
         task = asyncio.create_task(self._run(record, work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return record
 
     async def _run(self, record: ProcessRecord, work: Work) -> None:
+        self._running.add(record["processId"])
+        beat = asyncio.create_task(self.records.keep_beating(cast(dict, record)))
+        try:
+            await self._work(record, work)
+        finally:
+            beat.cancel()
+            self._running.discard(record["processId"])
+
+    async def _work(self, record: ProcessRecord, work: Work) -> None:
         try:
             output = await work(record)
             record.update({"state": "complete", "percentComplete": 100, "output": output})
@@ -81,7 +94,7 @@ class Processes:
         except Exception:  # never a hung process: the unexpected is logged and told as InternalError
             log.exception("%s process failed", record["type"])
             record.update({"state": "error", "percentComplete": 100, "errorCode": "InternalError"})
-        self._save(record)
+        self.records.beat(cast(dict, record))
 
     def get(self, kind: str, process_id: str, owner: str | None = None) -> ProcessRecord | None:
         found = self.records.load(process_id)
@@ -104,10 +117,13 @@ class Processes:
                 out["errorDetails"] = record["errorDetails"]
         return out
 
-    def _save(self, record: ProcessRecord) -> None:
-        self.records.save(record)
-
     def sweep(self) -> int:
+        for process_id, found in list(self.records.running()):
+            if process_id not in self._running and found["state"] == "processing" and self.records.stale(found):
+                found.update({"state": "error", "percentComplete": 100, "errorCode": "ProcessInterrupted",
+                              "errorDetails": {"message": "The server running this process stopped before it "
+                                                          "finished; start it again"}})
+                self.records.beat(found)
         return self.records.sweep()
 
     async def wait_idle(self) -> None:
