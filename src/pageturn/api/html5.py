@@ -94,6 +94,8 @@ async def document_attributes(request: web.Request) -> web.Response:
         return json_response({"pageCount": progress.estimate, "pageCountConfidence": progress.confidence})
     source, info = await pages.info(session)  # waits for a conversion, bounded by its timeout
     body = {"pageCount": info["pageCount"], "pageCountConfidence": 100}
+    if info.get("title"):
+        body["documentTitle"] = info["title"]  # the PDF's (or Office document's) own title, for the viewer
     if source.sheets:
         body["sheets"] = source.sheets
     return json_response(body)

@@ -146,8 +146,9 @@ class Viewer {
       return this.fail({ kind: status === 404 || status === 500 ? "not-found" : "session", userMessage: message });
     }
     this.notice.loading("Opening document…");
-    // page 1's size is asked beside the page count, not after it: every document has a page 1
-    this.attributes.ensure(0).catch(() => {});
+    // page 1's size: carried by the viewer page when the server knew it, else asked beside the page count
+    if (this.config.firstPageAttributes) this.attributes.record(0, this.config.firstPageAttributes);
+    else this.attributes.ensure(0).catch(() => {});
     try {
       await this.followPageCount();
     } catch (error) {
@@ -159,9 +160,12 @@ class Viewer {
   async followPageCount() {
     let desired = 50;
     let firstPage = null;
+    let known = this.config.documentAttributes;  // the viewer page's own copy of the first answer
     for (;;) {
-      const answer = await this.api.documentAttributes(desired);
+      const answer = known || await this.api.documentAttributes(desired);
+      known = null;
       if (this.stopped) return;
+      if (answer.documentTitle) this.showTitle(answer.documentTitle);
       const count = Math.max(0, Number(answer.pageCount) | 0);
       const confidence = Number.isFinite(+answer.pageCountConfidence) ? +answer.pageCountConfidence : 100;
       if (confidence < 100 && !this.view.scroller.dataset.ready) {
@@ -271,10 +275,7 @@ class Viewer {
 
   // ---- toolbar parts ------------------------------------------------------------------------------------
   wireTitleAndDownload() {
-    const title = this.fileName || "Document";
-    $("doc-title").textContent = title;
-    $("doc-title").title = title;
-    document.title = `${title} – pageturn`;
+    this.showTitle(this.config.documentTitle);
     const download = $("download");
     if (this.permissions.download) {
       const base = (this.fileName || "document").replace(/\.[A-Za-z0-9]{1,8}$/, "");
@@ -284,6 +285,15 @@ class Viewer {
     } else {
       download.remove();
     }
+  }
+
+  /** The h1 and the tab's title: the name given, else the document's own title (PDF/Office), else "Document". */
+  showTitle(documentTitle) {
+    const title = this.fileName || (typeof documentTitle === "string" && documentTitle.trim()) || "Document";
+    if ($("doc-title").textContent === title) return;
+    $("doc-title").textContent = title;
+    $("doc-title").title = title;
+    if (!this.stopped) document.title = `${title} – pageturn`;
   }
 
   wireSidebar() {
