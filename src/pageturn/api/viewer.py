@@ -15,7 +15,7 @@ from .encryption import CONTENT_KEYS
 from .security import viewer_page_headers
 from .html5 import PAGES
 from .viewer_assets import with_assets
-from .viewer_facts import viewer_facts
+from .viewer_facts import scale_text, viewer_facts
 from .viewing_sessions import SESSIONS
 
 VIEWER_DIR = Path(__file__).resolve().parent.parent / "viewer"
@@ -63,11 +63,17 @@ def first_page_preloads(config: dict) -> str:
     beside the scripts instead of after them (page 1's image needs the zoom, known only in the browser). The URLs
     are exactly those api.js builds (same query order, same credentials mode), or the browser would not reuse
     the answers."""
-    if "error" in config or config.get("apiBase") or "firstPageAttributes" in config:
-        return ""  # the page carries the answers itself
+    if "error" in config or config.get("apiBase"):
+        return ""
     query = urlencode({"DocumentID": "u" + config["viewingSessionId"]})
-    urls = [f"/PCCIS/V1/Document/q/Attributes?{query}&DesiredPageCountConfidence=50",
-            f"/PCCIS/V1/Page/q/0/Attributes?{query}&ContentType=svgb"]
+    preview = config.get("firstPagePreview")
+    if "firstPageAttributes" in config:  # the page carries these answers itself: page 1's preview is asked first
+        if not preview or "encryption" in config:  # encrypted content needs a fresh iv per request
+            return ""
+        urls = [f"/PCCIS/V1/Page/q/0?{query}&ContentType=png&Scale={scale_text(preview['scale'])}"]
+    else:
+        urls = [f"/PCCIS/V1/Document/q/Attributes?{query}&DesiredPageCountConfidence=50",
+                f"/PCCIS/V1/Page/q/0/Attributes?{query}&ContentType=svgb"]
     return "\n  ".join(f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{html.escape(url)}">'
                         for url in urls)
 

@@ -124,7 +124,10 @@ export class PageView {
     // asked for only once the zoom is set: a preview shown before would show the page at a size it then leaves
     await this.ctx.viewReady?.();
     if (this.signal.aborted) return;
-    const { attrs, scale } = this.neededRasterScale();
+    const { attrs, scale: needed } = this.neededRasterScale();
+    // the viewer page asked for page 1's preview before the scripts ran: used when at most one step less sharp
+    const early = this.ctx.earlyPreviewScale?.(this.page) || 0;
+    const scale = early >= needed / 1.19 ? early : needed;
     if (attrs.width * attrs.height * scale * scale > SINGLE_IMAGE_PIXELS) return;
     const svgShown = () => this.signal.aborted || this.el.dataset.content === "svg";
     try {

@@ -120,6 +120,7 @@ class Viewer {
       onError: (error) => this.report(error, false),
       onPageReady: () => this.afterFirstPage(),
       pngFirst: () => !this.firstPageShown,
+      earlyPreviewScale: (page) => (page === 0 && !this.api.encrypted && Number(this.config.firstPagePreview?.scale)) || 0,
       viewReady: () => this.viewReady,
     };
   }
