@@ -5,6 +5,7 @@ import { AccessibleText } from "./a11y-text.js";
 import { announce } from "./announcer.js";
 import { PrizmApi } from "./api.js";
 import { AttachmentList } from "./attachments.js";
+import { changeRuns } from "./change-runs.js";
 import { ComparePanel } from "./compare-panel.js";
 import { DocumentView } from "./document-view.js";
 import { Panels, RovingGroup, focusable, keepFocus } from "./focus.js";
@@ -84,7 +85,8 @@ class Viewer {
     this.searchResults = new SearchResults($("search-results"), this.search);
     this.compare = config.mode === "compare" ? new ComparePanel($("compare-panel"), this.api) : null;
     this.panels = new Panels();
-    this.a11yText = new AccessibleText($("a11y-text"), this.textStore, (page) => view.scrollToPage(page));
+    this.a11yText = new AccessibleText($("a11y-text"), this.textStore, (page) => view.scrollToPage(page),
+      this.compare ? (page, entry) => changeRuns(entry, this.compare.changes, page) : null);
     this.pageCount = 0;
     this.firstPageShown = false;
     this.viewReady = new Promise((resolve) => { this.markViewReady = resolve; });  // the first zoom is set
@@ -472,6 +474,8 @@ class Viewer {
       const where = `page ${change.startPage + 1}`;
       announce(`Change ${index + 1} of ${total}: ${change.label}, ${where}${change.text ? `: ${change.text}` : ""}`);
     });
+    // the screen-reader text of a page marks its inserted and deleted runs once its changes are known
+    this.compare.addEventListener("changes", (event) => this.a11yText.remark(event.detail.pages));
     this.compare.load();
   }
 
