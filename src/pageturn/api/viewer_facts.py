@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 
 from ..core.pages import Pages
 from ..core.records import SessionRecord
+from .html5 import document_attributes_body
 
 # how long the viewer page may wait for a document's facts (they are usually ready: the upload opened the
 # document); longer, and the scripts that the page names would start later than the requests they replace
@@ -49,10 +50,7 @@ async def _gather(pages: Pages, session: SessionRecord) -> ViewerFacts:
     elif not (session.get("original") and session.get("revised")):
         return {}
     source, info = await pages.info(session)
-    document: dict[str, Any] = {"pageCount": info["pageCount"], "pageCountConfidence": 100}
-    if source.sheets:
-        document["sheets"] = source.sheets
-    facts: ViewerFacts = {"documentAttributes": document}
+    facts: ViewerFacts = {"documentAttributes": document_attributes_body(source, info)}
     title = info.get("title")
     if isinstance(title, str) and title:
         facts["documentTitle"] = title
