@@ -190,13 +190,19 @@ def info(path: str, password: str | None = None) -> dict[str, Any]:
     return result
 
 
+# what PDF writers put in Title when the author gave none (ReportLab: "untitled"): no name at all is better
+_PLACEHOLDER_TITLES = frozenset({"untitled", "(untitled)", "untitled document", "no title", "title", "document",
+                                 "unknown", "anonymous", "none"})
+
+
 def _title(document: OpenPdf) -> str:
     """The Info dictionary's Title (LibreOffice writes an Office document's own title there), one line, short."""
     try:
         raw = document.pdf.get_metadata_value("Title")
     except (pdfium.PdfiumError, KeyError, ValueError):
         return ""
-    return " ".join(str(raw or "").split())[:200]
+    title = " ".join(str(raw or "").split())[:200]
+    return "" if title.lower() in _PLACEHOLDER_TITLES else title
 
 
 def page_size(path: str, page: int, password: str | None = None) -> tuple[float, float]:
