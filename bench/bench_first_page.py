@@ -60,7 +60,7 @@ def open_once(browser, base: str, sid: str) -> dict:
         return page.evaluate("""(() => {
             const entries = performance.getEntriesByType('resource');
             // the source modules, or the bundle (scripts/build_viewer.py) when the server names it
-            const modules = entries.filter(e => /\/static\/(js|dist)\/[^?]*\.js/.test(e.name));
+            const modules = entries.filter(e => /\\/static\\/(js|dist)\\/[^?]*\\.js/.test(e.name));
             const image = entries.filter(e => /\\/Page\\/q\\/0\\?/.test(e.name)
                                               && /ContentType=(svgb|png)/.test(e.name));
             const thumbs = entries.filter(e => /\\/Page\\/q\\/\\d+\\/\\d+x\\d+/.test(e.name));
