@@ -59,7 +59,8 @@ def open_once(browser, base: str, sid: str) -> dict:
         page.wait_for_load_state("networkidle")
         return page.evaluate("""(() => {
             const entries = performance.getEntriesByType('resource');
-            const modules = entries.filter(e => e.name.includes('/static/js/'));
+            // the source modules, or the bundle (scripts/build_viewer.py) when the server names it
+            const modules = entries.filter(e => /\\/static\\/(js|dist)\\/[^?]*\\.js/.test(e.name));
             const image = entries.filter(e => /\\/Page\\/q\\/0\\?/.test(e.name)
                                               && /ContentType=(svgb|png)/.test(e.name));
             const thumbs = entries.filter(e => /\\/Page\\/q\\/\\d+\\/\\d+x\\d+/.test(e.name));
@@ -107,7 +108,7 @@ def main() -> None:
 
     print(f"first page image, cached document ({args.pages} pages): median {med(cached, 'first'):.0f} ms "
           f"(runs: {runs(cached)}); modules loaded by {med(cached, 'modules'):.0f} ms "
-          f"({cached[0]['moduleCount']} modules); thumbnail requests before page 1: "
+          f"({cached[0]['moduleCount']} script files); thumbnail requests before page 1: "
           f"{max(r['thumbsBefore'] for r in cached)}")
     print(f"first page image, new PDF upload ({args.pages}+ pages): median {med(fresh, 'first'):.0f} ms "
           f"(runs: {runs(fresh)})")

@@ -45,3 +45,15 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   .venv/bin/python -m pip install -q --no-binary tesserocr -e ".${extras}"
   echo "$digest" > "$stamp"
 fi
+
+# the viewer's bundler (esbuild, pinned in tools/viewer-build/package-lock.json) and the bundle itself; without
+# npm the viewer runs from its source modules
+if command -v npm >/dev/null 2>&1; then
+  lock_digest=$(sha256sum tools/viewer-build/package-lock.json | cut -c1-16)
+  tool_stamp="tools/viewer-build/node_modules/.pageturn-installed"
+  if [ ! -f "$tool_stamp" ] || [ "$(cat "$tool_stamp")" != "$lock_digest" ]; then
+    echo "setup: installing the viewer's bundler (npm ci)"
+    npm ci --prefix tools/viewer-build --no-audit --no-fund --ignore-scripts -q && echo "$lock_digest" > "$tool_stamp"
+  fi
+  .venv/bin/python scripts/build_viewer.py >/dev/null || echo "setup: the viewer bundle was not built (the viewer uses its modules)"
+fi

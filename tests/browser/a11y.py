@@ -30,13 +30,29 @@ def axe_violations(page, context: str = "document") -> list[dict]:
     return result
 
 
-def accessible_text(page) -> str:
-    """All names and text of the full accessibility tree (CDP), joined: what a screen reader can reach."""
+def _ax_tree(page) -> list[dict]:
     cdp = page.context.new_cdp_session(page)
     try:
-        nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+        return cdp.send("Accessibility.getFullAXTree")["nodes"]
     finally:
         cdp.detach()
+
+
+def accessible_nodes(page) -> list[tuple[str, str]]:
+    """(role, name) of every node of the accessibility tree (CDP) that assistive technology is given."""
+    found = []
+    for node in _ax_tree(page):
+        if node.get("ignored"):
+            continue
+        role = (node.get("role") or {}).get("value")
+        name = (node.get("name") or {}).get("value")
+        found.append((role if isinstance(role, str) else "", name if isinstance(name, str) else ""))
+    return found
+
+
+def accessible_text(page) -> str:
+    """All names and text of the full accessibility tree (CDP), joined: what a screen reader can reach."""
+    nodes = _ax_tree(page)
     parts = []
     for node in nodes:
         if node.get("ignored"):

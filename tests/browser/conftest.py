@@ -2,11 +2,12 @@
 per test. Helpers that open documents and look at pages are in helpers.py."""
 from __future__ import annotations
 
+import runpy
 from pathlib import Path
 
 import pytest
 
-from browser.helpers import Api
+from browser.helpers import ROOT, Api
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -17,6 +18,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: run scripts/setup.sh --test")
+    # the viewer as it is served: bundled when the bundler is installed, from the modules just edited
+    build_viewer = runpy.run_path(str(ROOT / "scripts" / "build_viewer.py"))["build"]
+    build_viewer()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from browser.a11y import accessible_text, axe_violations
+from browser.a11y import accessible_nodes, accessible_text, axe_violations
 from browser.documents import three_page_pdf
 from browser.helpers import open_comparison, open_viewer, screenshot, wait_for_content
 from docgen import make_pdf_pages
@@ -243,6 +243,45 @@ def test_page_changes_and_zoom_are_announced_and_a_bad_page_number_is_explained(
     assert page.text_content("#page-error") == ""
 
 
+def growing_docx(path, pages: int, recorded: int) -> None:
+    """A docx of `pages` pages whose docProps/app.xml records `recorded`: the viewer shows that estimate first."""
+    import zipfile
+
+    from officegen import docx_pages
+
+    plain = path.with_suffix(".plain.docx")
+    docx_pages(plain, pages)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "docProps/app.xml":
+                data = re.sub(rb"<Pages>\d+</Pages>", b"<Pages>%d</Pages>" % recorded, data)
+            target.writestr(item, data)
+
+
+def test_the_page_total_is_announced_when_a_converting_document_grows(page, server, api, tmp_path):
+    path = tmp_path / "growing.docx"
+    growing_docx(path, 30, 12)
+    page.add_init_script("""
+        window.__said = [];
+        new MutationObserver(() => {
+          const text = document.querySelector('#announcer')?.textContent;
+          if (text) window.__said.push(text);
+        }).observe(document, {subtree: true, childList: true, characterData: true});
+    """)
+    # converted only once the viewer asks: the file's own count (12) is what is known first
+    sid = api.session(path.read_bytes(), "docx", body={"startConverting": "none"}, start=False)
+    page.goto(f"{server.url}/viewer/{sid}")
+    page.wait_for_function("() => document.querySelector('#page-total').textContent === '/ 12+'")
+    assert page.text_content("#page-total-text") == "of 12 or more pages"
+    # tied to the page-number box, and the new total reaches the polite live region
+    assert "page-total-text" in page.get_attribute("#page-input", "aria-describedby").split()
+    assert page.get_attribute("#announcer", "aria-live") == "polite"
+    page.wait_for_function("() => window.__said.includes('Page 1 of 30 pages')", timeout=120_000)
+    assert page.text_content("#page-total-text") == "of 30 pages"
+    assert not any("of 12" in said for said in page.evaluate("window.__said"))  # the first total is not news
+
+
 def test_single_key_shortcuts_act_only_in_the_document(page, server, three_pages):
     open_viewer(page, server.url, three_pages)
     wait_for_content(page, 0)
@@ -270,6 +309,51 @@ def test_the_title_is_the_page_heading_inside_a_banner(page, server):
     roles = page.evaluate("""(() => { const h = document.querySelector('header'); return [h.getAttribute('role'),
         h.closest('main, aside, nav, section, article') === null]; })()""")
     assert roles == [None, True]  # a <header> outside sectioning content is the banner landmark
+
+
+def titled_pdf(title: str) -> bytes:
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    pdf.setTitle(title)
+    pdf.drawString(72, 720, "A document with a title of its own")
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def test_without_a_name_the_pdf_title_is_the_heading_and_the_tab_title(page, server, api):
+    sid = api.session(titled_pdf("Quarterly figures <2026>"), "pdf")
+    open_viewer(page, server.url, sid)
+    page.wait_for_function("() => document.querySelector('h1').textContent === 'Quarterly figures <2026>'")
+    assert page.title() == "Quarterly figures <2026> – pageturn"
+    # a name the application gave wins over the document's own title
+    r = api.http.post(f"{server.url}/PCCIS/V1/ViewingSession", json={"attachmentDisplayName": "given.pdf"})
+    named = r.json()["viewingSessionId"]
+    assert api.http.put(f"{server.url}/PCCIS/V1/ViewingSession/u{named}/SourceFile", data=titled_pdf("Own title"),
+                        params={"FileExtension": "pdf"}).ok
+    open_viewer(page, server.url, named)
+    assert page.text_content("h1") == "given.pdf"
+
+
+def test_without_a_name_an_office_documents_core_title_is_the_heading(page, server, api, tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "Minutes of the board"
+    document.add_paragraph("Present: everyone")
+    path = tmp_path / "minutes.docx"
+    document.save(str(path))
+    # converted while the viewer is open: the title comes with the document's attributes once it is done
+    sid = api.session(path.read_bytes(), "docx", body={"startConverting": "none"}, start=False)
+    page.goto(f"{server.url}/viewer/{sid}")
+    wait_for_content(page, 0, timeout=120_000)
+    page.wait_for_function("() => document.querySelector('h1').textContent === 'Minutes of the board'")
+    assert page.title() == "Minutes of the board – pageturn"
+    assert ("heading", "Minutes of the board") in accessible_nodes(page)
 
 
 # ---- phones -------------------------------------------------------------------------------------------------
@@ -450,33 +534,71 @@ def test_comparison_viewer_with_its_panel_open(page, server, api):
     assert focused(page) == "toggle-changes"
 
 
+def test_comparison_text_marks_its_insertion_in_the_accessibility_tree(page, server, api):
+    open_comparison(page, server.url)  # "The quick brown red fox …": the word "red" is inserted
+    page.wait_for_selector("#compare-panel .change-item", timeout=120_000)
+    # the screen-reader text of page 1 carries the inserted word as an insertion, with its bounds spoken
+    page.wait_for_selector('#a11y-text section[data-page="0"] ins', state="attached", timeout=60_000)
+    marked = page.eval_on_selector_all('#a11y-text section[data-page="0"] ins', "els => els.map(e => e.textContent)")
+    assert marked == ["insertion start, red, insertion end"], marked
+    line = page.eval_on_selector('#a11y-text section[data-page="0"] ins', "e => e.closest('p').textContent")
+    assert line.startswith("The quick brown insertion start, red") and line.endswith("fox jumps over the lazy dog.")
+    assert page.query_selector('#a11y-text section[data-page="0"] del') is None
+    nodes = accessible_nodes(page)
+    assert any(role == "insertion" for role, _ in nodes), sorted({role for role, _ in nodes})
+
+
 # ---- the first page sooner ----------------------------------------------------------------------------------
 
-def test_the_first_page_comes_before_thumbnails_and_its_preloads_are_used(page, server, api):
+FIRST_PAGE_WATCH = """
+    window.__contents = [];
+    new MutationObserver(() => {
+      const el = document.querySelector('.page[data-page="0"]');
+      const kind = el && el.dataset.content;
+      if (kind && window.__contents[window.__contents.length - 1] !== kind) {
+        window.__contents.push(kind);
+        window.__thumbsAtFirst ??= document.querySelectorAll('#thumb-list img').length;
+      }
+    }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-content']});
+"""
+
+
+def test_the_viewer_page_carries_page_one_and_asks_its_preview_before_anything_else(page, server, api):
     sid = api.session(make_pdf_pages(12, lines=4), "pdf")
+    # the document is open on the server (as after any upload a moment ago): its facts go in the viewer page
+    assert api.http.get(f"{server.url}/PCCIS/V1/Document/q/Attributes", params={"DocumentID": "u" + sid}).ok
     requests_seen: list[str] = []
     page.on("request", lambda request: requests_seen.append(request.url))
-    page.add_init_script("""
-        window.__contents = [];
-        new MutationObserver(() => {
-          const el = document.querySelector('.page[data-page="0"]');
-          const kind = el && el.dataset.content;
-          if (kind && window.__contents[window.__contents.length - 1] !== kind) {
-            window.__contents.push(kind);
-            window.__thumbsAtFirst ??= document.querySelectorAll('#thumb-list img').length;
-          }
-        }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-content']});
-    """)
+    page.add_init_script(FIRST_PAGE_WATCH)
     response = page.goto(f"{server.url}/viewer/{sid}")
     head = response.text()
-    assert head.count('rel="preload" as="fetch"') == 2 and "{{PRELOADS}}" not in head
+    assert '"firstPageAttributes"' in head and '"documentAttributes"' in head and "{{PRELOADS}}" not in head
+    # page 1's PNG is the first thing the page names, before its styles and scripts
+    preload = re.search(r'<link rel="preload" as="fetch" crossorigin="anonymous" href="([^"]+)">', head)
+    assert preload and "/Page/q/0?" in preload.group(1) and "ContentType=png" in preload.group(1)
+    assert head.index(preload.group(0)) < head.index('rel="stylesheet"')
     page.wait_for_selector('.page[data-page="0"][data-content="svg"]')
     page.wait_for_selector("#thumb-list img")
-    # a PNG at screen size raced the SVG (whichever was on screen first), the SVG shows in the end; no thumbnail
-    # was asked before page 1 was on screen
-    assert page.evaluate("window.__contents") in (["png", "svg"], ["svg"])
-    assert any(re.search(r"/Page/q/0\?.*ContentType=png&Scale=", url) for url in requests_seen)
+    # the PNG shows first, then the SVG (sharp at every zoom); no thumbnail was asked before page 1 was on screen
+    assert page.evaluate("window.__contents") == ["png", "svg"]
     assert page.evaluate("window.__thumbsAtFirst") == 0
-    # the preloaded answers were used: each of the first two calls went out once
-    assert sum("/Document/q/Attributes?" in url for url in requests_seen) == 1
+    # the preloaded preview was the one used, and the answers the page carried were not asked again
+    assert sum(bool(re.search(r"/Page/q/0\?.*ContentType=png", url)) for url in requests_seen) == 1
+    assert not any("/Document/q/Attributes?" in url or "/Page/q/0/Attributes?" in url for url in requests_seen)
+
+
+def test_a_document_still_converting_has_its_first_answers_preloaded(page, server, api, tmp_path):
+    from officegen import docx_pages
+
+    path = tmp_path / "three.docx"
+    docx_pages(path, 3)
+    # not converted until the viewer asks: the viewer page cannot know the page count yet
+    sid = api.session(path.read_bytes(), "docx", body={"startConverting": "none"}, start=False)
+    requests_seen: list[str] = []
+    page.on("request", lambda request: requests_seen.append(request.url))
+    response = page.goto(f"{server.url}/viewer/{sid}")
+    head = response.text()
+    assert head.count('rel="preload" as="fetch"') == 2 and '"firstPageAttributes"' not in head
+    wait_for_content(page, 0, timeout=120_000)
+    # the preloaded answers were used: the page-1 attributes went out once
     assert sum("/Page/q/0/Attributes?" in url for url in requests_seen) == 1

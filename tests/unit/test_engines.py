@@ -126,6 +126,19 @@ def test_pdf_info_gives_page_count_and_displayed_sizes_in_points(known):
     assert (info["pages"][3]["width"], info["pages"][3]["height"]) == (842, 595)  # /Rotate 90 of a 595x842 page
 
 
+@pytest.mark.parametrize(("written", "title"), [("Board  minutes\n2026", "Board minutes 2026"), ("untitled", None),
+                                               ("x" * 300, "x" * 200)])
+def test_pdf_info_gives_the_documents_own_title_when_it_has_one(tmp_path, written, title):
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "titled.pdf"
+    pdf = canvas.Canvas(str(path))
+    pdf.setTitle(written)  # ReportLab writes "untitled" when none is given: a placeholder, not a title
+    pdf.showPage()
+    pdf.save()
+    assert jobs.document_info(str(path), "pdf").get("title") == title
+
+
 def test_pdf_png_has_known_content_where_the_facts_say(known):
     path, facts = known
     image = png(jobs.render_raster(path, "pdf", 0, dpi=150))

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from aiohttp import web
 
+from ..core.documents import PageSource
 from ..core.errors import SessionNotFound, invalid
 from ..core.pages import RASTER_TYPES, SVG_TYPES, Output, Pages
 from ..core.records import SessionRecord
@@ -95,10 +97,17 @@ async def document_attributes(request: web.Request) -> web.Response:
     if progress is not None and not progress.done and progress.confidence >= desired:
         return json_response({"pageCount": progress.estimate, "pageCountConfidence": progress.confidence})
     source, info = await pages.info(session)  # waits for a conversion, bounded by its timeout
-    body = {"pageCount": info["pageCount"], "pageCountConfidence": 100}
+    return json_response(document_attributes_body(source, info))
+
+
+def document_attributes_body(source: PageSource, info: dict[str, Any]) -> dict[str, Any]:
+    """Document/q/Attributes once the page count is certain (the viewer page carries the same answer)."""
+    body: dict[str, Any] = {"pageCount": info["pageCount"], "pageCountConfidence": 100}
+    if info.get("title"):
+        body["documentTitle"] = info["title"]  # the PDF's (or Office document's) own title, for the viewer
     if source.sheets:
         body["sheets"] = source.sheets
-    return json_response(body)
+    return body
 
 
 async def page_attributes(request: web.Request) -> web.Response:

@@ -8,7 +8,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from . import (attachments, comparison, content_converters, html5, markup, markup_layers, search, service, viewer,
-               viewing_sessions, work_files)
+               viewer_assets, viewing_sessions, work_files)
 from .errors import NOT_FOUND_ROUTES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -108,3 +108,4 @@ def add_routes(app: web.Application) -> None:
                 not_found_routes.add(added)
     prefix, directory = VIEWER_STATIC
     app.router.add_static(prefix, directory, follow_symlinks=False)
+    app.on_response_prepare.append(viewer_assets.cache_static)

@@ -13,6 +13,9 @@ from aiohttp import web
 from ..core.sessions import ViewingSessions
 from .encryption import CONTENT_KEYS
 from .security import viewer_page_headers
+from .html5 import PAGES
+from .viewer_assets import with_assets
+from .viewer_facts import scale_text, viewer_facts
 from .viewing_sessions import SESSIONS
 
 VIEWER_DIR = Path(__file__).resolve().parent.parent / "viewer"
@@ -63,14 +66,20 @@ def first_page_preloads(config: dict) -> str:
     if "error" in config or config.get("apiBase"):
         return ""
     query = urlencode({"DocumentID": "u" + config["viewingSessionId"]})
-    urls = [f"/PCCIS/V1/Document/q/Attributes?{query}&DesiredPageCountConfidence=50",
-            f"/PCCIS/V1/Page/q/0/Attributes?{query}&ContentType=svgb"]
+    preview = config.get("firstPagePreview")
+    if "firstPageAttributes" in config:  # the page carries these answers itself: page 1's preview is asked first
+        if not preview or "encryption" in config:  # encrypted content needs a fresh iv per request
+            return ""
+        urls = [f"/PCCIS/V1/Page/q/0?{query}&ContentType=png&Scale={scale_text(preview['scale'])}"]
+    else:
+        urls = [f"/PCCIS/V1/Document/q/Attributes?{query}&DesiredPageCountConfidence=50",
+                f"/PCCIS/V1/Page/q/0/Attributes?{query}&ContentType=svgb"]
     return "\n  ".join(f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{html.escape(url)}">'
                         for url in urls)
 
 
 def viewer_page(request: web.Request, config: dict) -> web.Response:
-    template = (VIEWER_DIR / "viewer.html").read_text(encoding="utf-8")
+    template = with_assets((VIEWER_DIR / "viewer.html").read_text(encoding="utf-8"), VIEWER_DIR)
     page = template.replace("{{PRELOADS}}", first_page_preloads(config), 1)
     return web.Response(text=page.replace("{{CONFIG_JSON}}", script_safe_json(config)),
                         content_type="text/html",
@@ -87,10 +96,13 @@ async def viewer(request: web.Request) -> web.Response:
     session_id = request.match_info["id"]
     try:
         config = viewer_config(sessions, session_id)
-        if sessions.load(session_id)["props"].get("pageContentEncryption"):
+        record = sessions.load(session_id)
+        if record["props"].get("pageContentEncryption"):
             # the key that unwraps this session's content keys: only its viewer page carries it
             key = request.app[CONTENT_KEYS].wrapping_key(session_id)
             config["encryption"] = {"key": base64.b64encode(key).decode("ascii")}
+        # the first requests' answers in the page itself: page 1 is asked for as soon as the scripts run
+        config.update(await viewer_facts(request.app[PAGES], record))
     except Exception as exc:  # an unusable session still gets the viewer, which shows the reason
         status = getattr(exc, "status", 404)
         message = getattr(exc, "message", "") or "This document is not available"

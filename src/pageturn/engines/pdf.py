@@ -183,7 +183,26 @@ def info(path: str, password: str | None = None) -> dict[str, Any]:
     for index in range(document.page_count):
         width, height = document.page_size(index)
         pages.append({"width": width, "height": height})
-    return {"pageCount": document.page_count, "pages": pages}
+    result: dict[str, Any] = {"pageCount": document.page_count, "pages": pages}
+    title = _title(document)
+    if title:
+        result["title"] = title  # the viewer's name for a document opened without one
+    return result
+
+
+# what PDF writers put in Title when the author gave none (ReportLab: "untitled"): no name at all is better
+_PLACEHOLDER_TITLES = frozenset({"untitled", "(untitled)", "untitled document", "no title", "title", "document",
+                                 "unknown", "anonymous", "none"})
+
+
+def _title(document: OpenPdf) -> str:
+    """The Info dictionary's Title (LibreOffice writes an Office document's own title there), one line, short."""
+    try:
+        raw = document.pdf.get_metadata_value("Title")
+    except (pdfium.PdfiumError, KeyError, ValueError):
+        return ""
+    title = " ".join(str(raw or "").split())[:200]
+    return "" if title.lower() in _PLACEHOLDER_TITLES else title
 
 
 def page_size(path: str, page: int, password: str | None = None) -> tuple[float, float]:

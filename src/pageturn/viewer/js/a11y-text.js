@@ -4,7 +4,36 @@
 // page, loaded a batch at a time from the reader's page onwards, while the visible text layer (one span per
 // word, for selection) is hidden from it.
 
-const BATCH = 10;  // short text requests: pages the reader scrolls to are not kept waiting
+const BATCH = 10;
+const LINE_BREAK = /\r\n|\r|\n/g;
+// what a screen reader says around a marked run (insertion and deletion roles take no name of their own)
+const RUN_WORDS = { ins: ["insertion start, ", ", insertion end"], del: ["deletion start, ", ", deletion end"] };
+
+function hidden(text) {
+  const span = document.createElement("span");
+  span.className = "sr-only";
+  span.textContent = text;
+  return span;
+}
+
+/** One line of text as a paragraph, its inserted and deleted runs (character ranges) as <ins>/<del>. */
+function paragraph(text, start, end, runs) {
+  const p = document.createElement("p");
+  let at = start;
+  for (const run of runs) {
+    const from = Math.max(run.start, start);
+    const to = Math.min(run.end, end);
+    if (to <= from) continue;
+    if (from > at) p.append(text.slice(at, from));
+    const mark = document.createElement(run.kind);
+    const [before, after] = RUN_WORDS[run.kind];
+    mark.append(hidden(before), text.slice(from, to), hidden(after));
+    p.append(mark);
+    at = to;
+  }
+  if (at < end) p.append(text.slice(at, end));
+  return p;
+}  // short text requests: pages the reader scrolls to are not kept waiting
 
 function idle() {
   return new Promise((resolve) => {
@@ -19,8 +48,10 @@ export class AccessibleText {
    * @param {import("./text-store.js").TextStore} textStore
    * @param {(page: number) => void} onFocusPage  a link in the text got keyboard focus: show its page
    */
-  constructor(root, textStore, onFocusPage) {
+  constructor(root, textStore, onFocusPage, runsFor = null) {
     this.root = root;
+    this.runsFor = runsFor;  // (page, entry) => inserted/deleted character ranges (comparison mode)
+    this.entries = new Map();  // page -> its text entry, kept while marks may still arrive (comparison mode)
     this.textStore = textStore;
     this.onFocusPage = onFocusPage;
     this.count = 0;
@@ -97,13 +128,22 @@ export class AccessibleText {
     this.filled.add(page);
     const body = section.querySelector(".a11y-page-text");
     const fragment = document.createDocumentFragment();
-    const lines = entry ? entry.text.split(/\r\n|\r|\n/).map((line) => line.trim()).filter(Boolean) : [];
-    for (const line of lines) {
-      const p = document.createElement("p");
-      p.textContent = line;
-      fragment.appendChild(p);
+    if (this.runsFor && entry) this.entries.set(page, entry);
+    const text = entry ? entry.text : "";
+    const runs = this.runsFor && entry ? this.runsFor(page, entry) : [];
+    let lines = 0;
+    let lineStart = 0;
+    for (const br of [...text.matchAll(LINE_BREAK), { index: text.length, 0: "" }]) {
+      let start = lineStart;
+      let end = br.index;
+      lineStart = br.index + br[0].length;
+      while (start < end && /\s/.test(text[start])) start++;
+      while (end > start && /\s/.test(text[end - 1])) end--;
+      if (end <= start) continue;
+      fragment.appendChild(paragraph(text, start, end, runs));
+      lines++;
     }
-    if (!lines.length) {
+    if (!lines) {
       const p = document.createElement("p");
       p.textContent = entry ? "This page has no text." : "The text of this page could not be read.";
       fragment.appendChild(p);
@@ -126,5 +166,12 @@ export class AccessibleText {
     }
     body.replaceChildren(fragment);
     section.dataset.loaded = "true";
+  }
+
+  /** Marks arrived for these pages (comparison mode): their text, if shown already, is written again. */
+  remark(pages) {
+    for (const page of new Set(pages)) {
+      if (this.entries.has(page)) this.fill(page, this.entries.get(page));
+    }
   }
 }

@@ -18,7 +18,8 @@ function region() {
 export function announce(text, { settle = false } = {}) {
   const live = region();
   if (!live) return;
-  clearTimeout(timer);
+  // a settled message replaces the one still settling; one said at once leaves it to follow
+  if (settle) clearTimeout(timer);
   const say = () => {
     // the same text twice in a row is spoken again only if the node changes: clear, then set
     if (live.textContent === text) live.textContent = "";

@@ -57,7 +57,9 @@ export class ComparePanel extends EventTarget {
     try {
       for (;;) {
         const answer = await this.api.revisionData(token, signal);
-        for (const raw of answer.changes || []) this.add(normalizeChange(raw));
+        const added = (answer.changes || []).map((raw) => this.add(normalizeChange(raw)));
+        const pages = added.flatMap((change) => change.rectangles.map((r) => r.page));
+        if (pages.length) this.dispatchEvent(new CustomEvent("changes", { detail: { pages } }));
         token = answer.continueToken;
         if (!token) break;
         const wait = Number(answer.continueAfter ?? 500);
@@ -103,6 +105,7 @@ export class ComparePanel extends EventTarget {
     item.appendChild(button);
     this.list.appendChild(item);
     if (!this.complete) this.setStatus(`${this.changes.length} changes so far…`);
+    return change;
   }
 
   select(index) {

@@ -97,7 +97,10 @@ export class PageView {
       const render = await this.ctx.render();
       if (this.signal.aborted) return;
       if (render.kind === "svg") {
-        if (this.ctx.pngFirst?.(this.page)) this.previewPng();
+        // the preview first, the SVG after it: decoding an SVG holds the main thread for 200-500 ms, and
+        // the PNG arriving meanwhile would wait behind it
+        if (this.ctx.pngFirst?.(this.page)) await this.previewPng();
+        if (this.signal.aborted) return;
         const answer = await this.ctx.scheduler.run(this.page, this.signal,
           (signal) => this.ctx.api.pageSvg(this.page, signal));
         if (answer.svgNotAvailable) {
@@ -114,15 +117,17 @@ export class PageView {
   }
 
   /**
-   * The first pages shown race a PNG at screen size beside the SVG: a PNG decodes in ~15 ms where an SVG takes
-   * 200-500 ms, but the server may have the SVG ready (rendered at session start) and not this PNG. Whichever
-   * is on screen first shows; the SVG (sharp at every zoom) always replaces the PNG.
+   * The first pages shown get a PNG at screen size before the SVG: a PNG decodes in ~15 ms where an SVG takes
+   * 200-500 ms of the main thread. The SVG (sharp at every zoom) then replaces the PNG.
    */
   async previewPng() {
     // asked for only once the zoom is set: a preview shown before would show the page at a size it then leaves
     await this.ctx.viewReady?.();
     if (this.signal.aborted) return;
-    const { attrs, scale } = this.neededRasterScale();
+    const { attrs, scale: needed } = this.neededRasterScale();
+    // the viewer page asked for page 1's preview before the scripts ran: used when at most one step less sharp
+    const early = this.ctx.earlyPreviewScale?.(this.page) || 0;
+    const scale = early >= needed / 1.19 ? early : needed;
     if (attrs.width * attrs.height * scale * scale > SINGLE_IMAGE_PIXELS) return;
     const svgShown = () => this.signal.aborted || this.el.dataset.content === "svg";
     try {

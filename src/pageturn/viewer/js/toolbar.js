@@ -1,5 +1,7 @@
 // The toolbar's page and zoom controls, kept in step with the document view.
 
+import { announce } from "./announcer.js";
+
 const ZOOM_PRESETS = new Set(["auto", "fit-width", "fit-page", "0.5", "0.75", "1", "1.25", "1.5", "2", "3", "4"]);
 
 export class Toolbar {
@@ -82,11 +84,17 @@ export class Toolbar {
 
   /** Pages known so far; while the count is an estimate it reads "/ 12+" (more may come). */
   setTotal(count, estimated) {
+    const changed = count !== this.total || estimated !== this.estimated;
+    const before = this.total;
     this.total = count;
     this.estimated = estimated;
     this.pageTotal.textContent = `/ ${count}${estimated ? "+" : ""}`;
     const spoken = document.getElementById("page-total-text");  // "/ 30" on screen, "of 30 pages" when read
-    if (spoken) spoken.textContent = `of ${count}${estimated ? " or more" : ""} ${count === 1 ? "page" : "pages"}`;
+    const words = `of ${count}${estimated ? " or more" : ""} ${count === 1 ? "page" : "pages"}`;
+    if (spoken) spoken.textContent = words;
+    // the total read with the page-number box changed (a converting document grows): say so, once it is known
+    // to have changed; the first total is read with the page itself
+    if (changed && before > 0) announce(`Page ${this.view.current + 1} ${words}`);
     this.pageTotal.title = estimated ? "The page count is still being worked out" : "";
     this.setEnabled(count > 0);
     this.showPage(this.view.current);

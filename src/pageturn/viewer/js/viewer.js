@@ -5,6 +5,7 @@ import { AccessibleText } from "./a11y-text.js";
 import { announce } from "./announcer.js";
 import { PrizmApi } from "./api.js";
 import { AttachmentList } from "./attachments.js";
+import { changeRuns } from "./change-runs.js";
 import { ComparePanel } from "./compare-panel.js";
 import { DocumentView } from "./document-view.js";
 import { Panels, RovingGroup, focusable, keepFocus } from "./focus.js";
@@ -84,7 +85,8 @@ class Viewer {
     this.searchResults = new SearchResults($("search-results"), this.search);
     this.compare = config.mode === "compare" ? new ComparePanel($("compare-panel"), this.api) : null;
     this.panels = new Panels();
-    this.a11yText = new AccessibleText($("a11y-text"), this.textStore, (page) => view.scrollToPage(page));
+    this.a11yText = new AccessibleText($("a11y-text"), this.textStore, (page) => view.scrollToPage(page),
+      this.compare ? (page, entry) => changeRuns(entry, this.compare.changes, page) : null);
     this.pageCount = 0;
     this.firstPageShown = false;
     this.viewReady = new Promise((resolve) => { this.markViewReady = resolve; });  // the first zoom is set
@@ -120,6 +122,7 @@ class Viewer {
       onError: (error) => this.report(error, false),
       onPageReady: () => this.afterFirstPage(),
       pngFirst: () => !this.firstPageShown,
+      earlyPreviewScale: (page) => (page === 0 && !this.api.encrypted && Number(this.config.firstPagePreview?.scale)) || 0,
       viewReady: () => this.viewReady,
     };
   }
@@ -146,8 +149,9 @@ class Viewer {
       return this.fail({ kind: status === 404 || status === 500 ? "not-found" : "session", userMessage: message });
     }
     this.notice.loading("Opening document…");
-    // page 1's size is asked beside the page count, not after it: every document has a page 1
-    this.attributes.ensure(0).catch(() => {});
+    // page 1's size: carried by the viewer page when the server knew it, else asked beside the page count
+    if (this.config.firstPageAttributes) this.attributes.record(0, this.config.firstPageAttributes);
+    else this.attributes.ensure(0).catch(() => {});
     try {
       await this.followPageCount();
     } catch (error) {
@@ -159,9 +163,12 @@ class Viewer {
   async followPageCount() {
     let desired = 50;
     let firstPage = null;
+    let known = this.config.documentAttributes;  // the viewer page's own copy of the first answer
     for (;;) {
-      const answer = await this.api.documentAttributes(desired);
+      const answer = known || await this.api.documentAttributes(desired);
+      known = null;
       if (this.stopped) return;
+      if (answer.documentTitle) this.showTitle(answer.documentTitle);
       const count = Math.max(0, Number(answer.pageCount) | 0);
       const confidence = Number.isFinite(+answer.pageCountConfidence) ? +answer.pageCountConfidence : 100;
       if (confidence < 100 && !this.view.scroller.dataset.ready) {
@@ -271,10 +278,7 @@ class Viewer {
 
   // ---- toolbar parts ------------------------------------------------------------------------------------
   wireTitleAndDownload() {
-    const title = this.fileName || "Document";
-    $("doc-title").textContent = title;
-    $("doc-title").title = title;
-    document.title = `${title} – pageturn`;
+    this.showTitle(this.config.documentTitle);
     const download = $("download");
     if (this.permissions.download) {
       const base = (this.fileName || "document").replace(/\.[A-Za-z0-9]{1,8}$/, "");
@@ -284,6 +288,15 @@ class Viewer {
     } else {
       download.remove();
     }
+  }
+
+  /** The h1 and the tab's title: the name given, else the document's own title (PDF/Office), else "Document". */
+  showTitle(documentTitle) {
+    const title = this.fileName || (typeof documentTitle === "string" && documentTitle.trim()) || "Document";
+    if ($("doc-title").textContent === title) return;
+    $("doc-title").textContent = title;
+    $("doc-title").title = title;
+    if (!this.stopped) document.title = `${title} – pageturn`;
   }
 
   wireSidebar() {
@@ -461,6 +474,8 @@ class Viewer {
       const where = `page ${change.startPage + 1}`;
       announce(`Change ${index + 1} of ${total}: ${change.label}, ${where}${change.text ? `: ${change.text}` : ""}`);
     });
+    // the screen-reader text of a page marks its inserted and deleted runs once its changes are known
+    this.compare.addEventListener("changes", (event) => this.a11yText.remark(event.detail.pages));
     this.compare.load();
   }
 
