@@ -144,7 +144,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     store = open_store(settings.metadata, data_dir)
     stores = open_stores(settings, data_dir, clock)  # the data directory, or S3 with it as this node's cache
     blobs, cache = stores.blobs, stores.cache
-    hot = HotFiles()
+    hot = HotFiles(budget=settings.memory_cache_size)
 
     # engines' pools: built here, started and stopped with the app (_engines)
     render_pool = WorkerPool(settings.effective_render_workers, job_timeout=settings.render_timeout,
