@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import __version__
+from . import __version__, malloc
 from .api import (attachments, comparison, content_converters, encryption, html5, markup, markup_layers, observe,
                   ops_routes, probes, routes, search, security, service, viewing_sessions, work_files, zoho)
 from .api.errors import error_middleware
@@ -75,6 +75,7 @@ async def sweep_once(app: web.Application) -> None:
     if clock() - app[LAST_PRUNE][0] > min(600, settings.cache_lifetime / 4):  # a directory walk: not every sweep
         await asyncio.to_thread(cache.prune, "shared", settings.cache_lifetime)
         app[LAST_PRUNE][0] = clock()
+    malloc.trim()  # what requests freed goes back to the system (pageturn/malloc.py)
 
 
 async def _sweeper(app: web.Application) -> None:
