@@ -111,13 +111,16 @@ class OfficePool:
         self._processes = [OfficeProcess(i, slot, self.isolation,
                                          address_space_mb=self.max_memory_mb + ADDRESS_SPACE_HEADROOM_MB)
                            for i, slot in enumerate(slots)]
-        results = await asyncio.gather(*(p.start(self.start_timeout) for p in self._processes),
-                                       return_exceptions=True)
+        # one after another, each handed out as soon as it is ready: soffice starts on one core at a time, so
+        # pages keep rendering meanwhile (all at once took both cores of a 2-core machine: pages/s in the first
+        # 10 s fell to 0.5-0.8x; staggered 1.05-1.16x, bench/bench_startup.py)
         failures = []
-        for process, result in zip(self._processes, results):
-            if isinstance(result, BaseException):
-                process.state, process.last_error = "failed", str(result)
-                failures.append(result)
+        for process in self._processes:
+            try:
+                await process.start(self.start_timeout)
+            except Exception as exc:  # noqa: BLE001 - retried in the background; the pool fails only if none starts
+                process.state, process.last_error = "failed", str(exc)
+                failures.append(exc)
                 self._spawn(self._revive(process))
             else:
                 self._release(process)
