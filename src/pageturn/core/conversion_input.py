@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from . import formats
@@ -330,7 +331,7 @@ def font_available(family: str) -> bool:
     return family.lower() in _assemble().FONTS
 
 
-def _assemble():  # type: ignore[no-untyped-def]
+def _assemble() -> ModuleType:
     """engines.assemble, imported when first needed: it loads pikepdf and PDFium, which the server process
     otherwise never uses (about 30 MB resident)."""
     from ..engines import assemble
