@@ -157,7 +157,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
         office = OfficePool(settings.effective_office_workers, timeout=settings.office_timeout,
                             max_conversions=settings.office_max_conversions,
                             max_memory_mb=settings.office_max_memory_mb, queue_limit=settings.office_queue_limit,
-                            work_dir=data_dir / "office")
+                            work_dir=data_dir / "office", nice=settings.office_nice)
 
     # the domain
     workfiles = WorkFiles(store, blobs, lifetime=settings.workfile_lifetime, max_size=settings.max_upload_size,

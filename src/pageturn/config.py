@@ -102,6 +102,8 @@ class Settings:
                                          "conversion the process is recycled", "int")
     office_queue_limit: int = _setting(100, "conversions allowed to wait for a LibreOffice process", "int")
     office_enabled: bool = _setting(True, "start the LibreOffice pool (Office, text and HTML documents)", "bool")
+    office_nice: int = _setting(10, "niceness of the LibreOffice processes (0-19): above 0 they yield the CPU to "
+                                "page rendering while they start and convert", "int")
     compare_workers: int = _setting(1, "comparison processes (Word redlines) running at once", "int")
     compare_queue_limit: int = _setting(8, "comparisons allowed to wait for a comparison process", "int")
     compare_timeout: float = _setting(120, "longest time one comparison of two Word documents may take", "duration")

@@ -67,7 +67,7 @@ class ConversionResult:
 class OfficePool:
     def __init__(self, size: int, timeout: float = 120, max_conversions: int = 50, max_memory_mb: int = 2048,
                  queue_limit: int = 100, work_dir: Path = Path("office"), *, isolation: str = "auto",
-                 start_timeout: float = START_TIMEOUT, recycle_memory_mb: int | None = None):
+                 start_timeout: float = START_TIMEOUT, recycle_memory_mb: int | None = None, nice: int = 0):
         if size < 1:
             raise ValueError("an office pool needs at least one process")
         self.size = size
@@ -80,6 +80,7 @@ class OfficePool:
         self.isolation_wanted = isolation
         self.isolation: Isolation | None = None
         self.start_timeout = start_timeout
+        self.nice = nice                 # niceness of every LibreOffice process (0: as the server's)
         self._processes: list[OfficeProcess] = []
         self._slot_locks: list[int] = []
         self._idle: collections.deque[OfficeProcess] = collections.deque()
@@ -109,7 +110,8 @@ class OfficePool:
             self._fail_waiters(error)
             raise error from exc
         self._processes = [OfficeProcess(i, slot, self.isolation,
-                                         address_space_mb=self.max_memory_mb + ADDRESS_SPACE_HEADROOM_MB)
+                                         address_space_mb=self.max_memory_mb + ADDRESS_SPACE_HEADROOM_MB,
+                                         nice=self.nice)
                            for i, slot in enumerate(slots)]
         # one after another, each handed out as soon as it is ready: soffice starts on one core at a time, so
         # pages keep rendering meanwhile (all at once took both cores of a 2-core machine: pages/s in the first
