@@ -114,8 +114,8 @@ class OfficePool:
                                          nice=self.nice)
                            for i, slot in enumerate(slots)]
         # one after another, each handed out as soon as it is ready: soffice starts on one core at a time, so
-        # pages keep rendering meanwhile (all at once took both cores of a 2-core machine: pages/s in the first
-        # 10 s fell to 0.5-0.8x; staggered 1.05-1.16x, bench/bench_startup.py)
+        # pages keep rendering meanwhile (all at once, one per core took every core of the machine for seconds;
+        # bench/bench_startup.py measures the first 10 s against the steady rate)
         failures = []
         for process in self._processes:
             try:
