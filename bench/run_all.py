@@ -1,5 +1,6 @@
-"""Runs every benchmark in turn (every bench/bench_*.py, bench_load.py included: 2 minutes of load) and prints their
-numbers (none of them pass or fail on time)."""
+"""Runs every benchmark in turn (every bench/bench_*.py, bench_load.py included: 2 minutes of load, and
+bench_memory.py: about 13 minutes, 10 of them measured) and prints their numbers (none of them pass or fail on
+time)."""
 from __future__ import annotations
 
 import subprocess

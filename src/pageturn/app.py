@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import __version__
+from . import __version__, malloc
 from .api import (attachments, comparison, content_converters, encryption, html5, markup, markup_layers, observe,
                   ops_routes, probes, routes, search, security, service, viewing_sessions, work_files, zoho)
 from .api.errors import error_middleware
@@ -76,6 +76,7 @@ async def sweep_once(app: web.Application) -> None:
     if clock() - app[LAST_PRUNE][0] > min(600, settings.cache_lifetime / 4):  # a directory walk: not every sweep
         await asyncio.to_thread(cache.prune, "shared", settings.cache_lifetime)
         app[LAST_PRUNE][0] = clock()
+    malloc.trim()  # what requests freed goes back to the system (pageturn/malloc.py)
 
 
 async def _sweeper(app: web.Application) -> None:
@@ -145,7 +146,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
     store = open_store(settings.metadata, data_dir)
     stores = open_stores(settings, data_dir, clock)  # the data directory, or S3 with it as this node's cache
     blobs, cache = stores.blobs, stores.cache
-    hot = HotFiles()
+    hot = HotFiles(budget=settings.memory_cache_size)
 
     # engines' pools: built here, started and stopped with the app (_engines)
     render_pool = WorkerPool(settings.effective_render_workers, job_timeout=settings.render_timeout,
@@ -157,7 +158,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engines: bool 
         office = OfficePool(settings.effective_office_workers, timeout=settings.office_timeout,
                             max_conversions=settings.office_max_conversions,
                             max_memory_mb=settings.office_max_memory_mb, queue_limit=settings.office_queue_limit,
-                            work_dir=data_dir / "office")
+                            work_dir=data_dir / "office", nice=settings.office_nice)
 
     # the domain
     workfiles = WorkFiles(store, blobs, lifetime=settings.workfile_lifetime, max_size=settings.max_upload_size,

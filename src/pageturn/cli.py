@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 
-from . import __version__, logs
+from . import __version__, logs, memtrace
 from .config import Settings, env_name, load_settings
 
 
@@ -63,6 +63,7 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"pageturn: {exc}", file=sys.stderr)
         return 2
+    memtrace.install()  # only with PAGETURN_TRACEMALLOC set (a debugging aid)
     try:
         app = build_app(settings)
     except ValueError as exc:  # a setting that only shows its problem when used, such as a bad metadata URL

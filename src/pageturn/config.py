@@ -86,6 +86,8 @@ class Settings:
     sweep_interval: float = _setting(30, "how often expired sessions, work files and cache entries are removed",
                                      "duration")
     max_upload_size: int = _setting(512 << 20, "largest accepted upload or fetched document", "size")
+    memory_cache_size: int = _setting(32 << 20, "most bytes of recently served pages and texts the server keeps in "
+                                      "memory besides the disk cache (0 = none)", "size")
     render_workers: int = _setting(0, "render worker processes (0 = one per core)", "int")
     render_timeout: float = _setting(60, "longest time one page render may take", "duration")
     max_image_pixels: int = _setting(200_000_000, "largest source image (width x height) accepted", "int")
@@ -102,6 +104,8 @@ class Settings:
     office_enabled: bool = _setting(True, "start the LibreOffice pool (Office, text and HTML documents)", "bool")
     office_preview: bool = _setting(True, "serve a long Word document's first pages from a quick conversion of "
                                     "its beginning while the whole document converts", "bool")
+    office_nice: int = _setting(10, "niceness of the LibreOffice processes (0-19): above 0 they yield the CPU to "
+                                "page rendering while they start and convert", "int")
     compare_workers: int = _setting(1, "comparison processes (Word redlines) running at once", "int")
     compare_queue_limit: int = _setting(8, "comparisons allowed to wait for a comparison process", "int")
     compare_timeout: float = _setting(120, "longest time one comparison of two Word documents may take", "duration")

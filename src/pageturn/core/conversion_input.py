@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
-from ..engines.assemble import FONTS, TOKEN
 from . import formats
 from .errors import InputError
 
@@ -178,7 +178,7 @@ def _decoration(value: Any, at: str) -> tuple[Decoration, dict]:
             if len(text) > 500:
                 raise _error("InvalidInput", f"{at}.lines[{row}][{column}]", {"type": "string", "maxLength": 500})
             for expression in _EXPRESSION.findall(text):
-                if not TOKEN.fullmatch(expression):
+                if not _assemble().TOKEN.fullmatch(expression):
                     raise _error("UnrecognizedExpression", f"{at}.lines[{row}][{column}]", received=expression)
         clean.append(list(line) + [""] * (3 - len(line)))
     family = spec.get("fontFamily", DEFAULT_FONT["fontFamily"])
@@ -328,4 +328,11 @@ def _sizes(request: ConversionRequest, options: dict, at: str) -> None:
 
 
 def font_available(family: str) -> bool:
-    return family.lower() in FONTS
+    return family.lower() in _assemble().FONTS
+
+
+def _assemble() -> ModuleType:
+    """engines.assemble, imported when first needed: it loads pikepdf and PDFium, which the server process
+    otherwise never uses (about 30 MB resident)."""
+    from ..engines import assemble
+    return assemble

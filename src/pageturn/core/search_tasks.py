@@ -16,10 +16,9 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncGenerator, Callable
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Callable
 
 from ..engines import search as engine
-from ..engines.search_text import PageText
 from ..storage.metadata import MetadataStore, now
 from .comparison import ContinueTokens, parse_limit
 from .documents import PageSource
@@ -29,6 +28,9 @@ from .records import SessionRecord
 from .search_boxes import PageHits
 from .search_text import BATCH_PAGES, DocumentText
 from .workfiles import iso
+
+if TYPE_CHECKING:  # a type only: the module loads PDFium, which the server process never calls
+    from ..engines.search_text import PageText
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from ..engines.search import Rectangle
-from ..engines.search_text import PageText
 from . import search_boxes
 from .documents import PageSource
 from .engine_errors import to_domain
+
+if TYPE_CHECKING:  # a type only: the module loads PDFium, which the server process never calls (about 11 MB)
+    from ..engines.search_text import PageText
 
 BATCH_PAGES = 25
 FIRST_BATCHES = (5, 20)  # pages of the first batches; BATCH_PAGES each after them

@@ -67,7 +67,7 @@ class ConversionResult:
 class OfficePool:
     def __init__(self, size: int, timeout: float = 120, max_conversions: int = 50, max_memory_mb: int = 2048,
                  queue_limit: int = 100, work_dir: Path = Path("office"), *, isolation: str = "auto",
-                 start_timeout: float = START_TIMEOUT, recycle_memory_mb: int | None = None):
+                 start_timeout: float = START_TIMEOUT, recycle_memory_mb: int | None = None, nice: int = 0):
         if size < 1:
             raise ValueError("an office pool needs at least one process")
         self.size = size
@@ -80,6 +80,7 @@ class OfficePool:
         self.isolation_wanted = isolation
         self.isolation: Isolation | None = None
         self.start_timeout = start_timeout
+        self.nice = nice                 # niceness of every LibreOffice process (0: as the server's)
         self._processes: list[OfficeProcess] = []
         self._slot_locks: list[int] = []
         self._idle: collections.deque[OfficeProcess] = collections.deque()
@@ -109,15 +110,19 @@ class OfficePool:
             self._fail_waiters(error)
             raise error from exc
         self._processes = [OfficeProcess(i, slot, self.isolation,
-                                         address_space_mb=self.max_memory_mb + ADDRESS_SPACE_HEADROOM_MB)
+                                         address_space_mb=self.max_memory_mb + ADDRESS_SPACE_HEADROOM_MB,
+                                         nice=self.nice)
                            for i, slot in enumerate(slots)]
-        results = await asyncio.gather(*(p.start(self.start_timeout) for p in self._processes),
-                                       return_exceptions=True)
+        # one after another, each handed out as soon as it is ready: soffice starts on one core at a time, so
+        # pages keep rendering meanwhile (all at once, one per core took every core of the machine for seconds;
+        # bench/bench_startup.py measures the first 10 s against the steady rate)
         failures = []
-        for process, result in zip(self._processes, results):
-            if isinstance(result, BaseException):
-                process.state, process.last_error = "failed", str(result)
-                failures.append(result)
+        for process in self._processes:
+            try:
+                await process.start(self.start_timeout)
+            except Exception as exc:  # noqa: BLE001 - retried in the background; the pool fails only if none starts
+                process.state, process.last_error = "failed", str(exc)
+                failures.append(exc)
                 self._spawn(self._revive(process))
             else:
                 self._release(process)

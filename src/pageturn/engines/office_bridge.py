@@ -38,8 +38,10 @@ class BridgeGone(Exception):
 class OfficeProcess:
     """One bridge + soffice pair in its own slot directory (profile, scratch, jobs)."""
 
-    def __init__(self, index: int, slot: Path, isolation: Isolation, *, address_space_mb: int | None = None):
+    def __init__(self, index: int, slot: Path, isolation: Isolation, *, address_space_mb: int | None = None,
+                 nice: int = 0):
         self.index = index
+        self.nice = nice
         self.address_space_mb = address_space_mb
         self.slot = slot
         self.profile = slot / "profile"
@@ -65,8 +67,11 @@ class OfficeProcess:
         argv = [SYSTEM_PYTHON, str(BRIDGE), "--profile", str(self.profile), "--tmp", str(self.tmp),
                 "--pipe-name", pipe_name, "--start-timeout", str(start_timeout)]
         self._stderr_tail.clear()
+        command = self.isolation.command(self.slot, argv, read_only=[BRIDGE])
+        if self.nice and shutil.which("nice"):  # below the render workers: pages keep the CPU while soffice starts
+            command = ["nice", "-n", str(self.nice), *command]
         self.proc = await asyncio.create_subprocess_exec(
-            *self.isolation.command(self.slot, argv, read_only=[BRIDGE]), stdin=asyncio.subprocess.PIPE,
+            *command, stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=clean_env(self.slot),
             cwd=str(self.slot), start_new_session=True, limit=1 << 20)
         self._stderr_task = asyncio.create_task(self._drainstderr_of(self.proc))

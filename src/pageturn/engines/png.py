@@ -17,6 +17,7 @@ import importlib
 import io
 import struct
 import zlib
+from collections.abc import Iterator
 from types import ModuleType
 
 from PIL import Image, ImageChops
@@ -36,11 +37,28 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
-def is_grey(image: Image.Image) -> bool:
-    """True when an RGB image's three channels are byte for byte equal (so mode L loses nothing)."""
-    red, green, blue = image.split()
+STRIP_BYTES = 1 << 20  # pixels are copied, tested and compressed about this many bytes at a time
+
+
+def _strips(image: Image.Image) -> Iterator[Image.Image]:
+    """The image in horizontal strips of about STRIP_BYTES: a page's pixels are never copied whole (at scale 2 a
+    page is 25 MB; whole copies for the grey test, the mode change and the filter bytes made a worker peak at
+    four times that)."""
+    width, height = image.size
+    rows = max(1, STRIP_BYTES // max(1, width * len(image.getbands())))
+    for top in range(0, height, rows):
+        yield image.crop((0, top, width, min(height, top + rows)))
+
+
+def _strip_is_grey(strip: Image.Image) -> bool:
+    red, green, blue = strip.split()
     return (ImageChops.difference(red, green).getbbox() is None
             and ImageChops.difference(green, blue).getbbox() is None)
+
+
+def is_grey(image: Image.Image) -> bool:
+    """True when an RGB image's three channels are byte for byte equal (so mode L loses nothing)."""
+    return all(_strip_is_grey(strip) for strip in _strips(image))
 
 
 def _rows(data: bytes, stride: int, height: int) -> bytes:
@@ -54,15 +72,19 @@ def _rows(data: bytes, stride: int, height: int) -> bytes:
 
 
 def fast_png(image: Image.Image, level: int) -> bytes:
-    """An 8-bit PNG of an RGB or L image without filtering, deflated by ISA-L at level 1-3."""
+    """An 8-bit PNG of an RGB or L image without filtering, deflated by ISA-L at level 1-3, strip by strip."""
     assert isal_zlib is not None and image.mode in _COLOUR_TYPE
-    if image.mode == "RGB" and is_grey(image):
-        image = image.getchannel(0)
-    channels = 1 if image.mode == "L" else 3
-    width, height = image.size
-    header = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPE[image.mode], 0, 0, 0)
-    raw = _rows(image.tobytes(), width * channels, height)
-    return (_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", isal_zlib.compress(raw, level))
+    mode = "L" if image.mode == "L" or is_grey(image) else "RGB"
+    stride = image.width * (1 if mode == "L" else 3)
+    header = struct.pack(">IIBBBBB", image.width, image.height, 8, _COLOUR_TYPE[mode], 0, 0, 0)
+    compressor = isal_zlib.compressobj(level)
+    parts = []
+    for strip in _strips(image):
+        if strip.mode != mode:  # a grey RGB page: its first channel is the grey
+            strip = strip.getchannel(0)
+        parts.append(compressor.compress(_rows(strip.tobytes(), stride, strip.height)))
+    parts.append(compressor.flush())
+    return (_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", b"".join(parts))
             + _chunk(b"IEND", b""))
 
 
