@@ -7,12 +7,12 @@ millisecond on a heap of a few hundred MB."""
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from typing import Callable
 
 _trim: Callable[[int], int] | None
 try:
-    _trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    # glibc's soname, not ctypes.util.find_library: that runs `ldconfig -p` in a child process on every start
+    _trim = ctypes.CDLL("libc.so.6").malloc_trim
 except (OSError, AttributeError):  # not glibc: nothing to do
     _trim = None
 
