@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import ServerProcess  # noqa: E402
 from docgen import make_pdf_pages  # noqa: E402
-from fuzz.procmem import rss_bytes  # noqa: E402
+from fuzz.procmem import children, descendants, rss_bytes  # noqa: E402
 from officegen import docx_pages  # noqa: E402
 
 V1 = "/PCCIS/V1/ViewingSession"
@@ -51,24 +51,8 @@ OFFICE_MARKERS = (b"soffice", b"oosplash", b"uno_bridge")
 
 
 # ---- /proc ----------------------------------------------------------------------------------------------------
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                found += [int(p) for p in handle.read().split()]
-    except OSError:
-        pass
-    return found
-
-
 def _subtree(pid: int) -> list[int]:
-    out, todo = [pid], _children(pid)
-    while todo:
-        child = todo.pop()
-        out.append(child)
-        todo += _children(child)
-    return out
+    return [pid, *descendants(pid)]
 
 
 def _cmdline(pid: int) -> bytes:
@@ -96,7 +80,7 @@ def sample(server_pid: int, t: float) -> Sample:
     """Each direct child of the server is a subtree: LibreOffice's (a bridge, its sandbox and soffice) when any
     process in it is one of LibreOffice's, else a render worker with its helpers."""
     workers = office = count = 0
-    for child in _children(server_pid):
+    for child in children(server_pid):
         pids = _subtree(child)
         size = sum(rss_bytes(p) for p in pids)
         if any(marker in _cmdline(p) for p in pids for marker in OFFICE_MARKERS):

@@ -21,6 +21,20 @@ def search_for(page, query: str) -> None:
     page.keyboard.type(query)
 
 
+
+def choose_third_result(page) -> None:
+    """Choose the third result (on the landscape page 3): it becomes current, drawn over its capitalised word."""
+    page.locator("#search-results li").nth(2).locator("button").click()
+    page.wait_for_function(f"() => {COUNT} === '3 of 3'")
+    assert page.input_value("#page-input") == "3"
+    page_rect = page.locator('.page[data-page="2"]').bounding_box()
+    scale = page_rect["width"] / 842
+    mark = page.locator('.page[data-page="2"] .mark.hit.current').bounding_box()
+    left, top, width, height = word_box(ON_LANDSCAPE_PAGE, SEARCH_WORD.upper())
+    assert mark["x"] - page_rect["x"] == pytest.approx(left * scale, abs=2 * scale)
+    assert mark["width"] == pytest.approx(width * scale, rel=0.1)
+    assert top * scale < mark["y"] - page_rect["y"] + mark["height"] / 2 < (top + height) * scale
+
 def test_first_hit_of_a_long_document_shows_while_the_rest_is_searched(page, server, api):
     sid = api.session(make_pdf_pages(1000, image=False, lines=30) + b"\n% browser long", "pdf")
     open_viewer(page, server.url, sid)
@@ -55,16 +69,7 @@ def test_results_list_toggles_and_highlights(page, server, three_pages):
                                                                           SEARCH_WORD.upper()]
     assert "Letter page about" in items.nth(0).inner_text()
     # choosing the third result jumps to page 3 and makes that hit current, drawn over the capitalised word
-    items.nth(2).locator("button").click()
-    page.wait_for_function(f"() => {COUNT} === '3 of 3'")
-    assert page.input_value("#page-input") == "3"
-    page_rect = page.locator('.page[data-page="2"]').bounding_box()
-    scale = page_rect["width"] / 842
-    mark = page.locator('.page[data-page="2"] .mark.hit.current').bounding_box()
-    left, top, width, height = word_box(ON_LANDSCAPE_PAGE, SEARCH_WORD.upper())
-    assert mark["x"] - page_rect["x"] == pytest.approx(left * scale, abs=2 * scale)
-    assert mark["width"] == pytest.approx(width * scale, rel=0.1)
-    assert top * scale < mark["y"] - page_rect["y"] + mark["height"] / 2 < (top + height) * scale
+    choose_third_result(page)
     screenshot(page, "search-results")
     # match case: only the lower-case ones (the first on or after the page being read, page 3, is current)
     page.click("#search-case")
@@ -105,14 +110,7 @@ def test_search_in_an_encrypted_session_decrypts_its_results(page, server, api):
     # the hits came decrypted: the results list shows their context, and they are drawn on the right words
     items = page.locator("#search-results li")
     assert items.count() == 3 and "Letter page about" in items.nth(0).inner_text()
-    items.nth(2).locator("button").click()
-    page.wait_for_function(f"() => {COUNT} === '3 of 3'")
-    page_rect = page.locator('.page[data-page="2"]').bounding_box()
-    scale = page_rect["width"] / 842
-    mark = page.locator('.page[data-page="2"] .mark.hit.current').bounding_box()
-    left, top, width, height = word_box(ON_LANDSCAPE_PAGE, SEARCH_WORD.upper())
-    assert mark["x"] - page_rect["x"] == pytest.approx(left * scale, abs=2 * scale)
-    assert mark["width"] == pytest.approx(width * scale, rel=0.1)
+    choose_third_result(page)
     screenshot(page, "search-encrypted")
     # every results answer was encrypted, each request with its own iv
     assert answers and all(status == 200 and flag == "true" and "iv=" in url for url, status, flag in answers), \

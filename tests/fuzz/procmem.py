@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     found: list[int] = []
     try:
         for task in os.listdir(f"/proc/{pid}/task"):
@@ -19,11 +19,11 @@ def _children(pid: int) -> list[int]:
 
 def descendants(pid: int) -> list[int]:
     out: list[int] = []
-    todo = _children(pid)
+    todo = children(pid)
     while todo:
         child = todo.pop()
         out.append(child)
-        todo += _children(child)
+        todo += children(child)
     return out
 
 
