@@ -86,7 +86,7 @@ class Settings:
     sweep_interval: float = _setting(30, "how often expired sessions, work files and cache entries are removed",
                                      "duration")
     max_upload_size: int = _setting(512 << 20, "largest accepted upload or fetched document", "size")
-    memory_cache_size: int = _setting(32 << 20, "most bytes of recently served pages and texts the server keeps in "
+    memory_cache_size: int = _setting(16 << 20, "most bytes of recently served pages and texts the server keeps in "
                                       "memory besides the disk cache (0 = none)", "size")
     render_workers: int = _setting(0, "render worker processes (0 = one per core)", "int")
     render_timeout: float = _setting(60, "longest time one page render may take", "duration")
