@@ -42,6 +42,19 @@ def invalid(at: str, expected: str, where: str = "body", received: Any = None) -
     return InputError("InvalidInput", details)
 
 
+def input_object(body: Any, expected: str, received: Any = None) -> dict[str, Any]:
+    """The `input` object of a process request ({"input": {...}}), or the 480 naming what is wrong with the body
+    (`expected` describes the whole body)."""
+    if not isinstance(body, dict):
+        raise invalid("", expected, received=received)
+    data = body.get("input")
+    if data is None:
+        raise missing("input")
+    if not isinstance(data, dict):
+        raise invalid("input", "an object", received=data)
+    return data
+
+
 class ServerError(DomainError):
     """580 with an errorCode: we could not do what was asked."""
 

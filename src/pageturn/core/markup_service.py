@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator
 from . import formats
 from .documents import Documents, OfficeConverter
 from .engine_errors import to_domain
-from .errors import DomainError, InputError, invalid, missing
+from .errors import DomainError, InputError, input_object, invalid, missing
 from .markup_json import validate_markup
 from .pages import RenderPool
 from .processes import ProcessFailed, ProcessRecord, Processes
@@ -32,6 +32,7 @@ MAX_PATTERN = 2000
 NAMED = ("emailAddress", "phoneNumber", "iban", "paymentCardNumber")
 COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 LINE_ENDINGS = ("\n", "\r\n")
+_BODY = 'a JSON object {"input": {...}}'  # what a process request body is, for its 480
 
 
 def _min_seconds(body: dict[str, Any]) -> int | None:
@@ -41,17 +42,6 @@ def _min_seconds(body: dict[str, Any]) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise invalid("minSecondsAvailable", "a whole number of seconds", received=value)
     return min(value, 10 * 365 * 86400)
-
-
-def _input(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise invalid("", 'a JSON object {"input": {...}}', received=body)
-    data = body.get("input")
-    if data is None:
-        raise missing("input")
-    if not isinstance(data, dict):
-        raise invalid("input", "an object", received=data)
-    return data
 
 
 def _string(data: dict[str, Any], key: str, at: str) -> str:
@@ -138,7 +128,7 @@ class MarkupService:
 
     # ---- the markup burner ------------------------------------------------------------------------------------
     def start_burner(self, body: Any) -> ProcessRecord:
-        data = _input(body)
+        data = input_object(body, _BODY, received=body)
         document_id = _string(data, "documentFileId", "input.documentFileId")
         markup_id = _string(data, "markupFileId", "input.markupFileId")
         document = self.workfiles.get(document_id)
@@ -200,7 +190,7 @@ class MarkupService:
 
     # ---- redaction creators -----------------------------------------------------------------------------------
     def start_creator(self, body: Any) -> ProcessRecord:
-        data = _input(body)
+        data = input_object(body, _BODY, received=body)
         source = data.get("source")
         if source is None:
             raise missing("input.source")
@@ -296,7 +286,7 @@ class MarkupService:
 
     # ---- plain-text redactors ---------------------------------------------------------------------------------
     def start_plain_text(self, body: Any) -> ProcessRecord:
-        data = _input(body)
+        data = input_object(body, _BODY, received=body)
         ids = {}
         for part in ("source", "markup"):
             value = data.get(part)

@@ -9,7 +9,7 @@ import re
 from typing import Any, cast
 
 from ..storage.metadata import MetadataStore, now
-from .errors import DomainError, InputError, NotFound, invalid, missing
+from .errors import DomainError, InputError, input_object, NotFound, invalid, missing
 from .ids import is_valid_id, new_file_id
 from .records import SessionRecord
 from .search_tasks import Target
@@ -35,13 +35,7 @@ class SearchContexts:
 
     # ---- creating --------------------------------------------------------------------------------------
     def create(self, body: Any) -> dict:
-        if not isinstance(body, dict):
-            raise invalid("", 'a JSON object such as {"input": {"documentIdentifier": ..., "source": ...}}')
-        raw = body.get("input")
-        if raw is None:
-            raise missing("input")
-        if not isinstance(raw, dict):
-            raise invalid("input", "an object", received=raw)
+        raw = input_object(body, 'a JSON object such as {"input": {"documentIdentifier": ..., "source": ...}}')
         identifier = raw.get("documentIdentifier")
         if identifier is None:
             raise missing("input.documentIdentifier")

@@ -22,7 +22,7 @@ from ..engines import search as engine
 from ..storage.metadata import MetadataStore, now
 from .comparison import ContinueTokens, parse_limit
 from .documents import PageSource
-from .errors import DomainError, InputError, NotFound, PasswordRequired, invalid, missing
+from .errors import DomainError, InputError, input_object, NotFound, PasswordRequired, invalid, missing
 from .ids import is_valid_id, new_file_id
 from .records import SessionRecord
 from .search_boxes import PageHits
@@ -80,13 +80,7 @@ def _term_error(code: int, at: str, expected: str, received: Any = None) -> Inpu
 
 def parse_input(body: Any, *, context_form: bool) -> tuple[dict, list[engine.Term], float]:
     """The request's `input` with defaults filled in (echoed in answers), its terms, and the lifetime asked."""
-    if not isinstance(body, dict):
-        raise invalid("", 'a JSON object such as {"input": {"searchTerms": [...]}}')
-    raw = body.get("input")
-    if raw is None:
-        raise missing("input")
-    if not isinstance(raw, dict):
-        raise invalid("input", "an object", received=raw)
+    raw = input_object(body, 'a JSON object such as {"input": {"searchTerms": [...]}}')
     echo: dict = {}
     if context_form:
         context_id = raw.get("contextId")
