@@ -236,7 +236,7 @@ class Documents(SessionListener):
             raise failure
         task = self._tasks.get(full_key)
         if task is None or task.done():
-            if self.previews is not None and self._previewable(session):
+            if self._previewable(session):
                 self._preview_pending[full_key] = asyncio.get_running_loop().create_future()
             self._local[full_key] = asyncio.Event()
             task = asyncio.create_task(self._convert(session, key, directory))

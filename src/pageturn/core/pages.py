@@ -98,7 +98,7 @@ class Pages:
         key = (str(source.path), hashlib.sha256((source.password or "").encode()).hexdigest())
         info = self._info.get(key)
         if info is None:
-            group = self._group(source)
+            group = self.shared_group(source)
             if group is not None:  # first sight of this content: is its output published?
                 self.cache.look_ahead(group)
             info = await self._job(source, "document_info")
@@ -124,7 +124,7 @@ class Pages:
         digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
         return self.cache.path(source.scope, "pages", source.content_key, str(page), f"{name}-{digest}")
 
-    def _group(self, source: PageSource) -> Path | None:
+    def shared_group(self, source: PageSource) -> Path | None:
         """The directory of all output of one content: another node's published output is looked up per group.
         None for a long document's preview: its pages are replaced by the whole document's, not worth sharing."""
         if source.provisional:
@@ -203,7 +203,7 @@ class Pages:
             self.cache.write_bytes(twin, gzip.compress(data, 6))
             return data
 
-        data = await self._cached(path, produce, group=self._group(source), companions=(twin,))
+        data = await self._cached(path, produce, group=self.shared_group(source), companions=(twin,))
         return Output(path, "image/svg+xml", data, self.hot.get(twin), provisional=source.provisional)
 
     async def raster(self, session: SessionRecord, page: int, *, fmt: str, scale: float = 1.0, quality: int = 85,
@@ -239,7 +239,7 @@ class Pages:
                                    tile=tile, fit=fit, watermarks=watermarks)
 
         # tiles are many and cheap: only whole pages and thumbnails are worth a round trip to the bucket
-        data = await self._cached(path, produce, group=None if tile else self._group(source))
+        data = await self._cached(path, produce, group=None if tile else self.shared_group(source))
         if source.provisional:  # not remembered: the next request must find the whole document once it is here
             return Output(path, mime, data, provisional=True)
         if len(self._served) > 50_000:
@@ -287,7 +287,7 @@ class Pages:
             try:
                 async with at_once:
                     data = await self._cached(path, functools.partial(self._text_job, source, page),
-                                              group=self._group(source))
+                                              group=self.shared_group(source))
                 return json.loads(data if data is not None else path.read_bytes())
             except ServerError as exc:
                 return {"number": page, "errorCode": 1,

@@ -85,12 +85,12 @@ class DocumentText:
         sensitive) and no cached text, the worker also joins the boxes of their matches into line rectangles in
         the same pass (kept with the batch's other hits): those, or None when the text was cached."""
         path = self._path(source, pages)
-        group = self.pages.cache.path(source.scope, "pages", source.content_key)
+        group = self.pages.shared_group(source)
         for attempt in ("local", "shared"):  # this node's cache, then text another node published
             try:
                 return json.loads(await asyncio.to_thread(path.read_bytes)), None
             except (FileNotFoundError, ValueError):
-                if attempt == "shared" or not await self.pages.cache.fetch_file(path, group):
+                if attempt == "shared" or group is None or not await self.pages.cache.fetch_file(path, group):
                     break
         slot = batch % max(1, self.pages.pool.size)
         key = self._key(source, slot)
@@ -107,7 +107,8 @@ class DocumentText:
                     known.setdefault(page, {})[(start, end)] = lines
             self._keep(self._boxes_path(source, pages), known)
         self.pages.cache.write_bytes(path, json.dumps(texts, separators=(",", ":"), ensure_ascii=False).encode())
-        self.pages.cache.publish_file(path)
+        if group is not None:
+            self.pages.cache.publish_file(path)
         return texts, known
 
     async def batches(self, source: PageSource, page_count: int, terms: list[tuple[str, bool]] | None = None,
