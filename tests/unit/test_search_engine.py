@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 
@@ -125,10 +126,18 @@ def test_one_pass_gives_up_boxes_for_a_slow_pattern(tmp_path):
 
 def test_cached_hit_rectangles_are_the_numbers_written():
     from pageturn.core import search_boxes
-    hits = {3: {(0, 5): [{"x": 72.45, "y": -0.0, "width": 25.05, "height": 11.1}],
-                (10, 30): [{"x": 1.0, "y": 2.0, "width": 3.0, "height": 4.0},
-                           {"x": 0.1 + 0.2, "y": 5.0, "width": 6.0, "height": 7.0}], (40, 41): []},
-            7: {(1, 2): [{"x": 612.0, "y": 791.99, "width": 0.0, "height": 0.0}]}}
+    one = [{"x": 72.45, "y": -0.0, "width": 25.05, "height": 11.1}]
+    two = [{"x": 1.0, "y": 2.0, "width": 3.0, "height": 4.0}, {"x": 0.1 + 0.2, "y": 5.0, "width": 6.0, "height": 7.0}]
+    hits = {search_boxes.key(3, 0, 5): search_boxes.geometry(one), search_boxes.key(3, 10, 30): search_boxes.geometry(two),
+            search_boxes.key(3, 40, 41): search_boxes.geometry([])}
     back = search_boxes.decode(search_boxes.encode(hits))
-    assert back == hits and repr(back[3][(0, 5)][0]["y"]) == "-0.0"
-    assert search_boxes.decode(b"garbage") == {} and search_boxes.decode(b"\x00" * 8 * 3) == {}
+    assert back == hits
+    # the members are JSON a results answer splices in: the numbers exactly as computed, bounding first
+    assert json.loads("{" + back["3 10 30"] + "}") == {
+        "boundingRectangle": {"x": 0.30000000000000004, "y": 2.0, "width": 6.0, "height": 10.0}, "lineRectangles": two}
+    assert json.loads("{" + back["3 0 5"] + "}") == {"boundingRectangle": one[0], "lineRectangles": one}
+    assert repr(json.loads("{" + back["3 0 5"] + "}")["lineRectangles"][0]["y"]) == "-0.0"
+    assert back["3 40 41"] == '"lineRectangles":[]'
+    # what is not such a line is left out (that hit is computed again), never spliced into an answer
+    assert search_boxes.decode(b"garbage\n3 0 5 {\"x\":1}\n" + search_boxes.encode(hits)) == hits
+    assert search_boxes.decode(b"\xff\xfe") == {}

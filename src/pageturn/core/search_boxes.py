@@ -6,52 +6,62 @@ A hit's line rectangles are joined from its characters' boxes (the Text URL's nu
 times more than the text itself (measured: about 37 times on the benchmark's pages), so boxes are not read with
 the text but as hits need them, and every hit's rectangles are kept, keyed by the hit's page and character
 span. The file of a batch lives beside its text (same scope and content key: `serverCaching: "none"` sessions
-keep theirs private and lose them with the session) and holds float64 records (page, start, end, count, then
-x, y, width, height per rectangle), so cached numbers are the very numbers computed. Two tasks adding to one
-batch at once may each write the file; the last one wins and the other's spans are computed again when next
-needed, never wrong."""
+keep theirs private and lose them with the session). Each hit is kept as the JSON members a results answer
+carries (`"boundingRectangle":{...},"lineRectangles":[...]`), one line per hit after its page and span: a second
+search splices that text in and formats no number again (the numbers are the very ones computed: repr, as
+json.dumps writes them). Two tasks adding to one batch at once may each write the file; the last one wins and the
+other's spans are computed again when next needed, never wrong."""
 from __future__ import annotations
 
 import asyncio
-from array import array
+import re
 from pathlib import Path
 
-from ..engines.search import Rectangle
+from ..engines.search import Rectangle, bounding
 
-Span = tuple[int, int]
-PageHits = dict[int, dict[Span, list[Rectangle]]]   # page -> (start, end) -> line rectangles
+PageHits = dict[str, str]   # key(page, start, end) -> the hit's geometry as JSON members
 MAX_FILE_BYTES = 16 * 1024 * 1024   # per batch of pages (a term matching every character of 25 dense pages
-                                    # needs about 6 MB); a bigger file is neither written nor read
-MAX_LINES = 10_000                  # rectangles of one hit, as a sanity bound when reading
+                                    # needs about 10 MB); a bigger file is neither written nor read
+NO_LINES = '"lineRectangles":[]'    # a hit without rectangles (text without boxes) has no boundingRectangle
+# a line of the file: its key and its members; read by one regular expression, in C, as a search reads
+# thousands; a line that is not one is left out (that hit is computed again)
+_LINE = re.compile(r'^(\d+ \d+ \d+) ("boundingRectangle":\{[^\n]*\]|"lineRectangles":\[\])$', re.MULTILINE)
+
+
+def key(page: int, start: int, end: int) -> str:
+    """A hit's key: its page and its span in the page text."""
+    return f"{page} {start} {end}"
+
+
+def _rectangle(r: Rectangle) -> str:
+    return f'{{"x":{r["x"]!r},"y":{r["y"]!r},"width":{r["width"]!r},"height":{r["height"]!r}}}'
+
+
+def geometry(lines: list[Rectangle]) -> str:
+    """A hit's boundingRectangle and lineRectangles as JSON members (the bounding one of a one-line hit is that
+    line)."""
+    if not lines:
+        return NO_LINES
+    if len(lines) == 1:
+        line = _rectangle(lines[0])
+        return f'"boundingRectangle":{line},"lineRectangles":[{line}]'
+    around = bounding(lines)
+    assert around is not None
+    return f'"boundingRectangle":{_rectangle(around)},"lineRectangles":[{",".join(map(_rectangle, lines))}]'
 
 
 def decode(data: bytes) -> PageHits:
-    if len(data) % 8 or len(data) > MAX_FILE_BYTES:
+    """The hits of a file written by encode (nothing from a file too big or not text)."""
+    if len(data) > MAX_FILE_BYTES:
         return {}
-    values = array("d")
-    values.frombytes(data)
-    out: PageHits = {}
-    k, size = 0, len(values)
-    while k + 4 <= size:
-        page, start, end, count = int(values[k]), int(values[k + 1]), int(values[k + 2]), int(values[k + 3])
-        k += 4
-        if not 0 <= count <= MAX_LINES or k + 4 * count > size:
-            return {}
-        out.setdefault(page, {})[(start, end)] = [
-            {"x": values[j], "y": values[j + 1], "width": values[j + 2], "height": values[j + 3]}
-            for j in range(k, k + 4 * count, 4)]
-        k += 4 * count
-    return out
+    try:
+        return dict(_LINE.findall(data.decode("utf-8")))
+    except UnicodeDecodeError:
+        return {}
 
 
 def encode(hits: PageHits) -> bytes:
-    values = array("d")
-    for page, spans in hits.items():
-        for (start, end), lines in spans.items():
-            values.extend((page, start, end, len(lines)))
-            for r in lines:
-                values.extend((r["x"], r["y"], r["width"], r["height"]))
-    return values.tobytes()
+    return "".join(f"{k} {members}\n" for k, members in hits.items()).encode("utf-8")
 
 
 async def load(path: Path) -> PageHits:

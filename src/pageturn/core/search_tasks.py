@@ -10,11 +10,13 @@ Paging tokens are the revisionData tokens (core.comparison.ContinueTokens): sign
 from __future__ import annotations
 
 import asyncio
+import base64
 import bisect
 import concurrent.futures
 import json
 import logging
 import time
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncGenerator, Callable
 
@@ -25,7 +27,7 @@ from .documents import PageSource
 from .errors import DomainError, InputError, input_object, NotFound, PasswordRequired, invalid, missing
 from .ids import is_valid_id, new_file_id
 from .records import SessionRecord
-from .search_boxes import PageHits
+from .search_boxes import NO_LINES, PageHits
 from .search_text import BATCH_PAGES, DocumentText
 from .workfiles import iso
 
@@ -45,6 +47,7 @@ PAGE_TIMEOUT = 1.0             # one term on one page: a pattern slower than thi
 MATCH_BUDGET = 30.0            # all matching of one task
 MAX_RESULTS = 100_000          # a task stops collecting hits here (resultLimitReached)
 HOLD_SECONDS = 0.5             # a results request waits this long for new hits while the task runs
+POLL_SECONDS = 0.02            # how often it looks for them when the task runs on another node
 CONTINUE_AFTER_MS = 250
 STALE_SECONDS = 90.0           # a running task whose node stopped writing for this long ended with it
 BEAT_SECONDS = 15.0
@@ -58,6 +61,11 @@ TERM_CODES = ("MissingInputForSimpleTerm", "InvalidInputForSimpleTerm")
 class ResultsPage:
     hits: list[str]     # each hit as JSON text
     rest: dict          # the answer's other fields
+
+
+@dataclass
+class _Budget:
+    seconds: float = MATCH_BUDGET   # matching time left to the task
 
 
 @dataclass
@@ -144,8 +152,9 @@ class SearchTasks:
         self.tokens = tokens
         self.sessions = sessions           # core.sessions.ViewingSessions: a task ends with its session
         self._running: dict[str, asyncio.Task] = {}
-        self._chunks: dict[tuple[str, int], list[str]] = {}   # hits read from the store, for paging clients
+        self._chunks: dict[tuple[str, int], list[str]] = {}   # hits written or read, for paging clients
         self._cached_hits = 0
+        self._stored: dict[str, asyncio.Event] = {}   # set when a task running here stores its record
         # matching runs here, never on the event loop; the regex engine releases the GIL while it works
         self._matchers = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="search-match")
 
@@ -165,41 +174,44 @@ class SearchTasks:
         task_id = str(task["id"])
         runner = asyncio.create_task(self._run(task, target, terms))
         self._running[task_id] = runner
-        runner.add_done_callback(lambda _t: self._running.pop(task_id, None))
+        runner.add_done_callback(lambda _t: self._ended(task_id))
         return self.describe(task)
+
+    def _ended(self, task_id: str) -> None:
+        self._running.pop(task_id, None)
+        stored = self._stored.pop(task_id, None)
+        if stored is not None:
+            stored.set()
 
     def _save(self, task: dict) -> None:
         self.store.put(TASK_KIND, task["id"], task, task["expires"], ref=task["session"] or task["context"])
+        stored = self._stored.pop(task["id"], None)
+        if stored is not None:
+            stored.set()   # results requests waiting for this task's next hits look again now
 
     # ---- the search itself -------------------------------------------------------------------------------
     async def _run(self, task: dict, target: Target, terms: list[engine.Term]) -> None:
         patterns = engine.compile_terms(terms)
         echoed = task["input"]["searchTerms"]
-        budget = MATCH_BUDGET
+        budget = _Budget()
         beat = asyncio.create_task(self._heartbeat(task))
-        # the boxes of a batch's hits are read by a worker while the next batches are matched: up to one batch
-        # per worker is in flight, and batches are committed in page order
+        # a batch is matched (in a thread) and its hits' boxes read (by a worker, unless cached) while the batch
+        # before it is formatted and stored: up to one batch per worker, and at least two, are in flight, and
+        # batches are committed in page order
         in_flight: list[tuple[int, list[PageText], asyncio.Future]] = []
-        ahead = max(1, getattr(self.pages.pool, "size", 1))
+        ahead = max(2, getattr(self.pages.pool, "size", 1))
         batches = self._batches(target, task)
         try:
             async for batch, first, texts, source, known in batches:
                 if not self._still_wanted(task, target):
                     return
-                started = time.monotonic()
-                timeout = max(0.05, min(PAGE_TIMEOUT, budget))
-                matches = await asyncio.get_running_loop().run_in_executor(
-                    self._matchers, _match_batch, texts, first, patterns, timeout)
-                budget -= time.monotonic() - started
+                step = asyncio.ensure_future(
+                    self._batch_hits(source, batch, first, texts, patterns, echoed, known, budget))
+                in_flight.append((first, texts, step))
                 if known is not None:
-                    # the rectangles came with the text: nothing to wait for, so these hits are committed now
-                    # rather than after the next batch's text (the first hits of a document never searched)
-                    done: asyncio.Future = asyncio.get_running_loop().create_future()
-                    done.set_result(await self._hits(source, batch, first, texts, matches, echoed, known))
-                    in_flight.append((first, texts, done))
-                else:
-                    in_flight.append((first, texts, asyncio.create_task(
-                        self._hits(source, batch, first, texts, matches, echoed, known))))
+                    # the rectangles came with the text: these hits are committed as soon as they are matched,
+                    # not after the next batch's text (the first hits of a document never searched)
+                    await asyncio.wait([step])
                 while len(in_flight) >= ahead or (in_flight and in_flight[0][2].done()):
                     if not await self._commit(task, target, *in_flight.pop(0)):
                         return
@@ -248,7 +260,8 @@ class SearchTasks:
             offset = self._total(task)
             encoded = ['{"id":' + str(number) + "," + hit for number, hit in enumerate(hits, offset)]
             chunk = len(task["ends"])
-            self.store.put(HITS_KIND, f"{task['id']}.{chunk}", {"hits": encoded}, task["expires"], ref=task["id"])
+            self.store.put(HITS_KIND, f"{task['id']}.{chunk}", {"z": _pack(encoded)}, task["expires"], ref=task["id"])
+            self._remember((task["id"], chunk), encoded)   # this node's readers need not read it back
             task["ends"].append(offset + len(hits))
         task["pagesWithoutText"] += [first + k for k, t in enumerate(texts) if not t["text"].strip()]
         task["pagesSearched"] = first + len(texts)
@@ -300,6 +313,16 @@ class SearchTasks:
         async for batch, first, texts, known in self.text.batches(source, info["pageCount"], terms, PAGE_TIMEOUT):
             yield batch, first, texts, source, known
 
+    async def _batch_hits(self, source: PageSource | None, batch: int, first: int, texts: list[PageText],
+                          patterns: list, terms: list[dict], known: PageHits | None, budget: _Budget) -> list[str]:
+        """A batch's hits: matched in a thread (never on the event loop), within what is left of the budget."""
+        timeout = max(0.05, min(PAGE_TIMEOUT, budget.seconds))
+        started = time.monotonic()
+        matches = await asyncio.get_running_loop().run_in_executor(
+            self._matchers, _match_batch, texts, first, patterns, timeout)
+        budget.seconds -= time.monotonic() - started
+        return await self._hits(source, batch, first, texts, matches, terms, known)
+
     async def _hits(self, source: PageSource | None, batch: int, first: int, texts: list[PageText],
                     matches: list[list[engine.Match]], terms: list[dict], known: PageHits | None) -> list[str]:
         """A batch's hits in page order, as JSON text without their id (given when they are committed): each is
@@ -307,31 +330,27 @@ class SearchTasks:
         requests = [(first + k, [(m.start, m.end) for m in found], texts[k]["skips"], texts[k]["text"])
                     for k, found in enumerate(matches) if found]
         pages = range(first, first + len(texts))
-        rectangles = await self.text.rectangles(source, requests, batch, pages, known) if source is not None \
-            else [[[] for _ in spans] for _, spans, _, _ in requests]
-        term_json = [',"searchTerm":' + _dumps({"termId": t["termId"], "pattern": t["pattern"],
-                                                 "caseSensitive": t["caseSensitive"]}) for t in terms]
+        geometries = await self.text.rectangles(source, requests, batch, pages, known) if source is not None \
+            else [[NO_LINES for _ in spans] for _, spans, _, _ in requests]
+        # the term as PrizmDoc names it, by its termId (its pattern and options are in the task's input): a dense
+        # search's answers are a tenth smaller than with the whole term in every hit
+        term_json = [',"searchTerm":{"termId":' + _dumps(t["termId"]) + "}}" for t in terms]
+        paddings = [t["contextPadding"] for t in terms]
         hits: list[str] = []
-        for (page, _, _, _), page_rectangles in zip(requests, rectangles):
+        context = engine.context
+        for (page, _, _, _), page_geometries in zip(requests, geometries):
             page_text = texts[page - first]
             text = page_text["text"]
             page_data = (',"pageData":{"width":' + _number(page_text["width"]) + ',"height":'
-                         + _number(page_text["height"]) + "}}") if source is not None else "}"
-            for match, lines in zip(matches[page - first], page_rectangles):
+                         + _number(page_text["height"]) + "}") if source is not None else ""
+            head = f'"pageIndex":{page},"startIndex":'
+            tails = [page_data + t for t in term_json]
+            for match, geometry in zip(matches[page - first], page_geometries):
                 start, end = match.start, match.end
-                context, at = engine.context(text, start, end, terms[match.term]["contextPadding"])
-                if len(lines) == 1:   # the usual hit: its bounding rectangle is its one line's
-                    line_json = _rectangle(lines[0])
-                    lines_json, bounding = line_json, f',"boundingRectangle":{line_json}'
-                elif lines:
-                    lines_json = ",".join(map(_rectangle, lines))
-                    bounding = f',"boundingRectangle":{_rectangle(engine.bounding(lines))}'
-                else:
-                    lines_json = bounding = ""
+                around, at = context(text, start, end, paddings[match.term])
                 # the fields of the spec's hit, in its order; boundingRectangle only when there are rectangles
-                hits.append(f'"pageIndex":{page},"startIndex":{start},"text":{_string(text[start:end])},'
-                            f'"context":{_string(context)},"startIndexInContext":{at},"lineRectangles":['
-                            f'{lines_json}]{term_json[match.term]}{bounding}{page_data}')
+                hits.append(f'{head}{start},"text":{_string(text[start:end])},"context":{_string(around)},'
+                            f'"startIndexInContext":{at},{geometry}{tails[match.term]}')
         return hits
 
     # ---- reading -----------------------------------------------------------------------------------------
@@ -375,13 +394,27 @@ class SearchTasks:
         hits = self._chunks.get(key)
         if hits is None:
             record = self.store.get(HITS_KIND, f"{task_id}.{index}")
-            hits = record["hits"] if record else []
-            self._cached_hits += len(hits)
-            if self._cached_hits > CACHED_HITS:
-                self._chunks.clear()
-                self._cached_hits = len(hits)
-            self._chunks[key] = hits   # chunks never change once written
+            hits = _unpack(record["z"]) if record else []
+            self._remember(key, hits)
         return hits
+
+    def _remember(self, key: tuple[str, int], hits: list[str]) -> None:
+        self._cached_hits += len(hits)
+        if self._cached_hits > CACHED_HITS:
+            self._chunks.clear()
+            self._cached_hits = len(hits)
+        self._chunks[key] = hits   # chunks never change once written
+
+    async def _next_store(self, task_id: str, seconds: float) -> None:
+        """Until a task running here stores its record again, or `seconds` (a task on another node is polled)."""
+        if task_id not in self._running:
+            await asyncio.sleep(min(POLL_SECONDS, seconds))
+            return
+        stored = self._stored.setdefault(task_id, asyncio.Event())
+        try:
+            await asyncio.wait_for(stored.wait(), seconds)
+        except TimeoutError:
+            pass
 
     async def results(self, task_id: str, *, limit_raw: str | None, token: str | None,
                       session_id: str | None = None, hold: float = HOLD_SECONDS) -> ResultsPage:
@@ -392,7 +425,7 @@ class SearchTasks:
         offset = self.tokens.read(_TOKEN_SCOPE + task_id, token) if token else 0
         deadline = time.monotonic() + hold
         while task["state"] == "processing" and self._total(task) <= offset and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+            await self._next_store(task_id, deadline - time.monotonic())
             task = self.load(task_id, session_id=session_id)
         results: list[str] = []
         ends = task["ends"]
@@ -407,7 +440,9 @@ class SearchTasks:
         more_ready = next_offset < self._total(task)
         if more_ready or task["state"] == "processing":
             body["continueToken"] = self.tokens.make(_TOKEN_SCOPE + task_id, next_offset)
-            body["continueAfter"] = 0 if more_ready else CONTINUE_AFTER_MS
+            # a request for hits not found yet waits for them (HOLD_SECONDS), so a client that was just given
+            # hits asks again at once; only one that waited in vain is told to pause
+            body["continueAfter"] = 0 if results or more_ready else CONTINUE_AFTER_MS
         elif task["state"] == "error":
             body["errorCode"] = task["errorCode"]
             if task.get("errorDetails"):
@@ -447,14 +482,19 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _string = json.encoder.encode_basestring   # what json.dumps writes for a str (ensure_ascii=False), in C
 
 
+def _pack(hits: list[str]) -> str:
+    """A chunk of hits as the store keeps it: one line each (a hit's JSON never holds a raw line break), deflated
+    (a tenth of the size: less for SQLite to write and Redis to hold, and no quote to escape), in base64."""
+    return base64.b64encode(zlib.compress("\n".join(hits).encode("utf-8"), 1)).decode("ascii")
+
+
+def _unpack(packed: str) -> list[str]:
+    return zlib.decompress(base64.b64decode(packed)).decode("utf-8").split("\n")
+
+
 def _number(value: float) -> str:
     """What json.dumps writes for a number (the numbers here are finite; repr is json's own float format)."""
     return repr(value)
-
-
-def _rectangle(r: engine.Rectangle | None) -> str:
-    assert r is not None
-    return f'{{"x":{r["x"]!r},"y":{r["y"]!r},"width":{r["width"]!r},"height":{r["height"]!r}}}'
 
 
 def _match_batch(texts: list[PageText], first: int, patterns: list, timeout: float) -> list[list[engine.Match]]:

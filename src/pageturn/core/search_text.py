@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
-from ..engines.search import Rectangle
 from . import search_boxes
 from .documents import PageSource
 from .engine_errors import to_domain
@@ -72,7 +71,7 @@ class DocumentText:
 
     def _boxes_path(self, source: PageSource, pages: range) -> Path:
         return self.pages.cache.path(source.scope, "pages", source.content_key, "search",
-                                     f"boxes-{pages.start}-{pages.stop - 1}.bin")
+                                     f"hits-{pages.start}-{pages.stop - 1}.txt")
 
     def _keep(self, path: Path, known: search_boxes.PageHits) -> None:
         data = search_boxes.encode(known)
@@ -104,7 +103,7 @@ class DocumentText:
             known = await search_boxes.load(self._boxes_path(source, pages))
             for page, hits in enumerate(both["hits"], pages.start):
                 for start, end, lines in hits or ():
-                    known.setdefault(page, {})[(start, end)] = lines
+                    known[search_boxes.key(page, start, end)] = search_boxes.geometry(lines)
             self._keep(self._boxes_path(source, pages), known)
         self.pages.cache.write_bytes(path, json.dumps(texts, separators=(",", ":"), ensure_ascii=False).encode())
         if group is not None:
@@ -142,21 +141,25 @@ class DocumentText:
 
     async def rectangles(self, source: PageSource,
                          requests: list[tuple[int, list[tuple[int, int]], list[int], str]], batch: int,
-                         pages: range, known: search_boxes.PageHits | None = None) -> list[list[list[Rectangle]]]:
-        """Per request (page, spans, skips, text): per span, its line rectangles (Text URL units). Spans computed
-        before for this content come from the batch's file; the others from a worker, and are kept."""
+                         pages: range, known: search_boxes.PageHits | None = None) -> list[list[str]]:
+        """Per request (page, spans, skips, text): per span, its line rectangles (Text URL units) and the bounding
+        one, as the JSON members of a hit (search_boxes.geometry). Spans computed before for this content come
+        from the batch's file; the others from a worker, and are kept."""
         if source.kind != "pdf" or not requests:
-            return [[[] for _ in spans] for _, spans, _, _ in requests]
+            return [[search_boxes.NO_LINES for _ in spans] for _, spans, _, _ in requests]
         path = self._boxes_path(source, pages)
         if known is None:
             known = await search_boxes.load(path)
-        missing = [(page, [span for span in spans if span not in known.get(page, {})], skips, text)
-                   for page, spans, skips, text in requests]
+        # each hit's key made once (a dense search has tens of thousands): search_boxes.key, inlined
+        keys = [[f"{page} {start} {end}" for start, end in spans] for page, spans, _, _ in requests]
+        missing = [(page, [span for span, k in zip(spans, page_keys) if k not in known], skips, text)
+                   for (page, spans, skips, text), page_keys in zip(requests, keys)]
         missing = [request for request in missing if request[1]]
         if missing:
             slot = batch % max(1, self.pages.pool.size)
             read = await self._run(source, self._key(source, slot), "search_hit_rectangles", missing)
             for (page, spans, _, _), page_rectangles in zip(missing, read):
-                known.setdefault(page, {}).update(zip(spans, page_rectangles))
+                known.update((search_boxes.key(page, start, end), search_boxes.geometry(lines))
+                             for (start, end), lines in zip(spans, page_rectangles))
             self._keep(path, known)
-        return [[known[page][span] for span in spans] for page, spans, _, _ in requests]
+        return [[known[k] for k in page_keys] for page_keys in keys]
