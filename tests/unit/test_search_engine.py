@@ -12,7 +12,7 @@ from reportlab.pdfgen import canvas
 from docgen import make_pdf, make_pdf_pages
 from pageturn.engines import pdf, search_text
 from pageturn.engines.search import (MatchTimeout, SearchTermError, Term, compile_terms, context, find_matches,
-                                     line_rectangles)
+                                     geometry, line_rectangles)
 
 
 def test_invalid_patterns_name_their_term():
@@ -128,8 +128,8 @@ def test_cached_hit_rectangles_are_the_numbers_written():
     from pageturn.core import search_boxes
     one = [{"x": 72.45, "y": -0.0, "width": 25.05, "height": 11.1}]
     two = [{"x": 1.0, "y": 2.0, "width": 3.0, "height": 4.0}, {"x": 0.1 + 0.2, "y": 5.0, "width": 6.0, "height": 7.0}]
-    hits = {search_boxes.key(3, 0, 5): search_boxes.geometry(one), search_boxes.key(3, 10, 30): search_boxes.geometry(two),
-            search_boxes.key(3, 40, 41): search_boxes.geometry([])}
+    hits = {search_boxes.key(3, 0, 5): geometry(one), search_boxes.key(3, 10, 30): geometry(two),
+            search_boxes.key(3, 40, 41): geometry([])}
     back = search_boxes.decode(search_boxes.encode(hits))
     assert back == hits
     # the members are JSON a results answer splices in: the numbers exactly as computed, bounding first

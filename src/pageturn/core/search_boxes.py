@@ -7,22 +7,19 @@ times more than the text itself (measured: about 37 times on the benchmark's pag
 the text but as hits need them, and every hit's rectangles are kept, keyed by the hit's page and character
 span. The file of a batch lives beside its text (same scope and content key: `serverCaching: "none"` sessions
 keep theirs private and lose them with the session). Each hit is kept as the JSON members a results answer
-carries (`"boundingRectangle":{...},"lineRectangles":[...]`), one line per hit after its page and span: a second
-search splices that text in and formats no number again (the numbers are the very ones computed: repr, as
-json.dumps writes them). Two tasks adding to one batch at once may each write the file; the last one wins and the
-other's spans are computed again when next needed, never wrong."""
+carries (`"boundingRectangle":{...},"lineRectangles":[...]`, as engines.search.geometry writes them), one line
+per hit after its page and span: a second search splices that text in and formats no number again. Two tasks
+adding to one batch at once may each write the file; the last one wins and the other's spans are computed again
+when next needed, never wrong."""
 from __future__ import annotations
 
 import asyncio
 import re
 from pathlib import Path
 
-from ..engines.search import Rectangle, bounding
-
 PageHits = dict[str, str]   # key(page, start, end) -> the hit's geometry as JSON members
 MAX_FILE_BYTES = 16 * 1024 * 1024   # per batch of pages (a term matching every character of 25 dense pages
                                     # needs about 10 MB); a bigger file is neither written nor read
-NO_LINES = '"lineRectangles":[]'    # a hit without rectangles (text without boxes) has no boundingRectangle
 # a line of the file: its key and its members; read by one regular expression, in C, as a search reads
 # thousands; a line that is not one is left out (that hit is computed again)
 _LINE = re.compile(r'^(\d+ \d+ \d+) ("boundingRectangle":\{[^\n]*\]|"lineRectangles":\[\])$', re.MULTILINE)
@@ -31,23 +28,6 @@ _LINE = re.compile(r'^(\d+ \d+ \d+) ("boundingRectangle":\{[^\n]*\]|"lineRectang
 def key(page: int, start: int, end: int) -> str:
     """A hit's key: its page and its span in the page text."""
     return f"{page} {start} {end}"
-
-
-def _rectangle(r: Rectangle) -> str:
-    return f'{{"x":{r["x"]!r},"y":{r["y"]!r},"width":{r["width"]!r},"height":{r["height"]!r}}}'
-
-
-def geometry(lines: list[Rectangle]) -> str:
-    """A hit's boundingRectangle and lineRectangles as JSON members (the bounding one of a one-line hit is that
-    line)."""
-    if not lines:
-        return NO_LINES
-    if len(lines) == 1:
-        line = _rectangle(lines[0])
-        return f'"boundingRectangle":{line},"lineRectangles":[{line}]'
-    around = bounding(lines)
-    assert around is not None
-    return f'"boundingRectangle":{_rectangle(around)},"lineRectangles":[{",".join(map(_rectangle, lines))}]'
 
 
 def decode(data: bytes) -> PageHits:

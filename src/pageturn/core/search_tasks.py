@@ -27,7 +27,7 @@ from .documents import PageSource
 from .errors import DomainError, InputError, input_object, NotFound, PasswordRequired, invalid, missing
 from .ids import is_valid_id, new_file_id
 from .records import SessionRecord
-from .search_boxes import NO_LINES, PageHits
+from .search_boxes import PageHits
 from .search_text import BATCH_PAGES, DocumentText
 from .workfiles import iso
 
@@ -331,7 +331,7 @@ class SearchTasks:
                     for k, found in enumerate(matches) if found]
         pages = range(first, first + len(texts))
         geometries = await self.text.rectangles(source, requests, batch, pages, known) if source is not None \
-            else [[NO_LINES for _ in spans] for _, spans, _, _ in requests]
+            else [[engine.NO_LINES for _ in spans] for _, spans, _, _ in requests]
         # the term as PrizmDoc names it, by its termId (its pattern and options are in the task's input): a dense
         # search's answers are a tenth smaller than with the whole term in every hit
         term_json = [',"searchTerm":{"termId":' + _dumps(t["termId"]) + "}}" for t in terms]

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
+from ..engines.search import NO_LINES, geometry
 from . import search_boxes
 from .documents import PageSource
 from .engine_errors import to_domain
@@ -103,7 +104,7 @@ class DocumentText:
             known = await search_boxes.load(self._boxes_path(source, pages))
             for page, hits in enumerate(both["hits"], pages.start):
                 for start, end, lines in hits or ():
-                    known[search_boxes.key(page, start, end)] = search_boxes.geometry(lines)
+                    known[search_boxes.key(page, start, end)] = geometry(lines)
             self._keep(self._boxes_path(source, pages), known)
         self.pages.cache.write_bytes(path, json.dumps(texts, separators=(",", ":"), ensure_ascii=False).encode())
         if group is not None:
@@ -116,8 +117,10 @@ class DocumentText:
         """(batch index, first page, texts, boxes read with them) for every batch in page order, reading ahead on
         every worker."""
         ranges = batch_ranges(page_count)
-        # one batch per worker: a deeper queue would make the boxes of the first hits wait behind later text
-        ahead = max(1, self.pages.pool.size)
+        # one batch per worker, and one more queued behind them, so a worker that finishes a batch starts the next
+        # while the caller still matches the one before (a deeper queue would make the boxes of the first hits
+        # wait behind later text)
+        ahead = max(1, self.pages.pool.size) + 1
         pending: dict[int, asyncio.Task] = {}
         try:
             for batch, pages in enumerate(ranges):
@@ -143,10 +146,10 @@ class DocumentText:
                          requests: list[tuple[int, list[tuple[int, int]], list[int], str]], batch: int,
                          pages: range, known: search_boxes.PageHits | None = None) -> list[list[str]]:
         """Per request (page, spans, skips, text): per span, its line rectangles (Text URL units) and the bounding
-        one, as the JSON members of a hit (search_boxes.geometry). Spans computed before for this content come
+        one, as the JSON members of a hit (geometry). Spans computed before for this content come
         from the batch's file; the others from a worker, and are kept."""
         if source.kind != "pdf" or not requests:
-            return [[search_boxes.NO_LINES for _ in spans] for _, spans, _, _ in requests]
+            return [[NO_LINES for _ in spans] for _, spans, _, _ in requests]
         path = self._boxes_path(source, pages)
         if known is None:
             known = await search_boxes.load(path)
@@ -159,7 +162,7 @@ class DocumentText:
             slot = batch % max(1, self.pages.pool.size)
             read = await self._run(source, self._key(source, slot), "search_hit_rectangles", missing)
             for (page, spans, _, _), page_rectangles in zip(missing, read):
-                known.update((search_boxes.key(page, start, end), search_boxes.geometry(lines))
+                known.update((search_boxes.key(page, start, end), geometry(lines))
                              for (start, end), lines in zip(spans, page_rectangles))
             self._keep(path, known)
         return [[known[k] for k in page_keys] for page_keys in keys]

@@ -155,3 +155,23 @@ def bounding(rectangles: list[Rectangle]) -> Rectangle | None:
     right = max(r["x"] + r["width"] for r in rectangles)
     bottom = max(r["y"] + r["height"] for r in rectangles)
     return {"x": left, "y": top, "width": round(right - left, 2), "height": round(bottom - top, 2)}
+
+
+NO_LINES = '"lineRectangles":[]'    # a hit without rectangles (text without boxes) has no boundingRectangle
+
+
+def _rectangle(r: Rectangle) -> str:
+    return f'{{"x":{r["x"]!r},"y":{r["y"]!r},"width":{r["width"]!r},"height":{r["height"]!r}}}'
+
+
+def geometry(lines: list[Rectangle]) -> str:
+    """A hit's boundingRectangle and lineRectangles as the JSON members of a results answer (numbers as json.dumps
+    writes them; the bounding rectangle of a one-line hit is that line)."""
+    if not lines:
+        return NO_LINES
+    if len(lines) == 1:
+        line = _rectangle(lines[0])
+        return f'"boundingRectangle":{line},"lineRectangles":[{line}]'
+    around = bounding(lines)
+    assert around is not None
+    return f'"boundingRectangle":{_rectangle(around)},"lineRectangles":[{",".join(map(_rectangle, lines))}]'
