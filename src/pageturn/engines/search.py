@@ -6,8 +6,9 @@ with a timeout, so a pattern that would backtrack for minutes stops after its ti
 MatchTimeout; the GIL is released while matching (`concurrent=True`), so the server keeps answering."""
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
-from typing import Sequence, TypedDict
+from typing import NamedTuple, Sequence, TypedDict
 
 import regex
 
@@ -41,8 +42,7 @@ class Term:
     case_sensitive: bool = False
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):   # a tuple, not a dataclass: a dense term makes tens of thousands, four times faster
     term: int     # index of the term in the task's list
     start: int    # offsets in the page text
     end: int
@@ -69,6 +69,9 @@ def compile_terms(terms: list[Term]) -> list[regex.Pattern]:
     return compiled
 
 
+_TEXT_ORDER = operator.itemgetter(1, 0, 2)   # start, term, end
+
+
 def find_matches(text: str, patterns: list[regex.Pattern], *, page: int, timeout: float) -> list[Match]:
     """Every non-empty match of every pattern in a page's text, in text order (ties by term order). Each
     pattern gets at most `timeout` seconds over the page: MatchTimeout otherwise."""
@@ -82,7 +85,7 @@ def find_matches(text: str, patterns: list[regex.Pattern], *, page: int, timeout
                     found.append(Match(index, m.start(), m.end()))
         except TimeoutError:
             raise MatchTimeout(index, page) from None
-    found.sort(key=lambda m: (m.start, m.term, m.end))
+    found.sort(key=_TEXT_ORDER)
     return found
 
 
