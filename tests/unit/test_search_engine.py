@@ -8,8 +8,8 @@ import time
 import pytest
 from reportlab.pdfgen import canvas
 
-from docgen import make_pdf, make_pdf_pages
-from pageturn.engines import pdf, search_text
+from docgen import make_pdf, make_pdf_pages, make_turned_pdf
+from pageturn.engines import pdf, search_lines, search_text
 from pageturn.engines.search import (MatchTimeout, SearchTermError, Term, compile_terms, context, find_matches,
                                      line_rectangles)
 
@@ -121,6 +121,126 @@ def test_one_pass_gives_up_boxes_for_a_slow_pattern(tmp_path):
     both = search_text.page_texts_and_hits(str(path), "pdf", 0, 2, [("(a|aa)+c", False)], 0.2)
     assert both["hits"] == [None, None, None] and len(both["texts"]) == 3
     assert time.monotonic() - started < 5   # one page's budget, not one per page
+
+
+def _odd_pdf() -> bytes:
+    """Upright pages whose text is laid out in the ways that make a hit's rectangles unusual: turned and mirrored
+    text, a font change and a raised glyph inside a word, wide and negative letter spacing, glyphs drawn right to
+    left, words drawn apart (PDFium generates the space), text at and past the page's left edge, and a word that
+    ends the page."""
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=(612, 792))
+    c.setFont("Helvetica", 12)
+    c.drawString(72, 740, "plain words, then more words; end.")
+    text = c.beginText(72, 710)
+    text.setFont("Helvetica", 12)
+    text.textOut("mix")
+    text.setFont("Times-Bold", 18)
+    text.textOut("ed fo")
+    text.setRise(4)
+    text.textOut("n")
+    text.setRise(0)
+    text.textOut("ts here")
+    c.drawText(text)
+    for spacing, y in ((6, 680), (-1.5, 660), (40, 640)):
+        text = c.beginText(72, y)
+        text.setFont("Courier", 11)
+        text.setCharSpace(spacing)
+        text.textOut("spaced letters")
+        c.drawText(text)
+    for k, char in enumerate("backwards"):
+        c.drawString(300 - 7 * k, 620, char)
+    c.drawString(72, 600, "apart")
+    c.drawString(140, 600, "words")
+    c.drawString(0.001, 580, "edge word")
+    c.drawString(-3, 560, "cut off words")
+    c.drawString(72, 540, "tab\there")
+    for angle, (x, y) in ((90, (500, 300)), (30, (300, 300)), (180, (300, 200)), (0.05, (72, 400)), (0.2, (72, 380))):
+        c.saveState()
+        c.translate(x, y)
+        c.rotate(angle)
+        c.drawString(0, 0, "turned text here")
+        c.restoreState()
+    c.saveState()
+    c.translate(400, 450)
+    c.scale(-1, 1)
+    c.drawString(0, 0, "mirrored text")
+    c.restoreState()
+    c.saveState()
+    c.translate(72, 480)
+    c.scale(1.5, 0.5)
+    c.drawString(0, 0, "squashed text")
+    c.restoreState()
+    c.drawString(72, 100, "last word")
+    c.showPage()
+    c.setFont("Helvetica", 10)
+    c.drawString(72, 700, "second page, ends here")
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+HIT_PATTERNS = (r"\w+", r"\w+\s+\w+", r"\s\w+", r"\w+\s", r"\n\w", ".", r"\w", "e", r"\S+", r"\w+\W", r"[^\n]{3}",
+                r"\S\s+\S", r"\w+\n\w+", "text|words?")
+
+
+@pytest.mark.parametrize("make", [lambda: make_pdf()[0], lambda: make_pdf_pages(3, image=False, lines=6), _unusual_pdf,
+                                  make_turned_pdf, _odd_pdf])
+def test_hit_rectangles_are_the_text_urls_boxes_joined(tmp_path, make, monkeypatch):
+    """The fast path (search_lines) and the general one give the very numbers line_rectangles gives over the
+    Text URL's boxes, down to the sign of a zero; both paths run."""
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(make())
+    count = pdf.open_pdf(str(path)).page_count
+    texts = search_text.page_texts(str(path), "pdf", 0, count - 1)
+    pages = [pdf.text(str(path), page) for page in range(count)]
+    outcomes = {"fast": 0, "general": 0}
+    hit_line = search_lines.hit_line
+
+    def counted(*args):
+        lines = hit_line(*args)
+        outcomes["general" if lines is None else "fast"] += 1
+        return lines
+
+    monkeypatch.setattr(search_lines, "hit_line", counted)
+    terms = [(pattern, False) for pattern in HIT_PATTERNS]
+    both = search_text.page_texts_and_hits(str(path), "pdf", 0, count - 1, terms, 5.0)
+    for pattern in HIT_PATTERNS:
+        requests = [(i, [(m.start(), m.end()) for m in re.finditer(pattern, t["text"])], t["skips"], t["text"])
+                    for i, t in enumerate(texts)]
+        got = search_text.hit_rectangles(str(path), "pdf", requests)
+        for (page, spans, _, text), rectangles in zip(requests, got):
+            boxes = pages[page]["rectangles"]
+            want = [line_rectangles(text, boxes[start:end], start) for start, end in spans]
+            assert repr(rectangles) == repr(want), (pattern, page)
+    for page, hits in enumerate(both["hits"]):
+        assert hits is not None
+        boxes, text = pages[page]["rectangles"], texts[page]["text"]
+        want = [(start, end, line_rectangles(text, boxes[start:end], start)) for start, end, _ in hits]
+        assert repr(hits) == repr(want), page
+        assert len(hits) == len({(m.start(), m.end()) for p in HIT_PATTERNS for m in re.finditer(p, text)})
+    print(outcomes)
+    assert outcomes["fast"] > 0 and outcomes["general"] > 0, outcomes
+
+
+def test_the_fast_path_serves_words_on_upright_pages(tmp_path):
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(make_pdf_pages(2, image=False, lines=6))
+    (page,) = search_text.page_texts(str(path), "pdf", 0, 0)
+    text = page["text"]
+    document = pdf.open_pdf(str(path))
+    geometry = document.geometry(0)
+    textpage = document.page(0).get_textpage()
+    try:
+        assert search_lines.usable(geometry)
+        words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+        for start, end in words:
+            index = search_text._char_index(page["skips"], start)
+            assert search_lines.hit_line(textpage.raw, text, start, end, index, geometry.left, geometry.top)
+        start = text.index("\n") - 2
+        assert search_lines.hit_line(textpage.raw, text, start, start + 4, start, geometry.left, geometry.top) is None
+    finally:
+        textpage.close()
 
 
 def test_cached_hit_rectangles_are_the_numbers_written():

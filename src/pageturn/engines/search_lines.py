@@ -1,0 +1,161 @@
+"""A usual search hit's line rectangle straight from PDFium in one pass: the render worker's hot loop.
+
+A word found on an unturned page is a run of upright glyphs on one line, and its one rectangle follows from the
+glyphs' origins and loose boxes with a few comparisons, without the rounded per-character boxes that the general
+path (search_text._window_boxes, then search.line_rectangles) builds and joins: a dense term has tens of
+thousands of hits. `hit_line` gives exactly the numbers of that general path, or None for anything it does not
+handle (a turned glyph, a line break or generated white space in the hit, a hit starting with white space, boxes
+of different heights, a failing PDFium call, unusual numbers); the caller then takes the general path. Any
+change to pdf._chars_and_boxes, search_text._window_boxes or search.line_rectangles must be made here too
+(tests/unit/test_search_engine.py compares the two paths on many hits)."""
+from __future__ import annotations
+
+import ctypes
+import re
+import struct
+from typing import Callable
+
+import pypdfium2.raw as pdfium_c
+
+from .pdf import PageGeometry
+from .search import Rectangle
+
+
+def _bare(function: object) -> Callable[..., int]:
+    """The PDFium function without ctypes' per-argument conversion (its arguments here are an int and pointers,
+    which ctypes passes as they are): about 0.45 instead of 1.1 microseconds a call, three calls a glyph."""
+    address = ctypes.cast(function, ctypes.c_void_p).value
+    return ctypes.CFUNCTYPE(ctypes.c_int)(address)
+
+
+_GET_BOX = _bare(pdfium_c.FPDFText_GetLooseCharBox)
+_GET_MATRIX = _bare(pdfium_c.FPDFText_GetMatrix)
+_GET_ORIGIN = _bare(pdfium_c.FPDFText_GetCharOrigin)
+_IS_GENERATED = _bare(pdfium_c.FPDFText_IsGenerated)
+
+# one buffer for what PDFium writes about a glyph, read back in one unpack: FS_RECTF's left, top, right, bottom
+# (floats), FS_MATRIX's a, b, c, d (its e, f skipped), the origin's x and y (doubles). The render worker runs one
+# job at a time, so one buffer serves every call (as search_text's do).
+_BUFFER = ctypes.create_string_buffer(56)
+_RECT, _MATRIX = ctypes.byref(_BUFFER, 0), ctypes.byref(_BUFFER, 16)
+_ORIGIN_X, _ORIGIN_Y = ctypes.byref(_BUFFER, 40), ctypes.byref(_BUFFER, 48)
+_unpack = struct.Struct("=4f4f8x2d").unpack_from
+
+_WHITE_SPACE = re.compile(r"\s")   # what str.isspace() says (the same Unicode table)
+# coordinates beyond this (or not finite) take the general path: the shortcuts below rely on rounding errors
+# being far smaller than 0.01
+_LIMIT = 1e6
+# a glyph whose right edge is this far left of the hit's rightmost edge cannot give the rounded maximum
+# (rounding moves an edge by at most 0.005, a width by at most 0.005 more)
+_MARGIN = 0.03
+
+
+def usable(geometry: PageGeometry) -> bool:
+    """Whether hit_line can serve a page: unturned, ordinary numbers."""
+    return (geometry.rotation == 0 and -_LIMIT < geometry.left < _LIMIT and -_LIMIT < geometry.top < _LIMIT)
+
+
+def hit_line(page: object, text: str, start: int, end: int, index: int, page_left: float, page_top: float
+             ) -> list[Rectangle] | None:
+    """The line rectangles of text[start:end] (PDFium characters index.. on a `usable` page whose geometry
+    starts at page_left, page_top), as search.line_rectangles gives them over the Text URL's boxes, or None
+    when this one-line, upright case does not apply."""
+    word = text[start:end]
+    white = _WHITE_SPACE.search(word)
+    # white space first takes its box from the glyph before the hit; a line break ends a line; a generated
+    # space has no glyph of its own
+    if white is not None and (white.start() == 0 or "\n" in word or _generated_inside(page, word, index)):
+        return None
+    get_matrix, get_origin, get_box, unpack = _GET_MATRIX, _GET_ORIGIN, _GET_BOX, _unpack
+    buffer, rect, matrix, origin_x, origin_y = _BUFFER, _RECT, _MATRIX, _ORIGIN_X, _ORIGIN_Y
+    count = end - start
+    lefts = [0.0] * count    # each glyph's left and right edges in PDF space, after tiling
+    rights = [0.0] * count
+    first_top = first_bottom = 0.0
+    here_x = here_y = here_right = here_height = 0.0    # the glyph before, its right edge not tiled yet
+    for k in range(count):
+        i = index + k
+        if not (get_matrix(page, i, matrix) and get_origin(page, i, origin_x, origin_y) and get_box(page, i, rect)):
+            return None
+        left, top, right, bottom, a, b, c, d, x, y = unpack(buffer)
+        # pdf._chars_and_boxes's upright test (abs() written out: this runs for every glyph of every hit)
+        if not (a > 0 and d > 0 and -1e-3 * a < b < 1e-3 * a and -1e-3 * d < c < 1e-3 * d):
+            return None
+        if k == 0:
+            first_top, first_bottom = top, bottom
+        if top != first_top or bottom != first_bottom:
+            return None   # boxes of different heights (or not numbers): line_rectangles' general case
+        x_right = x + (right - left)
+        if not (-_LIMIT < x < _LIMIT and -_LIMIT < x_right < _LIMIT):
+            return None
+        if k:
+            lefts[k - 1] = here_x
+            rights[k - 1] = _tiled(here_x, here_y, here_right, here_height, x, y)
+        here_x, here_y, here_right, here_height = x, y, x_right, top - bottom
+    lefts[-1] = here_x
+    rights[-1] = here_right
+    follower = _follower_origin(page, text, end, index + count)
+    if follower is not None:
+        rights[-1] = _tiled(here_x, here_y, here_right, here_height, *follower)
+    return _one_line(lefts, rights, first_top, first_bottom, page_left, page_top)
+
+
+def _generated_inside(page: object, word: str, index: int) -> bool:
+    return any(_IS_GENERATED(page, index + m.start()) == 1 for m in _WHITE_SPACE.finditer(word))
+
+
+def _tiled(x: float, y: float, right: float, line_height: float, next_x: float, next_y: float) -> float:
+    """A glyph's right edge stretched to the origin of the next glyph on its line: pdf._tile_lines, the same
+    expressions (float results must be identical), abs() written out."""
+    dy = next_y - y
+    limit = 0.2 * line_height
+    if dy > limit or -dy > limit or next_x <= x:
+        return right   # not on the same line, or going backwards
+    return next_x if next_x - x <= 1.5 * (right - x) + 0.25 * line_height else right
+
+
+def _follower_origin(page: object, text: str, end: int, i: int) -> tuple[float, float] | None:
+    """The origin of the glyph just after a hit, which the hit's last glyph may stretch to: None after the
+    page's end, a line break, generated white space or a glyph that is not upright (pdf._tile_lines then leaves
+    the last glyph as it is, also when that glyph is a space and the one after it is upright)."""
+    if end >= len(text):
+        return None
+    char = text[end]
+    if char == "\n" or (char.isspace() and _IS_GENERATED(page, i) == 1) or not _GET_MATRIX(page, i, _MATRIX):
+        return None
+    a, b, c, d, x, y = _unpack(_BUFFER)[4:]
+    if a > 0 and d > 0 and -1e-3 * a < b < 1e-3 * a and -1e-3 * d < c < 1e-3 * d:
+        if _GET_ORIGIN(page, i, _ORIGIN_X, _ORIGIN_Y):
+            return _unpack(_BUFFER)[8:]
+    return None
+
+
+def _one_line(lefts: list[float], rights: list[float], top: float, bottom: float, page_left: float,
+              page_top: float) -> list[Rectangle] | None:
+    """line_rectangles' one-line case over the boxes the Text URL would give these glyph edges (PDF space)
+    and vertical extent, with two roundings per hit instead of four per glyph. Its left is the least rounded
+    box left: rounding is monotonic, so it is the rounding of the least edge. Its right is the greatest sum of a
+    rounded box left and rounded width: computed as the Text URL does for the glyphs that can give it, those
+    whose right edge is within _MARGIN of the rightmost."""
+    y0, y1 = page_top - bottom, page_top - top
+    box_top = round(y1 if y1 < y0 else y0, 2)
+    box_height = round(abs(y1 - y0), 2)
+    if not box_height > 0:
+        return None
+    least = min(min(lefts), min(rights))
+    left = round(least - page_left, 2)
+    if left == 0:
+        return None   # 0.0 or -0.0: min() over the boxes keeps the first of equals, whose sign is not known here
+    threshold = max(max(lefts), max(rights)) - _MARGIN
+    right: float | None = None
+    for glyph_left, glyph_right in zip(lefts, rights):
+        if glyph_left < threshold and glyph_right < threshold:
+            continue
+        x0, x1 = glyph_left - page_left, glyph_right - page_left
+        edge = round(x1 if x1 < x0 else x0, 2) + round(abs(x1 - x0), 2)
+        if right is None or edge > right:
+            right = edge
+    assert right is not None   # the rightmost glyph is always within the margin
+    box_bottom = box_top + box_height
+    return [{"x": round(left, 2), "y": round(box_top, 2), "width": round(right - left, 2),
+             "height": round(box_bottom - box_top, 2)}]
