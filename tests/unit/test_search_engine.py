@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import random
 import re
 import time
 
@@ -155,12 +156,24 @@ def _odd_pdf() -> bytes:
     c.drawString(0.001, 580, "edge word")
     c.drawString(-3, 560, "cut off words")
     c.drawString(72, 540, "tab\there")
-    for angle, (x, y) in ((90, (500, 300)), (30, (300, 300)), (180, (300, 200)), (0.05, (72, 400)), (0.2, (72, 380))):
+    text = c.beginText(72, 520)   # a glyph raised by less than a fifth of the line height still tiles
+    text.setFont("Helvetica", 12)
+    text.setCharSpace(1)
+    text.textOut("rai")
+    text.setRise(2)
+    text.textOut("s")
+    text.setRise(0)
+    text.textOut("ed letter")
+    c.drawText(text)
+    for angle, (x, y) in ((90, (500, 300)), (30, (300, 300)), (180, (300, 200)), (0.05, (72, 400)), (0.2, (72, 380)),
+                          (0.5, (72, 340))):
         c.saveState()
         c.translate(x, y)
         c.rotate(angle)
+        c.setFont("Helvetica", 24)
         c.drawString(0, 0, "turned text here")
         c.restoreState()
+    c.setFont("Helvetica", 12)
     c.saveState()
     c.translate(400, 450)
     c.scale(-1, 1)
@@ -219,8 +232,44 @@ def test_hit_rectangles_are_the_text_urls_boxes_joined(tmp_path, make, monkeypat
         want = [(start, end, line_rectangles(text, boxes[start:end], start)) for start, end, _ in hits]
         assert repr(hits) == repr(want), page
         assert len(hits) == len({(m.start(), m.end()) for p in HIT_PATTERNS for m in re.finditer(p, text)})
-    print(outcomes)
     assert outcomes["fast"] > 0 and outcomes["general"] > 0, outcomes
+
+
+def test_one_line_rounds_as_the_boxes_joined():
+    """search_lines' shortcut over the glyph edges against the per-character boxes rounded, then joined:
+    edges near a rounding boundary, overlapping and backward glyphs, a rightmost glyph that is not the last."""
+    rng = random.Random(13)
+    served = 0
+    # boxes rounding to 0.0 and -0.0 (min() keeps the first of equals), and a wide glyph before a narrow one
+    fixed = [([0.001, -0.001], [3.0, 1.0]), ([-0.001, 0.001], [3.0, 1.0]), ([0.004, 0.0], [0.0, 0.0]),
+             ([10.0, 10.5], [30.0, 12.0]), ([10.0, 10.004], [12.004, 12.0])]
+    for k in range(20000):
+        count = rng.randint(1, 6)
+        page_left = rng.choice([0.0, 0.0, 36.125, -12.5, rng.uniform(-50, 50)])
+        page_top = rng.choice([792.0, 841.89, rng.uniform(0, 2000)])
+        x = rng.choice([rng.uniform(-20, 600), rng.randint(0, 60000) / 100 + 0.005 + page_left])
+        lefts, rights = [], []
+        for _ in range(count):
+            step = rng.choice([rng.uniform(-3, 12), rng.randint(0, 1200) / 1000, 0.005, 0.0])
+            width = rng.choice([rng.uniform(-1, 12), step, 0.0, rng.randint(0, 1000) / 200])
+            lefts.append(x)
+            rights.append(x + width)
+            x += step
+        bottom = rng.uniform(0, 800)
+        top = bottom + rng.choice([rng.uniform(0, 30), 12.0, 0.001])
+        if k < len(fixed):
+            (lefts, rights), page_left, count, top = fixed[k], 0.0, len(fixed[k][0]), bottom + 12
+        got = search_lines._one_line(lefts, rights, top, bottom, page_left, page_top)
+        if got is None:
+            continue
+        served += 1
+        boxes = []
+        for left, right in zip(lefts, rights):   # _window_boxes' last lines
+            x0, y0, x1, y1 = left - page_left, page_top - bottom, right - page_left, page_top - top
+            boxes.append([round(x1 if x1 < x0 else x0, 2), round(y1 if y1 < y0 else y0, 2),
+                          round(abs(x1 - x0), 2), round(abs(y1 - y0), 2)])
+        assert repr(got) == repr(line_rectangles("x" * count, boxes, 0)), (lefts, rights, top, bottom, page_left)
+    assert served > 10000
 
 
 def test_the_fast_path_serves_words_on_upright_pages(tmp_path):
