@@ -12,7 +12,7 @@ from reportlab.pdfgen import canvas
 from docgen import make_pdf, make_pdf_pages, make_turned_pdf
 from pageturn.engines import pdf, search_lines, search_text
 from pageturn.engines.search import (MatchTimeout, SearchTermError, Term, compile_terms, context, find_matches,
-                                     line_rectangles)
+                                     line_rectangles, match_spans)
 
 
 def test_invalid_patterns_name_their_term():
@@ -35,6 +35,18 @@ def test_a_catastrophic_pattern_stops_at_its_budget():
     with pytest.raises(MatchTimeout) as raised:
         find_matches("a" * 40 + "!", patterns, page=7, timeout=0.2)
     assert time.monotonic() - started < 5 and raised.value.page == 7 and raised.value.term == 0
+
+
+def test_match_spans_are_the_distinct_matches_in_order():
+    text = "abbA a\nbab"
+    patterns = compile_terms([Term("b+"), Term("a", case_sensitive=True), Term("x*"), Term("ab|b")])
+    expected = sorted({(m.start, m.end) for m in find_matches(text, patterns, page=0, timeout=1)})
+    assert match_spans(text, patterns, page=0, timeout=1) == expected
+    assert expected == [(0, 1), (0, 2), (1, 3), (2, 3), (5, 6), (7, 8), (8, 9), (8, 10), (9, 10)]
+    assert match_spans("", patterns, page=0, timeout=1) == []
+    with pytest.raises(MatchTimeout) as raised:
+        match_spans("a" * 40 + "!", compile_terms([Term("x"), Term("(a|aa)+c")]), page=3, timeout=0.2)
+    assert raised.value.term == 1 and raised.value.page == 3
 
 
 def test_context_shows_line_breaks_as_spaces():
@@ -259,7 +271,8 @@ def test_one_line_rounds_as_the_boxes_joined():
         top = bottom + rng.choice([rng.uniform(0, 30), 12.0, 0.001])
         if k < len(fixed):
             (lefts, rights), page_left, count, top = fixed[k], 0.0, len(fixed[k][0]), bottom + 12
-        got = search_lines._one_line(lefts, rights, top, bottom, page_left, page_top)
+        edges = lefts + rights
+        got = search_lines._one_line(lefts, rights, min(edges), max(edges), top, bottom, page_left, page_top)
         if got is None:
             continue
         served += 1

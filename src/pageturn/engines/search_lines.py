@@ -11,20 +11,26 @@ change to pdf._chars_and_boxes, search_text._window_boxes or search.line_rectang
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 import struct
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pypdfium2.raw as pdfium_c
 
 from .pdf import PageGeometry
 from .search import Rectangle
 
+if TYPE_CHECKING:
+    import _ctypes
 
-def _bare(function: object) -> Callable[..., int]:
+
+def _bare(function: _ctypes.CFuncPtr) -> Callable[..., int]:
     """The PDFium function without ctypes' per-argument conversion (its arguments here are an int and pointers,
     which ctypes passes as they are): about 0.45 instead of 1.1 microseconds a call, three calls a glyph."""
     address = ctypes.cast(function, ctypes.c_void_p).value
+    if not address:
+        raise ImportError("PDFium's text functions are missing")
     return ctypes.CFUNCTYPE(ctypes.c_int)(address)
 
 
@@ -42,6 +48,7 @@ _ORIGIN_X, _ORIGIN_Y = ctypes.byref(_BUFFER, 40), ctypes.byref(_BUFFER, 48)
 _unpack = struct.Struct("=4f4f8x2d").unpack_from
 
 _WHITE_SPACE = re.compile(r"\s")   # what str.isspace() says (the same Unicode table)
+_SPACES = frozenset(chr(code) for code in range(0x3000 + 1) if chr(code).isspace())   # none above U+3000
 # coordinates beyond this (or not finite) take the general path: the shortcuts below rely on rounding errors
 # being far smaller than 0.01
 _LIMIT = 1e6
@@ -71,8 +78,9 @@ def hit_line(page: object, text: str, start: int, end: int, index: int, page_lef
     count = end - start
     lefts = [0.0] * count    # each glyph's left and right edges in PDF space, after tiling
     rights = [0.0] * count
+    least, greatest = _LIMIT, -_LIMIT    # of those edges
     first_top = first_bottom = 0.0
-    here_x = here_y = here_right = here_height = 0.0    # the glyph before, its right edge not tiled yet
+    here_x = here_y = here_right = here_height = 0.0    # the glyph before: origin, right edge (not tiled yet)
     for k in range(count):
         i = index + k
         if not (get_matrix(page, i, matrix) and get_origin(page, i, origin_x, origin_y) and get_box(page, i, rect)):
@@ -89,15 +97,31 @@ def hit_line(page: object, text: str, start: int, end: int, index: int, page_lef
         if not (-_LIMIT < x < _LIMIT and -_LIMIT < x_right < _LIMIT):
             return None
         if k:
-            lefts[k - 1] = here_x
-            rights[k - 1] = _tiled(here_x, here_y, here_right, here_height, x, y)
+            # the glyph before stretches to this one's origin: pdf._tile_lines inlined, the same expressions
+            # (the floats must be identical), abs() written out
+            dy = y - here_y
+            limit = 0.2 * here_height
+            if (not (dy > limit or -dy > limit or x <= here_x)
+                    and x - here_x <= 1.5 * (here_right - here_x) + 0.25 * here_height):
+                here_right = x
+            rights[k - 1] = here_right
+            if here_right < least:
+                least = here_right
+            if here_right > greatest:
+                greatest = here_right
+        lefts[k] = x
+        if x < least:
+            least = x
+        if x > greatest:
+            greatest = x
         here_x, here_y, here_right, here_height = x, y, x_right, top - bottom
-    lefts[-1] = here_x
-    rights[-1] = here_right
     follower = _follower_origin(page, text, end, index + count)
     if follower is not None:
-        rights[-1] = _tiled(here_x, here_y, here_right, here_height, *follower)
-    return _one_line(lefts, rights, first_top, first_bottom, page_left, page_top)
+        here_right = _tiled(here_x, here_y, here_right, here_height, *follower)
+    rights[-1] = here_right
+    least = here_right if here_right < least else least
+    greatest = here_right if here_right > greatest else greatest
+    return _one_line(lefts, rights, least, greatest, first_top, first_bottom, page_left, page_top)
 
 
 def _generated_inside(page: object, word: str, index: int) -> bool:
@@ -121,41 +145,62 @@ def _follower_origin(page: object, text: str, end: int, i: int) -> tuple[float, 
     if end >= len(text):
         return None
     char = text[end]
-    if char == "\n" or (char.isspace() and _IS_GENERATED(page, i) == 1) or not _GET_MATRIX(page, i, _MATRIX):
+    if char == "\n" or (char in _SPACES and _IS_GENERATED(page, i) == 1):
         return None
-    a, b, c, d, x, y = _unpack(_BUFFER)[4:]
+    # the origin is read whether or not the glyph is upright (only its value depends on that)
+    if not (_GET_MATRIX(page, i, _MATRIX) and _GET_ORIGIN(page, i, _ORIGIN_X, _ORIGIN_Y)):
+        return None
+    _, _, _, _, a, b, c, d, x, y = _unpack(_BUFFER)
     if a > 0 and d > 0 and -1e-3 * a < b < 1e-3 * a and -1e-3 * d < c < 1e-3 * d:
-        if _GET_ORIGIN(page, i, _ORIGIN_X, _ORIGIN_Y):
-            return _unpack(_BUFFER)[8:]
+        return x, y
     return None
 
 
-def _one_line(lefts: list[float], rights: list[float], top: float, bottom: float, page_left: float,
-              page_top: float) -> list[Rectangle] | None:
-    """line_rectangles' one-line case over the boxes the Text URL would give these glyph edges (PDF space)
-    and vertical extent, with two roundings per hit instead of four per glyph. Its left is the least rounded
-    box left: rounding is monotonic, so it is the rounding of the least edge. Its right is the greatest sum of a
-    rounded box left and rounded width: computed as the Text URL does for the glyphs that can give it, those
-    whose right edge is within _MARGIN of the rightmost."""
-    y0, y1 = page_top - bottom, page_top - top
-    box_top = round(y1 if y1 < y0 else y0, 2)
-    box_height = round(abs(y1 - y0), 2)
+def _one_line(lefts: list[float], rights: list[float], least: float, greatest: float, top: float, bottom: float,
+              page_left: float, page_top: float) -> list[Rectangle] | None:
+    """line_rectangles' one-line case over the boxes the Text URL would give these glyph edges (PDF space; the
+    least and greatest of them given) and vertical extent, with a few roundings per hit instead of four per
+    glyph. Its left is the least rounded box left: rounding is monotonic, so it is the rounding of the least
+    edge. Its right is the greatest sum of a rounded box left and rounded width: computed as the Text URL does
+    for the glyphs that can give it, those reaching within _MARGIN of the greatest edge.
+
+    Two roundings of line_rectangles are left out because they cannot change a number: rounding a number
+    rounded to 2 decimals again gives it back (also its sign), and so does rounding (top + height) - top for
+    rounded top and height below _LIMIT (the sum and difference err by far less than 0.005)."""
+    if not (-_LIMIT < top < _LIMIT and -_LIMIT < bottom < _LIMIT):
+        return None
+    box_top, box_height = _vertical(page_top, top, bottom)
     if not box_height > 0:
         return None
-    least = min(min(lefts), min(rights))
     left = round(least - page_left, 2)
     if left == 0:
         return None   # 0.0 or -0.0: min() over the boxes keeps the first of equals, whose sign is not known here
-    threshold = max(max(lefts), max(rights)) - _MARGIN
-    right: float | None = None
-    for glyph_left, glyph_right in zip(lefts, rights):
+    threshold = greatest - _MARGIN
+    right = -math.inf
+    for k in range(len(lefts)):
+        glyph_left, glyph_right = lefts[k], rights[k]
         if glyph_left < threshold and glyph_right < threshold:
             continue
         x0, x1 = glyph_left - page_left, glyph_right - page_left
-        edge = round(x1 if x1 < x0 else x0, 2) + round(abs(x1 - x0), 2)
-        if right is None or edge > right:
+        edge = round(x1 if x1 < x0 else x0, 2) + round(x1 - x0 if x1 > x0 else x0 - x1, 2)
+        if edge > right:
             right = edge
-    assert right is not None   # the rightmost glyph is always within the margin
-    box_bottom = box_top + box_height
-    return [{"x": round(left, 2), "y": round(box_top, 2), "width": round(right - left, 2),
-             "height": round(box_bottom - box_top, 2)}]
+    return [{"x": left, "y": box_top, "width": round(right - left, 2), "height": box_height}]
+
+
+# (page top, glyph box top, bottom) -> the rounded box top and height: lines sit at the same heights on page after
+# page, and a rounding costs about half a microsecond
+_VERTICALS: dict[tuple[float, float, float], tuple[float, float]] = {}
+
+
+def _vertical(page_top: float, top: float, bottom: float) -> tuple[float, float]:
+    """A box's rounded top and height in page units, as _window_boxes computes them (abs() written out: the
+    same float, negation is exact)."""
+    key = (page_top, top, bottom)
+    if key in _VERTICALS:
+        return _VERTICALS[key]
+    if len(_VERTICALS) >= 4096:
+        _VERTICALS.clear()
+    y0, y1 = page_top - bottom, page_top - top
+    found = _VERTICALS[key] = round(y1 if y1 < y0 else y0, 2), round(y1 - y0 if y1 > y0 else y0 - y1, 2)
+    return found

@@ -20,7 +20,7 @@ import pypdfium2.raw as pdfium_c
 import regex
 
 from . import images, pdf, search_lines
-from .search import MatchTimeout, Rectangle, Term, compile_terms, find_matches, line_rectangles
+from .search import MatchTimeout, Rectangle, Term, compile_terms, line_rectangles, match_spans
 
 _CRLF = re.compile("\r\n")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -69,11 +69,10 @@ def _pdf_page_text(document: pdf.OpenPdf, index: int, patterns: list[regex.Patte
         text, skips = _normalise(units)
         if patterns:
             try:
-                matches = find_matches(text, patterns, page=index, timeout=timeout)
+                spans: list[tuple[int, int]] | None = match_spans(text, patterns, page=index, timeout=timeout)
             except MatchTimeout:
-                matches = None
-            if matches is not None:
-                spans = sorted({(m.start, m.end) for m in matches})
+                spans = None
+            if spans is not None:
                 hits = [(start, end, lines) for (start, end), lines
                         in zip(spans, _spans_rectangles(document, index, textpage, spans, skips, text))]
     finally:
