@@ -285,6 +285,12 @@ def test_one_line_rounds_as_the_boxes_joined():
     assert served > 10000
 
 
+def test_the_fast_paths_white_space_is_str_isspace():
+    everything = [chr(code) for code in range(0x110000)]
+    spaces = {c for c in everything if c.isspace()}
+    assert search_lines._SPACES == spaces == {c for c in everything if search_lines._WHITE_SPACE.match(c)}
+
+
 def test_the_fast_path_serves_words_on_upright_pages(tmp_path):
     path = tmp_path / "doc.pdf"
     path.write_bytes(make_pdf_pages(2, image=False, lines=6))

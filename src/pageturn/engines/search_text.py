@@ -191,7 +191,7 @@ def _spans_rectangles(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfText
 
 
 def _dropped_at(skips: list[int]) -> list[int]:
-    """The text offset at which each dropped "\r" was: a text offset's PDFium index is the offset plus the
+    """The text offset at which each dropped "\\r" was: a text offset's PDFium index is the offset plus the
     number of these at or before it (what _char_index counts, by bisection: pages have many line breaks)."""
     return [skipped - k for k, skipped in enumerate(skips)]
 
