@@ -205,12 +205,57 @@ def _odd_pdf() -> bytes:
     return buffer.getvalue()
 
 
+def _tight_box_pdf() -> bytes:
+    """Text in an embedded TrueType font whose descriptor gives no ascent or descent, as LibreOffice writes them:
+    PDFium's loose boxes are then each glyph's own, of many heights (capitals, descenders, quotes, dots)."""
+    import pikepdf
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for name, file in (("DejaVu", "DejaVuSans.ttf"), ("DejaVuSerif", "DejaVuSerif.ttf")):
+        pdfmetrics.registerFont(TTFont(name, f"/usr/share/fonts/truetype/dejavu/{file}"))
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=(612, 792))
+    lines = ["Quarterly review: don't stop, x-ray \"quoted\" (brackets) [more] {braces}",
+             "Typography: fi ffl Åström Ünïcödé, dots... a.b.c, l'été ‘curly’ “quotes” — dash",
+             "Small caps: ABC xyz; Q.E.D. gjpqy 10^2 H2O",
+             "page end"]
+    for k, line in enumerate(lines):
+        c.setFont("DejaVu" if k % 2 == 0 else "DejaVuSerif", 10 + 2 * k)
+        c.drawString(72, 700 - 30 * k, line)
+    text = c.beginText(72, 560)
+    text.setFont("DejaVu", 12)
+    text.textOut("E = mc")
+    text.setRise(5)
+    text.setFont("DejaVu", 7)
+    text.textOut("2")
+    text.setRise(0)
+    text.setFont("DejaVuSerif", 12)
+    text.textOut(" and x")
+    text.setRise(-3)
+    text.setFont("DejaVuSerif", 7)
+    text.textOut("i")
+    text.setRise(0)
+    text.textOut("j mixed")
+    c.drawText(text)
+    c.showPage()
+    c.save()
+    document = pikepdf.open(io.BytesIO(buffer.getvalue()))
+    for font in document.pages[0].Resources.Font.values():
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is not None:
+            descriptor.Ascent = descriptor.Descent = 0
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 HIT_PATTERNS = (r"\w+", r"\w+\s+\w+", r"\s\w+", r"\w+\s", r"\n\w", ".", r"\w", "e", r"\S+", r"\w+\W", r"[^\n]{3}",
                 r"\S\s+\S", r"\w+\n\w+", "text|words?")
 
 
 @pytest.mark.parametrize("make", [lambda: make_pdf()[0], lambda: make_pdf_pages(3, image=False, lines=6), _unusual_pdf,
-                                  make_turned_pdf, _odd_pdf])
+                                  make_turned_pdf, _odd_pdf, _tight_box_pdf])
 def test_hit_rectangles_are_the_text_urls_boxes_joined(tmp_path, make, monkeypatch):
     """The fast path (search_lines) and the general one give the very numbers line_rectangles gives over the
     Text URL's boxes, down to the sign of a zero; both paths run."""
@@ -247,15 +292,42 @@ def test_hit_rectangles_are_the_text_urls_boxes_joined(tmp_path, make, monkeypat
     assert outcomes["fast"] > 0 and outcomes["general"] > 0, outcomes
 
 
+def _glyph_verticals(rng: random.Random, count: int) -> tuple[list[float], list[float]]:
+    """Box tops and bottoms (PDF space) of a run of glyphs: one height for all (a font's loose boxes), or each
+    glyph's own (tight boxes: descenders, capitals, an apostrophe or a dot barely overlapping the others)."""
+    baseline = rng.uniform(0, 800)
+    if rng.random() < 0.4:
+        bottom = baseline - rng.choice([rng.uniform(0, 5), 2.5])
+        top = bottom + rng.choice([rng.uniform(0, 30), 12.0, 0.001, 0.0])
+        return [top] * count, [bottom] * count
+    tops, bottoms = [], []
+    for _ in range(count):
+        kind = rng.random()
+        if kind < 0.5:      # a letter, maybe with a descender or ascender
+            bottom = baseline - rng.choice([0.0, 0.0, rng.uniform(0, 3)])
+            top = baseline + rng.choice([6.0, 8.5, rng.uniform(4, 9)])
+        elif kind < 0.7:    # up high, or low, overlapping a neighbour by about half its height
+            bottom = baseline + rng.uniform(3, 9)
+            top = bottom + rng.uniform(0, 4)
+        elif kind < 0.9:    # a dot or a comma
+            bottom, top = baseline - rng.uniform(0, 2), baseline + rng.uniform(0, 2)
+        else:               # no height at all
+            bottom = top = baseline + rng.uniform(0, 9)
+        tops.append(top)
+        bottoms.append(bottom)
+    return tops, bottoms
+
+
 def test_one_line_rounds_as_the_boxes_joined():
     """search_lines' shortcut over the glyph edges against the per-character boxes rounded, then joined:
-    edges near a rounding boundary, overlapping and backward glyphs, a rightmost glyph that is not the last."""
+    edges near a rounding boundary, overlapping and backward glyphs, a rightmost glyph that is not the last,
+    boxes of one height or each of its own, barely on one line or not."""
     rng = random.Random(13)
-    served = 0
+    served = uneven = 0
     # boxes rounding to 0.0 and -0.0 (min() keeps the first of equals), and a wide glyph before a narrow one
     fixed = [([0.001, -0.001], [3.0, 1.0]), ([-0.001, 0.001], [3.0, 1.0]), ([0.004, 0.0], [0.0, 0.0]),
              ([10.0, 10.5], [30.0, 12.0]), ([10.0, 10.004], [12.004, 12.0])]
-    for k in range(20000):
+    for k in range(30000):
         count = rng.randint(1, 6)
         page_left = rng.choice([0.0, 0.0, 36.125, -12.5, rng.uniform(-50, 50)])
         page_top = rng.choice([792.0, 841.89, rng.uniform(0, 2000)])
@@ -267,22 +339,24 @@ def test_one_line_rounds_as_the_boxes_joined():
             lefts.append(x)
             rights.append(x + width)
             x += step
-        bottom = rng.uniform(0, 800)
-        top = bottom + rng.choice([rng.uniform(0, 30), 12.0, 0.001])
+        tops, bottoms = _glyph_verticals(rng, count)
         if k < len(fixed):
-            (lefts, rights), page_left, count, top = fixed[k], 0.0, len(fixed[k][0]), bottom + 12
+            (lefts, rights), page_left, count = fixed[k], 0.0, len(fixed[k][0])
+            tops, bottoms = [700.0] * count, [688.0] * count
         edges = lefts + rights
-        got = search_lines._one_line(lefts, rights, min(edges), max(edges), top, bottom, page_left, page_top)
+        even = len(set(tops)) == len(set(bottoms)) == 1
+        got = search_lines._one_line(lefts, rights, min(edges), max(edges), tops, bottoms, even, page_left, page_top)
         if got is None:
             continue
         served += 1
+        uneven += not even
         boxes = []
-        for left, right in zip(lefts, rights):   # _window_boxes' last lines
+        for left, right, top, bottom in zip(lefts, rights, tops, bottoms):   # _window_boxes' last lines
             x0, y0, x1, y1 = left - page_left, page_top - bottom, right - page_left, page_top - top
             boxes.append([round(x1 if x1 < x0 else x0, 2), round(y1 if y1 < y0 else y0, 2),
                           round(abs(x1 - x0), 2), round(abs(y1 - y0), 2)])
-        assert repr(got) == repr(line_rectangles("x" * count, boxes, 0)), (lefts, rights, top, bottom, page_left)
-    assert served > 10000
+        assert repr(got) == repr(line_rectangles("x" * count, boxes, 0)), (lefts, rights, tops, bottoms, page_left)
+    assert served > 10000 and uneven > 3000, (served, uneven)
 
 
 def test_the_fast_paths_white_space_is_str_isspace():

@@ -5,7 +5,7 @@ glyphs' origins and loose boxes with a few comparisons, without the rounded per-
 path (search_text._window_boxes, then search.line_rectangles) builds and joins: a dense term has tens of
 thousands of hits. `hit_line` gives exactly the numbers of that general path, or None for anything it does not
 handle (a turned glyph, a line break or generated white space in the hit, a hit starting with white space, boxes
-of different heights, a failing PDFium call, unusual numbers); the caller then takes the general path. Any
+that may not make one line, a failing PDFium call, unusual numbers); the caller then takes the general path. Any
 change to pdf._chars_and_boxes, search_text._window_boxes or search.line_rectangles must be made here too
 (tests/unit/test_search_engine.py compares the two paths on many hits)."""
 from __future__ import annotations
@@ -78,8 +78,10 @@ def hit_line(page: object, text: str, start: int, end: int, index: int, page_lef
     count = end - start
     lefts = [0.0] * count    # each glyph's left and right edges in PDF space, after tiling
     rights = [0.0] * count
-    least, greatest = _LIMIT, -_LIMIT    # of those edges
-    first_top = first_bottom = 0.0
+    tops = [0.0] * count     # and its box's top and bottom (PDF space)
+    bottoms = [0.0] * count
+    least, greatest = _LIMIT, -_LIMIT    # of the left and right edges
+    even = True    # all boxes of the first one's top and bottom
     here_x = here_y = here_right = here_height = 0.0    # the glyph before: origin, right edge (not tiled yet)
     for k in range(count):
         i = index + k
@@ -89,10 +91,10 @@ def hit_line(page: object, text: str, start: int, end: int, index: int, page_lef
         # pdf._chars_and_boxes's upright test (abs() written out: this runs for every glyph of every hit)
         if not (a > 0 and d > 0 and -1e-3 * a < b < 1e-3 * a and -1e-3 * d < c < 1e-3 * d):
             return None
-        if k == 0:
-            first_top, first_bottom = top, bottom
-        if top != first_top or bottom != first_bottom:
-            return None   # boxes of different heights (or not numbers): line_rectangles' general case
+        tops[k] = top
+        bottoms[k] = bottom
+        if top != tops[0] or bottom != bottoms[0]:
+            even = False
         x_right = x + (right - left)
         if not (-_LIMIT < x < _LIMIT and -_LIMIT < x_right < _LIMIT):
             return None
@@ -121,7 +123,7 @@ def hit_line(page: object, text: str, start: int, end: int, index: int, page_lef
     rights[-1] = here_right
     least = here_right if here_right < least else least
     greatest = here_right if here_right > greatest else greatest
-    return _one_line(lefts, rights, least, greatest, first_top, first_bottom, page_left, page_top)
+    return _one_line(lefts, rights, least, greatest, tops, bottoms, even, page_left, page_top)
 
 
 def _generated_inside(page: object, word: str, index: int) -> bool:
@@ -142,9 +144,9 @@ def _follower_origin(page: object, text: str, end: int, i: int) -> tuple[float, 
     """The origin of the glyph just after a hit, which the hit's last glyph may stretch to: None after the
     page's end, a line break, generated white space or a glyph that is not upright (pdf._tile_lines then leaves
     the last glyph as it is, also when that glyph is a space and the one after it is upright)."""
-    if end >= len(text):
-        return None
-    char = text[end]
+    char = text[end:end + 1]
+    if not char:
+        return None   # the page's end
     if char == "\n" or (char in _SPACES and _IS_GENERATED(page, i) == 1):
         return None
     # the origin is read whether or not the glyph is upright (only its value depends on that)
@@ -156,36 +158,79 @@ def _follower_origin(page: object, text: str, end: int, i: int) -> tuple[float, 
     return None
 
 
-def _one_line(lefts: list[float], rights: list[float], least: float, greatest: float, top: float, bottom: float,
-              page_left: float, page_top: float) -> list[Rectangle] | None:
-    """line_rectangles' one-line case over the boxes the Text URL would give these glyph edges (PDF space; the
-    least and greatest of them given) and vertical extent, with a few roundings per hit instead of four per
-    glyph. Its left is the least rounded box left: rounding is monotonic, so it is the rounding of the least
-    edge. Its right is the greatest sum of a rounded box left and rounded width: computed as the Text URL does
-    for the glyphs that can give it, those reaching within _MARGIN of the greatest edge.
-
-    Two roundings of line_rectangles are left out because they cannot change a number: rounding a number
-    rounded to 2 decimals again gives it back (also its sign), and so does rounding (top + height) - top for
-    rounded top and height below _LIMIT (the sum and difference err by far less than 0.005)."""
-    if not (-_LIMIT < top < _LIMIT and -_LIMIT < bottom < _LIMIT):
-        return None
-    box_top, box_height = _vertical(page_top, top, bottom)
-    if not box_height > 0:
-        return None
+def _one_line(lefts: list[float], rights: list[float], least: float, greatest: float, tops: list[float],
+              bottoms: list[float], even: bool, page_left: float, page_top: float) -> list[Rectangle] | None:
+    """line_rectangles over the boxes the Text URL would give these glyphs (edges in PDF space; the least and
+    greatest left or right edge given; `even`: all tops equal, all bottoms too) when they make one line, with a
+    few roundings per hit instead of four per glyph; None when they might not. Its left is the least rounded box
+    left: rounding is monotonic, so it is the rounding of the least edge. Its right is the greatest sum of a
+    rounded box left and rounded width: computed as the Text URL does for the glyphs that can give it, those
+    reaching within _MARGIN of the greatest edge. Some of line_rectangles' roundings are left out because they
+    cannot change a number: rounding a number rounded to 2 decimals again gives it back (also its sign), and so
+    does rounding (top + height) - top for rounded numbers below _LIMIT (the sum and difference err by far less
+    than 0.005)."""
+    if even:
+        top, bottom = tops[0], bottoms[0]
+        if not (-_LIMIT < top < _LIMIT and -_LIMIT < bottom < _LIMIT):
+            return None
+        key = (page_top, top, bottom)
+        line_top, line_height = _VERTICALS[key] if key in _VERTICALS else _vertical(page_top, top, bottom)
+        if not line_height > 0:
+            return None   # line_rectangles leaves out boxes without height or width
+    else:
+        vertical = _line_top_bottom(tops, bottoms, page_top)
+        if vertical is None:
+            return None
+        line_top, line_bottom = vertical
+        line_height = round(line_bottom - line_top, 2)
     left = round(least - page_left, 2)
     if left == 0:
         return None   # 0.0 or -0.0: min() over the boxes keeps the first of equals, whose sign is not known here
     threshold = greatest - _MARGIN
     right = -math.inf
-    for k in range(len(lefts)):
-        glyph_left, glyph_right = lefts[k], rights[k]
+    for glyph_left, glyph_right in zip(lefts, rights):
         if glyph_left < threshold and glyph_right < threshold:
             continue
         x0, x1 = glyph_left - page_left, glyph_right - page_left
         edge = round(x1 if x1 < x0 else x0, 2) + round(x1 - x0 if x1 > x0 else x0 - x1, 2)
         if edge > right:
             right = edge
-    return [{"x": left, "y": box_top, "width": round(right - left, 2), "height": box_height}]
+    return [{"x": left, "y": line_top, "width": round(right - left, 2), "height": line_height}]
+
+
+def _line_top_bottom(tops: list[float], bottoms: list[float], page_top: float) -> tuple[float, float] | None:
+    """The top and bottom of the line line_rectangles makes of boxes with these tops and bottoms (PDF space),
+    from their rounded tops and heights; None unless each box has a height and overlaps the box before by more
+    than half the lower of the two (search._same_line's first test, the same expressions: what it would decide
+    otherwise is left to the general path). Glyphs of one font have boxes of one height, often all of them."""
+    line_top = line_bottom = box_top = box_height = 0.0
+    last_top = last_bottom = math.nan   # the raw numbers of the box before (NaN: equal to none)
+    for k in range(len(tops)):
+        top, bottom = tops[k], bottoms[k]
+        if top == last_top and bottom == last_bottom:
+            continue   # the box before again: its rounded numbers, and on its line (its height is positive)
+        last_top, last_bottom = top, bottom
+        if not (-_LIMIT < top < _LIMIT and -_LIMIT < bottom < _LIMIT):
+            return None
+        before_top, before_height = box_top, box_height
+        box_top, box_height = _vertical(page_top, top, bottom)
+        if not box_height > 0:
+            return None   # a box without height may be left out of a line
+        box_bottom = box_top + box_height
+        if k == 0:
+            line_top, line_bottom = box_top, box_bottom
+            continue
+        before_bottom = before_top + before_height
+        overlap = ((box_bottom if box_bottom < before_bottom else before_bottom)
+                   - (box_top if box_top > before_top else before_top))
+        lower = before_height if before_height < box_bottom - box_top else box_bottom - box_top
+        if not overlap > 0.5 * lower:
+            return None
+        if box_top < line_top:
+            line_top = box_top
+        if box_bottom > line_bottom:
+            line_bottom = box_bottom
+    return line_top, line_bottom
 
 
 # (page top, glyph box top, bottom) -> the rounded box top and height: lines sit at the same heights on page after
@@ -195,7 +240,7 @@ _VERTICALS: dict[tuple[float, float, float], tuple[float, float]] = {}
 
 def _vertical(page_top: float, top: float, bottom: float) -> tuple[float, float]:
     """A box's rounded top and height in page units, as _window_boxes computes them (abs() written out: the
-    same float, negation is exact)."""
+    same float, negation is exact), remembered."""
     key = (page_top, top, bottom)
     if key in _VERTICALS:
         return _VERTICALS[key]

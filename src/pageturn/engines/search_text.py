@@ -176,17 +176,17 @@ def _spans_rectangles(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfText
     raw, count = textpage.raw, textpage.count_chars()
     dropped_at = _dropped_at(skips)
     fast = search_lines.usable(geometry)
-    page_left, page_top = geometry.left, geometry.top
-    out = []
-    for start, end in spans:
+    page_left, page_top, size = geometry.left, geometry.top, len(text)
+    out: list[list[Rectangle]] = [[] for _ in spans]
+    for k, (start, end) in enumerate(spans):
         lines = None
-        if fast and start < end <= len(text):
+        if fast and start < end <= size:
             first_char = start + bisect.bisect_right(dropped_at, start)
             lines = search_lines.hit_line(raw, text, start, end, first_char, page_left, page_top)
         if lines is None:
             lines = line_rectangles(text, _span_boxes(raw, geometry, count, start, end, skips, dropped_at, text),
                                     start)
-        out.append(lines)
+        out[k] = lines
     return out
 
 
