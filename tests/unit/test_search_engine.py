@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import re
 import time
 
 import pytest
 from reportlab.pdfgen import canvas
 
-from docgen import make_pdf, make_pdf_pages
-from pageturn.engines import pdf, search_text
+from docgen import make_pdf, make_pdf_pages, make_turned_pdf
+from pageturn.engines import pdf, search_lines, search_text
 from pageturn.engines.search import (MatchTimeout, SearchTermError, Term, compile_terms, context, find_matches,
-                                     geometry, line_rectangles)
+                                     geometry, line_rectangles, match_spans)
 
 
 def test_invalid_patterns_name_their_term():
@@ -35,6 +36,18 @@ def test_a_catastrophic_pattern_stops_at_its_budget():
     with pytest.raises(MatchTimeout) as raised:
         find_matches("a" * 40 + "!", patterns, page=7, timeout=0.2)
     assert time.monotonic() - started < 5 and raised.value.page == 7 and raised.value.term == 0
+
+
+def test_match_spans_are_the_distinct_matches_in_order():
+    text = "abbA a\nbab"
+    patterns = compile_terms([Term("b+"), Term("a", case_sensitive=True), Term("x*"), Term("ab|b")])
+    expected = sorted({(m.start, m.end) for m in find_matches(text, patterns, page=0, timeout=1)})
+    assert match_spans(text, patterns, page=0, timeout=1) == expected
+    assert expected == [(0, 1), (0, 2), (1, 3), (2, 3), (5, 6), (7, 8), (8, 9), (8, 10), (9, 10)]
+    assert match_spans("", patterns, page=0, timeout=1) == []
+    with pytest.raises(MatchTimeout) as raised:
+        match_spans("a" * 40 + "!", compile_terms([Term("x"), Term("(a|aa)+c")]), page=3, timeout=0.2)
+    assert raised.value.term == 1 and raised.value.page == 3
 
 
 def test_context_shows_line_breaks_as_spaces():
@@ -122,6 +135,255 @@ def test_one_pass_gives_up_boxes_for_a_slow_pattern(tmp_path):
     both = search_text.page_texts_and_hits(str(path), "pdf", 0, 2, [("(a|aa)+c", False)], 0.2)
     assert both["hits"] == [None, None, None] and len(both["texts"]) == 3
     assert time.monotonic() - started < 5   # one page's budget, not one per page
+
+
+def _odd_pdf() -> bytes:
+    """Upright pages whose text is laid out in the ways that make a hit's rectangles unusual: turned and mirrored
+    text, a font change and a raised glyph inside a word, wide and negative letter spacing, glyphs drawn right to
+    left, words drawn apart (PDFium generates the space), text at and past the page's left edge, and a word that
+    ends the page."""
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=(612, 792))
+    c.setFont("Helvetica", 12)
+    c.drawString(72, 740, "plain words, then more words; end.")
+    text = c.beginText(72, 710)
+    text.setFont("Helvetica", 12)
+    text.textOut("mix")
+    text.setFont("Times-Bold", 18)
+    text.textOut("ed fo")
+    text.setRise(4)
+    text.textOut("n")
+    text.setRise(0)
+    text.textOut("ts here")
+    c.drawText(text)
+    for spacing, y in ((6, 680), (-1.5, 660), (40, 640)):
+        text = c.beginText(72, y)
+        text.setFont("Courier", 11)
+        text.setCharSpace(spacing)
+        text.textOut("spaced letters")
+        c.drawText(text)
+    for k, char in enumerate("backwards"):
+        c.drawString(300 - 7 * k, 620, char)
+    c.drawString(72, 600, "apart")
+    c.drawString(140, 600, "words")
+    c.drawString(0.001, 580, "edge word")
+    c.drawString(-3, 560, "cut off words")
+    c.drawString(72, 540, "tab\there")
+    text = c.beginText(72, 520)   # a glyph raised by less than a fifth of the line height still tiles
+    text.setFont("Helvetica", 12)
+    text.setCharSpace(1)
+    text.textOut("rai")
+    text.setRise(2)
+    text.textOut("s")
+    text.setRise(0)
+    text.textOut("ed letter")
+    c.drawText(text)
+    for angle, (x, y) in ((90, (500, 300)), (30, (300, 300)), (180, (300, 200)), (0.05, (72, 400)), (0.2, (72, 380)),
+                          (0.5, (72, 340))):
+        c.saveState()
+        c.translate(x, y)
+        c.rotate(angle)
+        c.setFont("Helvetica", 24)
+        c.drawString(0, 0, "turned text here")
+        c.restoreState()
+    c.setFont("Helvetica", 12)
+    c.saveState()
+    c.translate(400, 450)
+    c.scale(-1, 1)
+    c.drawString(0, 0, "mirrored text")
+    c.restoreState()
+    c.saveState()
+    c.translate(72, 480)
+    c.scale(1.5, 0.5)
+    c.drawString(0, 0, "squashed text")
+    c.restoreState()
+    c.drawString(72, 100, "last word")
+    c.showPage()
+    c.setFont("Helvetica", 10)
+    c.drawString(72, 700, "second page, ends here")
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+def _tight_box_pdf() -> bytes:
+    """Text in an embedded TrueType font whose descriptor gives no ascent or descent, as LibreOffice writes them:
+    PDFium's loose boxes are then each glyph's own, of many heights (capitals, descenders, quotes, dots)."""
+    import pikepdf
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for name, file in (("DejaVu", "DejaVuSans.ttf"), ("DejaVuSerif", "DejaVuSerif.ttf")):
+        pdfmetrics.registerFont(TTFont(name, f"/usr/share/fonts/truetype/dejavu/{file}"))
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=(612, 792))
+    lines = ["Quarterly review: don't stop, x-ray \"quoted\" (brackets) [more] {braces}",
+             "Typography: fi ffl Åström Ünïcödé, dots... a.b.c, l'été ‘curly’ “quotes” — dash",
+             "Small caps: ABC xyz; Q.E.D. gjpqy 10^2 H2O",
+             "page end"]
+    for k, line in enumerate(lines):
+        c.setFont("DejaVu" if k % 2 == 0 else "DejaVuSerif", 10 + 2 * k)
+        c.drawString(72, 700 - 30 * k, line)
+    text = c.beginText(72, 560)
+    text.setFont("DejaVu", 12)
+    text.textOut("E = mc")
+    text.setRise(5)
+    text.setFont("DejaVu", 7)
+    text.textOut("2")
+    text.setRise(0)
+    text.setFont("DejaVuSerif", 12)
+    text.textOut(" and x")
+    text.setRise(-3)
+    text.setFont("DejaVuSerif", 7)
+    text.textOut("i")
+    text.setRise(0)
+    text.textOut("j mixed")
+    c.drawText(text)
+    c.showPage()
+    c.save()
+    document = pikepdf.open(io.BytesIO(buffer.getvalue()))
+    for font in document.pages[0].Resources.Font.values():
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is not None:
+            descriptor.Ascent = descriptor.Descent = 0
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+HIT_PATTERNS = (r"\w+", r"\w+\s+\w+", r"\s\w+", r"\w+\s", r"\n\w", ".", r"\w", "e", r"\S+", r"\w+\W", r"[^\n]{3}",
+                r"\S\s+\S", r"\w+\n\w+", "text|words?")
+
+
+@pytest.mark.parametrize("make", [lambda: make_pdf()[0], lambda: make_pdf_pages(3, image=False, lines=6), _unusual_pdf,
+                                  make_turned_pdf, _odd_pdf, _tight_box_pdf])
+def test_hit_rectangles_are_the_text_urls_boxes_joined(tmp_path, make, monkeypatch):
+    """The fast path (search_lines) and the general one give the very numbers line_rectangles gives over the
+    Text URL's boxes, down to the sign of a zero; both paths run."""
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(make())
+    count = pdf.open_pdf(str(path)).page_count
+    texts = search_text.page_texts(str(path), "pdf", 0, count - 1)
+    pages = [pdf.text(str(path), page) for page in range(count)]
+    outcomes = {"fast": 0, "general": 0}
+    hit_line = search_lines.hit_line
+
+    def counted(*args):
+        lines = hit_line(*args)
+        outcomes["general" if lines is None else "fast"] += 1
+        return lines
+
+    monkeypatch.setattr(search_lines, "hit_line", counted)
+    terms = [(pattern, False) for pattern in HIT_PATTERNS]
+    both = search_text.page_texts_and_hits(str(path), "pdf", 0, count - 1, terms, 5.0)
+    for pattern in HIT_PATTERNS:
+        requests = [(i, [(m.start(), m.end()) for m in re.finditer(pattern, t["text"])], t["skips"], t["text"])
+                    for i, t in enumerate(texts)]
+        got = search_text.hit_rectangles(str(path), "pdf", requests)
+        for (page, spans, _, text), rectangles in zip(requests, got):
+            boxes = pages[page]["rectangles"]
+            want = [line_rectangles(text, boxes[start:end], start) for start, end in spans]
+            assert repr(rectangles) == repr(want), (pattern, page)
+    for page, hits in enumerate(both["hits"]):
+        assert hits is not None
+        boxes, text = pages[page]["rectangles"], texts[page]["text"]
+        want = [(start, end, line_rectangles(text, boxes[start:end], start)) for start, end, _ in hits]
+        assert repr(hits) == repr(want), page
+        assert len(hits) == len({(m.start(), m.end()) for p in HIT_PATTERNS for m in re.finditer(p, text)})
+    assert outcomes["fast"] > 0 and outcomes["general"] > 0, outcomes
+
+
+def _glyph_verticals(rng: random.Random, count: int) -> tuple[list[float], list[float]]:
+    """Box tops and bottoms (PDF space) of a run of glyphs: one height for all (a font's loose boxes), or each
+    glyph's own (tight boxes: descenders, capitals, an apostrophe or a dot barely overlapping the others)."""
+    baseline = rng.uniform(0, 800)
+    if rng.random() < 0.4:
+        bottom = baseline - rng.choice([rng.uniform(0, 5), 2.5])
+        top = bottom + rng.choice([rng.uniform(0, 30), 12.0, 0.001, 0.0])
+        return [top] * count, [bottom] * count
+    tops, bottoms = [], []
+    for _ in range(count):
+        kind = rng.random()
+        if kind < 0.5:      # a letter, maybe with a descender or ascender
+            bottom = baseline - rng.choice([0.0, 0.0, rng.uniform(0, 3)])
+            top = baseline + rng.choice([6.0, 8.5, rng.uniform(4, 9)])
+        elif kind < 0.7:    # up high, or low, overlapping a neighbour by about half its height
+            bottom = baseline + rng.uniform(3, 9)
+            top = bottom + rng.uniform(0, 4)
+        elif kind < 0.9:    # a dot or a comma
+            bottom, top = baseline - rng.uniform(0, 2), baseline + rng.uniform(0, 2)
+        else:               # no height at all
+            bottom = top = baseline + rng.uniform(0, 9)
+        tops.append(top)
+        bottoms.append(bottom)
+    return tops, bottoms
+
+
+def test_one_line_rounds_as_the_boxes_joined():
+    """search_lines' shortcut over the glyph edges against the per-character boxes rounded, then joined:
+    edges near a rounding boundary, overlapping and backward glyphs, a rightmost glyph that is not the last,
+    boxes of one height or each of its own, barely on one line or not."""
+    rng = random.Random(13)
+    served = uneven = 0
+    # boxes rounding to 0.0 and -0.0 (min() keeps the first of equals), and a wide glyph before a narrow one
+    fixed = [([0.001, -0.001], [3.0, 1.0]), ([-0.001, 0.001], [3.0, 1.0]), ([0.004, 0.0], [0.0, 0.0]),
+             ([10.0, 10.5], [30.0, 12.0]), ([10.0, 10.004], [12.004, 12.0])]
+    for k in range(30000):
+        count = rng.randint(1, 6)
+        page_left = rng.choice([0.0, 0.0, 36.125, -12.5, rng.uniform(-50, 50)])
+        page_top = rng.choice([792.0, 841.89, rng.uniform(0, 2000)])
+        x = rng.choice([rng.uniform(-20, 600), rng.randint(0, 60000) / 100 + 0.005 + page_left])
+        lefts, rights = [], []
+        for _ in range(count):
+            step = rng.choice([rng.uniform(-3, 12), rng.randint(0, 1200) / 1000, 0.005, 0.0])
+            width = rng.choice([rng.uniform(-1, 12), step, 0.0, rng.randint(0, 1000) / 200])
+            lefts.append(x)
+            rights.append(x + width)
+            x += step
+        tops, bottoms = _glyph_verticals(rng, count)
+        if k < len(fixed):
+            (lefts, rights), page_left, count = fixed[k], 0.0, len(fixed[k][0])
+            tops, bottoms = [700.0] * count, [688.0] * count
+        edges = lefts + rights
+        even = len(set(tops)) == len(set(bottoms)) == 1
+        got = search_lines._one_line(lefts, rights, min(edges), max(edges), tops, bottoms, even, page_left, page_top)
+        if got is None:
+            continue
+        served += 1
+        uneven += not even
+        boxes = []
+        for left, right, top, bottom in zip(lefts, rights, tops, bottoms):   # _window_boxes' last lines
+            x0, y0, x1, y1 = left - page_left, page_top - bottom, right - page_left, page_top - top
+            boxes.append([round(x1 if x1 < x0 else x0, 2), round(y1 if y1 < y0 else y0, 2),
+                          round(abs(x1 - x0), 2), round(abs(y1 - y0), 2)])
+        assert repr(got) == repr(line_rectangles("x" * count, boxes, 0)), (lefts, rights, tops, bottoms, page_left)
+    assert served > 10000 and uneven > 3000, (served, uneven)
+
+
+def test_the_fast_paths_white_space_is_str_isspace():
+    everything = [chr(code) for code in range(0x110000)]
+    spaces = {c for c in everything if c.isspace()}
+    assert search_lines._SPACES == spaces == {c for c in everything if search_lines._WHITE_SPACE.match(c)}
+
+
+def test_the_fast_path_serves_words_on_upright_pages(tmp_path):
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(make_pdf_pages(2, image=False, lines=6))
+    (page,) = search_text.page_texts(str(path), "pdf", 0, 0)
+    text = page["text"]
+    document = pdf.open_pdf(str(path))
+    geometry = document.geometry(0)
+    textpage = document.page(0).get_textpage()
+    try:
+        assert search_lines.usable(geometry)
+        words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+        for start, end in words:
+            index = search_text._char_index(page["skips"], start)
+            assert search_lines.hit_line(textpage.raw, text, start, end, index, geometry.left, geometry.top)
+        start = text.index("\n") - 2
+        assert search_lines.hit_line(textpage.raw, text, start, start + 4, start, geometry.left, geometry.top) is None
+    finally:
+        textpage.close()
 
 
 def test_cached_hit_rectangles_are_the_numbers_written():

@@ -89,6 +89,24 @@ def find_matches(text: str, patterns: list[regex.Pattern], *, page: int, timeout
     return found
 
 
+def match_spans(text: str, patterns: list[regex.Pattern], *, page: int, timeout: float) -> list[tuple[int, int]]:
+    """The distinct (start, end) of find_matches' matches, in text order, without a Match per match (a dense
+    term has tens of thousands)."""
+    spans: set[tuple[int, int]] = set()
+    if not text:
+        return []
+    for index, pattern in enumerate(patterns):
+        try:
+            found = map(_span, pattern.finditer(text, timeout=timeout, concurrent=True))
+            spans.update({(start, end) for start, end in found if end > start})
+        except TimeoutError:
+            raise MatchTimeout(index, page) from None
+    return sorted(spans)
+
+
+_span = regex.Match.span
+
+
 def context(text: str, start: int, end: int, padding: int) -> tuple[str, int]:
     """The hit with up to `padding` characters either side (line breaks shown as spaces, as in one line of a
     results list), and where the hit starts within it."""

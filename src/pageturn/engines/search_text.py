@@ -19,8 +19,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import regex
 
-from . import images, pdf
-from .search import MatchTimeout, Rectangle, Term, compile_terms, find_matches, line_rectangles
+from . import images, pdf, search_lines
+from .search import MatchTimeout, Rectangle, Term, compile_terms, line_rectangles, match_spans
 
 _CRLF = re.compile("\r\n")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -69,13 +69,12 @@ def _pdf_page_text(document: pdf.OpenPdf, index: int, patterns: list[regex.Patte
         text, skips = _normalise(units)
         if patterns:
             try:
-                matches = find_matches(text, patterns, page=index, timeout=timeout)
+                spans: list[tuple[int, int]] | None = match_spans(text, patterns, page=index, timeout=timeout)
             except MatchTimeout:
-                matches = None
-            if matches is not None:
-                spans = sorted({(m.start, m.end) for m in matches})
-                hits = [(start, end, line_rectangles(text, span_boxes, start)) for (start, end), span_boxes
-                        in zip(spans, _spans_boxes(document, index, textpage, spans, skips, text))]
+                spans = None
+            if spans is not None:
+                hits = [(start, end, lines) for (start, end), lines
+                        in zip(spans, _spans_rectangles(document, index, textpage, spans, skips, text))]
     finally:
         textpage.close()
     return {"text": text, "skips": skips, "width": width, "height": height}, hits
@@ -165,21 +164,49 @@ def _spans_boxes(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfTextPage,
                  skips: list[int], text: str) -> list[list[list[float]]]:
     geometry = document.geometry(page)
     raw, count = textpage.raw, textpage.count_chars()
-    # the text offset at which each dropped "\r" was: a text offset's PDFium index is the offset plus the
-    # number of these at or before it (what _char_index counts, by bisection: pages have many line breaks)
-    dropped_at = [skipped - k for k, skipped in enumerate(skips)]
-    out = []
-    for start, end in spans:
-        last = max(start, end - 1)
-        first_char = start + bisect.bisect_right(dropped_at, start)
-        last_char = last + bisect.bisect_right(dropped_at, last)
-        # a glyph's own box needs nothing before it; only white space (possibly generated) does
-        before = MARGIN_BEFORE if start < len(text) and text[start].isspace() else 0
-        window = range(max(0, first_char - before), min(count, last_char + 1 + MARGIN_AFTER))
-        # the window's text offset: its first character's offset (dropped "\r"s before it do not count)
-        window_offset = window.start - bisect.bisect_left(skips, window.start)
-        out.append(_window_boxes(raw, geometry, window, skips, text, start - window_offset, end - window_offset))
+    dropped_at = _dropped_at(skips)
+    return [_span_boxes(raw, geometry, count, start, end, skips, dropped_at, text) for start, end in spans]
+
+
+def _spans_rectangles(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfTextPage,
+                      spans: list[tuple[int, int]], skips: list[int], text: str) -> list[list[Rectangle]]:
+    """Each span's line rectangles: search_lines' one pass for a usual hit (most of them), else its characters'
+    boxes joined by line_rectangles. Both give the same numbers."""
+    geometry = document.geometry(page)
+    raw, count = textpage.raw, textpage.count_chars()
+    dropped_at = _dropped_at(skips)
+    fast = search_lines.usable(geometry)
+    page_left, page_top, size = geometry.left, geometry.top, len(text)
+    out: list[list[Rectangle]] = [[] for _ in spans]
+    for k, (start, end) in enumerate(spans):
+        lines = None
+        if fast and start < end <= size:
+            first_char = start + bisect.bisect_right(dropped_at, start)
+            lines = search_lines.hit_line(raw, text, start, end, first_char, page_left, page_top)
+        if lines is None:
+            lines = line_rectangles(text, _span_boxes(raw, geometry, count, start, end, skips, dropped_at, text),
+                                    start)
+        out[k] = lines
     return out
+
+
+def _dropped_at(skips: list[int]) -> list[int]:
+    """The text offset at which each dropped "\\r" was: a text offset's PDFium index is the offset plus the
+    number of these at or before it (what _char_index counts, by bisection: pages have many line breaks)."""
+    return [skipped - k for k, skipped in enumerate(skips)]
+
+
+def _span_boxes(raw: object, geometry: pdf.PageGeometry, count: int, start: int, end: int, skips: list[int],
+                dropped_at: list[int], text: str) -> list[list[float]]:
+    last = max(start, end - 1)
+    first_char = start + bisect.bisect_right(dropped_at, start)
+    last_char = last + bisect.bisect_right(dropped_at, last)
+    # a glyph's own box needs nothing before it; only white space (possibly generated) does
+    before = MARGIN_BEFORE if start < len(text) and text[start].isspace() else 0
+    window = range(max(0, first_char - before), min(count, last_char + 1 + MARGIN_AFTER))
+    # the window's text offset: its first character's offset (dropped "\r"s before it do not count)
+    window_offset = window.start - bisect.bisect_left(skips, window.start)
+    return _window_boxes(raw, geometry, window, skips, text, start - window_offset, end - window_offset)
 
 
 _RECT, _MATRIX = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX()
@@ -260,6 +287,16 @@ def hit_rectangles(path: str, kind: str, requests: list[tuple[int, list[tuple[in
                    password: str | None = None) -> list[list[list[Rectangle]]]:
     """As hit_boxes, but each span's boxes already joined into one rectangle per line (engines.search), so the
     server receives a few numbers per hit and does no geometry itself."""
-    boxes = hit_boxes(path, kind, requests, password=password)
-    return [[line_rectangles(text, span_boxes, start) for (start, _), span_boxes in zip(spans, page_boxes)]
-            for (_, spans, _, text), page_boxes in zip(requests, boxes)]
+    if kind != "pdf":
+        return [[[] for _ in spans] for _, spans, _, _ in requests]
+    document = pdf.open_pdf(path, password)
+    return [_page_rectangles(document, page, spans, skips, text) for page, spans, skips, text in requests]
+
+
+def _page_rectangles(document: pdf.OpenPdf, page: int, spans: list[tuple[int, int]], skips: list[int],
+                     text: str) -> list[list[Rectangle]]:
+    textpage = document.page(page).get_textpage()
+    try:
+        return _spans_rectangles(document, page, textpage, spans, skips, text)
+    finally:
+        textpage.close()
