@@ -328,6 +328,9 @@ def test_one_line_rounds_as_the_boxes_joined():
     # boxes rounding to 0.0 and -0.0 (min() keeps the first of equals), and a wide glyph before a narrow one
     fixed = [([0.001, -0.001], [3.0, 1.0]), ([-0.001, 0.001], [3.0, 1.0]), ([0.004, 0.0], [0.0, 0.0]),
              ([10.0, 10.5], [30.0, 12.0]), ([10.0, 10.004], [12.004, 12.0])]
+    # the same at the page's top edge (page top 792), and a box 0.004 high
+    fixed_verticals = [([791.999, 792.001], [780.0, 781.0]), ([792.001, 791.999], [780.0, 781.0]),
+                       ([791.996, 792.0], [780.0, 780.0]), ([800.0, 790.004], [780.0, 790.0])]
     for k in range(30000):
         count = rng.randint(1, 6)
         page_left = rng.choice([0.0, 0.0, 36.125, -12.5, rng.uniform(-50, 50)])
@@ -344,6 +347,9 @@ def test_one_line_rounds_as_the_boxes_joined():
         if k < len(fixed):
             (lefts, rights), page_left, count = fixed[k], 0.0, len(fixed[k][0])
             tops, bottoms = [700.0] * count, [688.0] * count
+        elif k < len(fixed) + len(fixed_verticals):
+            (tops, bottoms), page_top = fixed_verticals[k - len(fixed)], 792.0
+            lefts, rights, count = [100.0, 105.0], [105.0, 110.0], 2
         edges = lefts + rights
         even = len(set(tops)) == len(set(bottoms)) == 1
         got = search_lines._one_line(lefts, rights, min(edges), max(edges), tops, bottoms, even, page_left, page_top)

@@ -52,8 +52,9 @@ _SPACES = frozenset(chr(code) for code in range(0x3000 + 1) if chr(code).isspace
 # coordinates beyond this (or not finite) take the general path: the shortcuts below rely on rounding errors
 # being far smaller than 0.01
 _LIMIT = 1e6
-# a glyph whose right edge is this far left of the hit's rightmost edge cannot give the rounded maximum
-# (rounding moves an edge by at most 0.005, a width by at most 0.005 more)
+# a glyph whose right edge is this far left of the hit's rightmost edge cannot give the rounded maximum (rounding
+# moves an edge by at most 0.005, a width by at most 0.005 more); the same for bottom edges, and for the overlap of
+# two boxes (less than 0.02 off in all)
 _MARGIN = 0.03
 
 
@@ -199,37 +200,43 @@ def _one_line(lefts: list[float], rights: list[float], least: float, greatest: f
 
 
 def _line_top_bottom(tops: list[float], bottoms: list[float], page_top: float) -> tuple[float, float] | None:
-    """The top and bottom of the line line_rectangles makes of boxes with these tops and bottoms (PDF space),
-    from their rounded tops and heights; None unless each box has a height and overlaps the box before by more
-    than half the lower of the two (search._same_line's first test, the same expressions: what it would decide
-    otherwise is left to the general path). Glyphs of one font have boxes of one height, often all of them."""
-    line_top = line_bottom = box_top = box_height = 0.0
-    last_top = last_bottom = math.nan   # the raw numbers of the box before (NaN: equal to none)
+    """The top and bottom of the line line_rectangles makes of boxes with these tops and bottoms (PDF space);
+    None unless each box has a height and clearly overlaps the box before by more than half the lower of the two
+    (search._same_line's first test; what it would decide in a close case, or by width, is left to the general
+    path). The same shortcuts as for the left and right edges: the line's top is the rounding of the highest box
+    top (rounding is monotonic), its bottom the greatest sum of a rounded box top and rounded height, computed for
+    the boxes reaching within _MARGIN of the lowest bottom."""
+    highest = lowest = before_high = before_low = 0.0   # in page units: the box's top and bottom, unrounded
     for k in range(len(tops)):
         top, bottom = tops[k], bottoms[k]
-        if top == last_top and bottom == last_bottom:
-            continue   # the box before again: its rounded numbers, and on its line (its height is positive)
-        last_top, last_bottom = top, bottom
-        if not (-_LIMIT < top < _LIMIT and -_LIMIT < bottom < _LIMIT):
-            return None
-        before_top, before_height = box_top, box_height
-        box_top, box_height = _vertical(page_top, top, bottom)
-        if not box_height > 0:
-            return None   # a box without height may be left out of a line
-        box_bottom = box_top + box_height
-        if k == 0:
-            line_top, line_bottom = box_top, box_bottom
+        if not (-_LIMIT < bottom and bottom + 0.01 < top < _LIMIT):
+            return None   # unusual numbers, or a box whose rounded height may be 0 (line_rectangles may leave it out)
+        high, low = page_top - top, page_top - bottom
+        if k:
+            # the rounded numbers differ from these by less than 0.02 in all
+            overlap = (low if low < before_low else before_low) - (high if high > before_high else before_high)
+            lower = before_low - before_high if before_low - before_high < low - high else low - high
+            if not overlap - 0.5 * lower > _MARGIN:
+                return None
+            if high < highest:
+                highest = high
+            if low > lowest:
+                lowest = low
+        else:
+            highest, lowest = high, low
+        before_high, before_low = high, low
+    line_top = round(highest, 2)
+    if line_top == 0:
+        return None   # 0.0 or -0.0: as for the left edge
+    threshold = lowest - _MARGIN
+    line_bottom = -math.inf
+    for top, bottom in zip(tops, bottoms):
+        high, low = page_top - top, page_top - bottom
+        if low < threshold:
             continue
-        before_bottom = before_top + before_height
-        overlap = ((box_bottom if box_bottom < before_bottom else before_bottom)
-                   - (box_top if box_top > before_top else before_top))
-        lower = before_height if before_height < box_bottom - box_top else box_bottom - box_top
-        if not overlap > 0.5 * lower:
-            return None
-        if box_top < line_top:
-            line_top = box_top
-        if box_bottom > line_bottom:
-            line_bottom = box_bottom
+        edge = round(high, 2) + round(low - high, 2)
+        if edge > line_bottom:
+            line_bottom = edge
     return line_top, line_bottom
 
 
