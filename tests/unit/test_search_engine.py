@@ -120,6 +120,15 @@ def test_texts_with_hits_in_one_pass_are_the_separate_jobs(tmp_path, make):
         spans = sorted({(m.start, m.end) for m in find_matches(t["text"], patterns, page=page, timeout=1)})
         (expected,) = search_text.hit_rectangles(str(path), "pdf", [(page, spans, t["skips"], t["text"])])
         assert hits == [(start, end, lines) for (start, end), lines in zip(spans, expected)]
+    # the worker job the server calls: the same, ready to keep and splice (the texts as JSON, each hit's
+    # rectangles as the members of a results answer)
+    batch = search_text.search_batch(str(path), "pdf", 0, count - 1, terms, 1.0)
+    assert json.loads(batch["json"]) == texts == batch["texts"]
+    assert batch["hits"] == [[(start, end, geometry(lines)) for start, end, lines in hits] for hits in both["hits"]]
+    requests = [(page, [(start, end) for start, end, _ in hits], t["skips"], t["text"])
+                for page, (t, hits) in enumerate(zip(texts, both["hits"]))]
+    assert search_text.hit_geometries(str(path), "pdf", requests) == [[g for _, _, g in hits] for hits in batch["hits"]]
+    assert search_text.search_batch(str(path), "pdf", 0, count - 1, [], 1.0)["hits"] == [None] * count
 
 
 def test_one_pass_gives_up_boxes_for_a_slow_pattern(tmp_path):

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
-from ..engines.search import NO_LINES, geometry
+from ..engines.search import NO_LINES
 from . import search_boxes
 from .documents import PageSource
 from .engine_errors import to_domain
@@ -93,20 +93,17 @@ class DocumentText:
                 if attempt == "shared" or group is None or not await self.pages.cache.fetch_file(path, group):
                     break
         slot = batch % max(1, self.pages.pool.size)
-        key = self._key(source, slot)
-        if not terms:
-            texts = await self._run(source, key, "search_page_texts", pages.start, pages.stop - 1)
-            known = None
-        else:
-            both = await self._run(source, key, "search_page_texts_and_hits", pages.start, pages.stop - 1,
-                                   terms, timeout)
-            texts = both["texts"]
+        found = await self._run(source, self._key(source, slot), "search_batch", pages.start, pages.stop - 1,
+                                terms or [], timeout)
+        known = None
+        if terms:
             known = await search_boxes.load(self._boxes_path(source, pages))
-            for page, hits in enumerate(both["hits"], pages.start):
-                for start, end, lines in hits or ():
-                    known[search_boxes.key(page, start, end)] = geometry(lines)
+            for page, hits in enumerate(found["hits"], pages.start):
+                for start, end, members in hits or ():
+                    known[search_boxes.key(page, start, end)] = members
             self._keep(self._boxes_path(source, pages), known)
-        self.pages.cache.write_bytes(path, json.dumps(texts, separators=(",", ":"), ensure_ascii=False).encode())
+        texts = found["texts"]
+        self.pages.cache.write_bytes(path, found["json"])
         if group is not None:
             self.pages.cache.publish_file(path)
         return texts, known
@@ -160,9 +157,9 @@ class DocumentText:
         missing = [request for request in missing if request[1]]
         if missing:
             slot = batch % max(1, self.pages.pool.size)
-            read = await self._run(source, self._key(source, slot), "search_hit_rectangles", missing)
-            for (page, spans, _, _), page_rectangles in zip(missing, read):
-                known.update((search_boxes.key(page, start, end), geometry(lines))
-                             for (start, end), lines in zip(spans, page_rectangles))
+            read = await self._run(source, self._key(source, slot), "search_hit_geometries", missing)
+            for (page, spans, _, _), page_geometries in zip(missing, read):
+                known.update((search_boxes.key(page, start, end), members)
+                             for (start, end), members in zip(spans, page_geometries))
             self._keep(path, known)
         return [[known[k] for k in page_keys] for page_keys in keys]

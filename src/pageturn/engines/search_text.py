@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import json
 import re
 import struct
 from typing import TypedDict
@@ -20,7 +21,7 @@ import pypdfium2.raw as pdfium_c
 import regex
 
 from . import images, pdf, search_lines
-from .search import MatchTimeout, Rectangle, Term, compile_terms, line_rectangles, match_spans
+from .search import MatchTimeout, Rectangle, Term, compile_terms, geometry, line_rectangles, match_spans
 
 _CRLF = re.compile("\r\n")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -126,6 +127,24 @@ def page_texts_and_hits(path: str, kind: str, first: int, last: int, terms: list
         if hits is None:
             patterns = None
     return out
+
+
+class SearchBatch(TypedDict):
+    """What the server needs of a batch of pages it searches for the first time, ready to keep and splice."""
+    texts: list[PageText]
+    json: bytes                                       # `texts` as the server's cache file holds them
+    hits: list[list[tuple[int, int, str]] | None]     # per page: each span's geometry (search.geometry)
+
+
+def search_batch(path: str, kind: str, first: int, last: int, terms: list[tuple[str, bool]], timeout: float, *,
+                 password: str | None = None) -> SearchBatch:
+    """page_texts_and_hits (no hits without terms), with the texts encoded and each hit's rectangles formatted as
+    a results answer carries them: that work is done here, on every worker at once, rather than in the server."""
+    both = page_texts_and_hits(path, kind, first, last, terms, timeout, password=password)
+    return {"texts": both["texts"],
+            "json": json.dumps(both["texts"], separators=(",", ":"), ensure_ascii=False).encode(),
+            "hits": [None if hits is None else [(start, end, geometry(lines)) for start, end, lines in hits]
+                     for hits in both["hits"]]}
 
 
 def _char_index(skips: list[int], offset: int) -> int:
@@ -291,6 +310,13 @@ def hit_rectangles(path: str, kind: str, requests: list[tuple[int, list[tuple[in
         return [[[] for _ in spans] for _, spans, _, _ in requests]
     document = pdf.open_pdf(path, password)
     return [_page_rectangles(document, page, spans, skips, text) for page, spans, skips, text in requests]
+
+
+def hit_geometries(path: str, kind: str, requests: list[tuple[int, list[tuple[int, int]], list[int], str]], *,
+                   password: str | None = None) -> list[list[str]]:
+    """hit_rectangles formatted as a results answer carries them (search.geometry), here rather than in the
+    server."""
+    return [list(map(geometry, page)) for page in hit_rectangles(path, kind, requests, password=password)]
 
 
 def _page_rectangles(document: pdf.OpenPdf, page: int, spans: list[tuple[int, int]], skips: list[int],
