@@ -76,7 +76,20 @@ def _unusual_pdf() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("make", [lambda: make_pdf()[0], lambda: make_pdf_pages(3, image=False, lines=6), _unusual_pdf])
+def _hyphenated_pdf() -> bytes:
+    """A word hyphenated at a line end: PDFium joins it and marks the hyphen as "\x02", which its bulk text read
+    gives as U+FFFE."""
+    buffer = io.BytesIO()
+    pdf_canvas = canvas.Canvas(buffer, pagesize=(612, 792))
+    pdf_canvas.drawString(72, 700, "a long word that is hyphen-")
+    pdf_canvas.drawString(72, 686, "ated across two lines")
+    pdf_canvas.showPage()
+    pdf_canvas.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("make", [lambda: make_pdf()[0], lambda: make_pdf_pages(3, image=False, lines=6), _unusual_pdf,
+                                  _hyphenated_pdf])
 def test_text_and_boxes_are_the_text_urls(tmp_path, make):
     path = tmp_path / "doc.pdf"
     path.write_bytes(make())

@@ -67,6 +67,11 @@ def _pdf_page_text(document: pdf.OpenPdf, index: int, patterns: list[regex.Patte
             # characters outside the BMP (two UTF-16 units for one character): read them one by one, as the
             # Text URL does, so offsets stay character offsets
             units = "".join(_unit(pdfium_c.FPDFText_GetUnicode(textpage, i)) for i in range(count))
+        elif "\ufffe" in units:
+            # the bulk read gives U+FFFE where PDFium marks a hyphen it found at a line end (the Text URL's
+            # character one by one is "\x02" there): those few are read as the Text URL reads them
+            units = "".join(_unit(pdfium_c.FPDFText_GetUnicode(textpage, i)) if unit == "\ufffe" else unit
+                            for i, unit in enumerate(units))
         text, skips = _normalise(units)
         if patterns:
             try:
