@@ -64,28 +64,27 @@ def test_line_rectangles_one_per_line_also_for_turned_text():
     assert line_rectangles("abc", down, 0) == [{"x": 100, "y": 10, "width": 12, "height": 17}]
 
 
-def _unusual_pdf() -> bytes:
-    """Lines with leading spaces, a word split over lines, and a page with no text."""
+def _lines_pdf(*pages: list[str]) -> bytes:
+    """A letter-size page per list, its lines drawn one under the other."""
     buffer = io.BytesIO()
     pdf_canvas = canvas.Canvas(buffer, pagesize=(612, 792))
-    pdf_canvas.drawString(72, 700, "   indented words here")
-    pdf_canvas.drawString(72, 686, "next line, and more")
-    pdf_canvas.showPage()
-    pdf_canvas.showPage()
+    for lines in pages:
+        for k, line in enumerate(lines):
+            pdf_canvas.drawString(72, 700 - 14 * k, line)
+        pdf_canvas.showPage()
     pdf_canvas.save()
     return buffer.getvalue()
+
+
+def _unusual_pdf() -> bytes:
+    """Lines with leading spaces, a word split over lines, and a page with no text."""
+    return _lines_pdf(["   indented words here", "next line, and more"], [])
 
 
 def _hyphenated_pdf() -> bytes:
-    """A word hyphenated at a line end: PDFium joins it and marks the hyphen as "\x02", which its bulk text read
+    """A word hyphenated at a line end: PDFium joins it and marks the hyphen as "\\x02", which its bulk text read
     gives as U+FFFE."""
-    buffer = io.BytesIO()
-    pdf_canvas = canvas.Canvas(buffer, pagesize=(612, 792))
-    pdf_canvas.drawString(72, 700, "a long word that is hyphen-")
-    pdf_canvas.drawString(72, 686, "ated across two lines")
-    pdf_canvas.showPage()
-    pdf_canvas.save()
-    return buffer.getvalue()
+    return _lines_pdf(["a long word that is hyphen-", "ated across two lines"])
 
 
 @pytest.mark.parametrize("make", [lambda: make_pdf()[0], lambda: make_pdf_pages(3, image=False, lines=6), _unusual_pdf,
@@ -145,14 +144,8 @@ def test_texts_with_hits_in_one_pass_are_the_separate_jobs(tmp_path, make):
 
 
 def test_one_pass_gives_up_boxes_for_a_slow_pattern(tmp_path):
-    buffer = io.BytesIO()
-    pdf_canvas = canvas.Canvas(buffer, pagesize=(612, 792))
-    for _ in range(3):
-        pdf_canvas.drawString(72, 700, "a" * 40 + "!")
-        pdf_canvas.showPage()
-    pdf_canvas.save()
     path = tmp_path / "slow.pdf"
-    path.write_bytes(buffer.getvalue())
+    path.write_bytes(_lines_pdf(*[["a" * 40 + "!"]] * 3))
     started = time.monotonic()
     both = search_text.page_texts_and_hits(str(path), "pdf", 0, 2, [("(a|aa)+c", False)], 0.2)
     assert both["hits"] == [None, None, None] and len(both["texts"]) == 3
