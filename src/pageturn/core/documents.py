@@ -81,6 +81,18 @@ PUBLISHED = ("meta.json", "document.pdf")  # a conversion's files, in the order 
 PREVIEW = ("preview.json", "preview.pdf")  # a long document's first pages, before the whole (this node only)
 
 
+@dataclass
+class _Conversion:
+    """A conversion running on this node."""
+
+    task: asyncio.Task[None]
+    # set when its result is in place on this node: its pages are served from then on, while the conversion
+    # still holds the cluster-wide lock until other nodes can fetch the result
+    local: asyncio.Event = field(default_factory=asyncio.Event)
+    # for a document that may have a preview: settled once it is published or will not be
+    preview: asyncio.Future[None] | None = None
+
+
 class Documents(SessionListener):
     def __init__(self, blobs: BlobStore, cache: CacheStore, *, office: OfficeConverter | None,
                  comparer: ComparisonConverter | None, conversion_timeout: float = 120,
@@ -93,13 +105,10 @@ class Documents(SessionListener):
         self.office = office          # None when LibreOffice is off
         self.comparer = comparer      # None when comparison is off
         self.conversion_timeout = conversion_timeout
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._running: dict[str, _Conversion] = {}   # by converted directory
         # failures the document caused, each with when it is forgotten; bounded, oldest first
         self._failures: OrderedDict[str, tuple[DomainError, float]] = OrderedDict()
         self.xps = XpsConverter()     # XPS/OXPS to PDF (xpstopdf, isolated and capped)
-        # set when a running conversion's result is in place on this node: its pages are served from then on,
-        # while the conversion still holds the cluster-wide lock until other nodes can fetch the result
-        self._local: dict[str, asyncio.Event] = {}
         self.on_scope_removed = on_scope_removed  # in-memory caches that must forget a removed session's output
         self.locks: LockStore = locks if locks is not None else LocalLocks()  # one conversion per source, cluster-wide
         self.on_converted = on_converted  # (kind, "ok" or "failed", seconds): for metrics
@@ -107,8 +116,6 @@ class Documents(SessionListener):
         # an e-mail's attachment by attachmentIndex)
         self.select_part = select_part
         self.previews = previews  # None: a long document's first page waits for its whole conversion
-        # conversions that may publish a preview: settled once it is published or will not be
-        self._preview_pending: dict[str, asyncio.Future[None]] = {}
 
     # ---- which source, where ----------------------------------------------------------------------------
     @staticmethod
@@ -166,14 +173,14 @@ class Documents(SessionListener):
         directory = self._converted_dir(session, key)
         result = directory / "document.pdf"
         if not result.exists():
-            task = self._start(session, key, directory)
+            conversion = self._start(session, key, directory)
             if page is not None:
-                early = await self._preview_source(session, directory, page, task)
+                early = await self._preview_source(session, directory, page, conversion)
                 if early is not None:
                     return early
             if not wait:
                 return None
-            await self._until_local(task, directory)
+            await self._until_local(conversion, directory)
         meta = self._meta(directory)
         return PageSource(kind="pdf", path=result, content_key=meta.get("sha256") or key, scope=self.scope(session),
                           password=None, sheets=meta.get("sheets"), extra=meta)
@@ -186,14 +193,13 @@ class Documents(SessionListener):
             return {}
 
     async def _preview_source(self, session: SessionRecord, directory: Path, page: int,
-                              task: asyncio.Task[None]) -> PageSource | None:
+                              conversion: _Conversion) -> PageSource | None:
         """The preview, once there is one holding `page` and the whole document is not published yet."""
         preview = self._meta(directory, PREVIEW[0])
         if not preview:
-            pending = self._preview_pending.get(str(directory))
-            if pending is None:
+            if conversion.preview is None:
                 return None
-            await asyncio.wait({pending, task}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({conversion.preview, conversion.task}, return_when=asyncio.FIRST_COMPLETED)
             preview = self._meta(directory, PREVIEW[0])
         if not preview or page >= preview["pages"] or (directory / "document.pdf").exists():
             return None
@@ -217,11 +223,11 @@ class Documents(SessionListener):
         while len(self._failures) > MAX_FAILURES:
             self._failures.popitem(last=False)
 
-    async def _until_local(self, task: asyncio.Task[None], directory: Path) -> None:
+    async def _until_local(self, conversion: _Conversion, directory: Path) -> None:
         """Wait for a conversion's result on this node (not for its publishing); its failure is raised."""
-        local = self._local.get(str(directory))
-        if local is not None and not task.done():
-            here = asyncio.ensure_future(local.wait())
+        task = conversion.task
+        if not task.done():
+            here = asyncio.ensure_future(conversion.local.wait())
             try:
                 await asyncio.wait({task, here}, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -229,20 +235,19 @@ class Documents(SessionListener):
         if not (directory / "document.pdf").exists():
             await asyncio.shield(task)
 
-    def _start(self, session: SessionRecord, key: str, directory: Path) -> asyncio.Task[None]:
+    def _start(self, session: SessionRecord, key: str, directory: Path) -> _Conversion:
         full_key = str(directory)
         failure = self._failure(full_key)
         if failure is not None:
             raise failure
-        task = self._tasks.get(full_key)
-        if task is None or task.done():
-            if self._previewable(session):
-                self._preview_pending[full_key] = asyncio.get_running_loop().create_future()
-            self._local[full_key] = asyncio.Event()
+        conversion = self._running.get(full_key)
+        if conversion is None or conversion.task.done():
+            # the task starts running after this record is in place (it looks itself up by its directory)
             task = asyncio.create_task(self._convert(session, key, directory))
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # failures are kept in _failures
-            self._tasks[full_key] = task
-        return task
+            preview = asyncio.get_running_loop().create_future() if self._previewable(session) else None
+            conversion = self._running[full_key] = _Conversion(task, preview=preview)
+        return conversion
 
     async def _convert(self, session: SessionRecord, key: str, directory: Path) -> None:
         """Once across the cluster: a node holding the store's lock converts, the others wait for its result."""
@@ -255,9 +260,8 @@ class Documents(SessionListener):
             self._remember_failure(str(directory), error, 10)
             raise error from None
         finally:
-            self._tasks.pop(str(directory), None)
             self._settle_preview(directory)
-            self._local.pop(str(directory), None)
+            self._running.pop(str(directory), None)
 
     def _previewable(self, session: SessionRecord) -> bool:
         part = self.select_part(session)
@@ -265,9 +269,9 @@ class Documents(SessionListener):
                 and self.previews.applies(part["extension"], self._password(session)))
 
     def _settle_preview(self, directory: Path) -> None:
-        pending = self._preview_pending.pop(str(directory), None)
-        if pending is not None and not pending.done():
-            pending.set_result(None)
+        conversion = self._running.get(str(directory))
+        if conversion is not None and conversion.preview is not None and not conversion.preview.done():
+            conversion.preview.set_result(None)
 
     async def _convert_here(self, session: SessionRecord, key: str, directory: Path) -> None:
         started = time.monotonic()
@@ -306,9 +310,9 @@ class Documents(SessionListener):
             await asyncio.to_thread(shutil.rmtree, work, True)
 
     def _served_here(self, directory: Path) -> None:
-        local = self._local.get(str(directory))
-        if local is not None:
-            local.set()
+        conversion = self._running.get(str(directory))
+        if conversion is not None:
+            conversion.local.set()
 
     async def _convert_office(self, session: SessionRecord, work: Path, directory: Path) -> dict[str, Any]:
         if self.office is None:
