@@ -41,14 +41,18 @@ async def _results(request: web.Request, page: ResultsPage, session: SessionReco
     return web.Response(body=body, headers={**NO_STORE, "Content-Type": JSON_TYPE})
 
 
-def _results_key(request: web.Request, session_id: str | None = None) -> tuple[SessionRecord | None, bytes | None]:
-    """The session a task's results come from and the request's iv when that session's content is encrypted:
-    its results without an iv are refused (480 MissingInput, as its Text is), never sent in clear."""
-    task = request.app[TASKS].load(request.match_info["processId"], session_id=session_id)
-    if task["session"] is None:
-        return None, None
-    session = request.app[SESSIONS].usable(task["session"])
-    return session, require_iv(request, session)
+async def _read_results(request: web.Request, session_id: str | None = None) -> web.Response:
+    """A task's results, refused (480 MissingInput, as its session's Text is) without an iv when that session's
+    content is encrypted: never sent in clear, and refused before any wait for hits."""
+    tasks = request.app[TASKS]
+    task = tasks.load(request.match_info["processId"], session_id=session_id)
+    session = iv = None
+    if task["session"] is not None:
+        session = request.app[SESSIONS].usable(task["session"])
+        iv = require_iv(request, session)
+    body = await tasks.results(task, limit_raw=query_param(request, "limit"),
+                               token=query_param(request, "continueToken"), session_id=session_id)
+    return await _results(request, body, session, iv)
 
 
 # ---- search contexts ---------------------------------------------------------------------------------------
@@ -98,10 +102,7 @@ async def get_task(request: web.Request) -> web.Response:
 
 
 async def get_results(request: web.Request) -> web.Response:
-    session, iv = _results_key(request)
-    body = await request.app[TASKS].results(request.match_info["processId"], limit_raw=query_param(request, "limit"),
-                                            token=query_param(request, "continueToken"))
-    return await _results(request, body, session, iv)
+    return await _read_results(request)
 
 
 async def delete_task(request: web.Request) -> web.Response:
@@ -133,11 +134,7 @@ async def get_session_task(request: web.Request) -> web.Response:
 
 async def get_session_results(request: web.Request) -> web.Response:
     request.app[SESSIONS].usable(request.match_info["id"])
-    session, iv = _results_key(request, request.match_info["id"])
-    body = await request.app[TASKS].results(request.match_info["processId"], limit_raw=query_param(request, "limit"),
-                                            token=query_param(request, "continueToken"),
-                                            session_id=request.match_info["id"])
-    return await _results(request, body, session, iv)
+    return await _read_results(request, request.match_info["id"])
 
 
 async def delete_session_task(request: web.Request) -> web.Response:

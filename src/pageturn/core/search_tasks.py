@@ -416,12 +416,13 @@ class SearchTasks:
         except TimeoutError:
             pass
 
-    async def results(self, task_id: str, *, limit_raw: str | None, token: str | None,
+    async def results(self, task: dict, *, limit_raw: str | None, token: str | None,
                       session_id: str | None = None, hold: float = HOLD_SECONDS) -> ResultsPage:
-        """One answer of GET results: the hits after the token's offset (JSON text, as stored), at most `limit`,
-        and the rest of the answer (pagesWithoutText, a continueToken while more may come, or the errorCode)."""
+        """One answer of GET results for a task just loaded: the hits after the token's offset (JSON text, as
+        stored), at most `limit`, and the rest of the answer (pagesWithoutText, a continueToken while more may
+        come, or the errorCode)."""
         limit = parse_limit(limit_raw)
-        task = self.load(task_id, session_id=session_id)
+        task_id = task["id"]
         offset = self.tokens.read(_TOKEN_SCOPE + task_id, token) if token else 0
         deadline = time.monotonic() + hold
         while task["state"] == "processing" and self._total(task) <= offset and time.monotonic() < deadline:
