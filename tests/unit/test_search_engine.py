@@ -399,7 +399,7 @@ def test_the_fast_path_serves_words_on_upright_pages(tmp_path):
         assert search_lines.usable(geometry)
         words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
         for start, end in words:
-            index = search_text._char_index(page["skips"], start)
+            index = search_text._char_index(search_text._dropped_at(page["skips"]), start)
             assert search_lines.hit_line(textpage.raw, text, start, end, index, geometry.left, geometry.top)
         start = text.index("\n") - 2
         assert search_lines.hit_line(textpage.raw, text, start, start + 4, start, geometry.left, geometry.top) is None

@@ -14,7 +14,7 @@ import ctypes
 import json
 import re
 import struct
-from typing import TypedDict
+from typing import Callable, TypedDict, TypeVar
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -152,36 +152,34 @@ def search_batch(path: str, kind: str, first: int, last: int, terms: list[tuple[
                      for hits in both["hits"]]}
 
 
-def _char_index(skips: list[int], offset: int) -> int:
-    """The PDFium index of the character at `offset` in the page text."""
-    index = offset
-    # each skipped "\r" before the character shifts it by one; skips are PDFium indices, so walk them in order
-    for skipped in skips:
-        if skipped <= index:
-            index += 1
-        else:
-            break
-    return index
+HitRequest = tuple[int, list[tuple[int, int]], list[int], str]   # page, spans, skips, text (from page_texts)
+T = TypeVar("T")
 
 
-def hit_boxes(path: str, kind: str, requests: list[tuple[int, list[tuple[int, int]], list[int], str]], *,
+def _each_page(path: str, kind: str, requests: list[HitRequest], password: str | None,
+               spans_of: Callable[[pdf.OpenPdf, int, pdfium.PdfTextPage, list[tuple[int, int]], list[int], str],
+                                  list[list[T]]]) -> list[list[list[T]]]:
+    """`spans_of` each request's page (a list per span), its text page loaded once; an empty list per span of a
+    document without text (raster pages)."""
+    if kind != "pdf":
+        return [[[] for _ in spans] for _, spans, _, _ in requests]
+    document = pdf.open_pdf(path, password)
+    out = []
+    for page, spans, skips, text in requests:
+        textpage = document.page(page).get_textpage()
+        try:
+            out.append(spans_of(document, page, textpage, spans, skips, text))
+        finally:
+            textpage.close()
+    return out
+
+
+def hit_boxes(path: str, kind: str, requests: list[HitRequest], *,
               password: str | None = None) -> list[list[list[list[float]]]]:
     """For each (page, spans, skips, text) request: for each (start, end) span of that page's text, one
     [left, top, width, height] box per character, as the Text URL gives them (`skips` and `text` from
     page_texts)."""
-    if kind != "pdf":
-        return [[[] for _ in spans] for _, spans, _, _ in requests]
-    document = pdf.open_pdf(path, password)
-    return [_page_boxes(document, page, spans, skips, text) for page, spans, skips, text in requests]
-
-
-def _page_boxes(document: pdf.OpenPdf, page: int, spans: list[tuple[int, int]], skips: list[int],
-                text: str) -> list[list[list[float]]]:
-    textpage = document.page(page).get_textpage()
-    try:
-        return _spans_boxes(document, page, textpage, spans, skips, text)
-    finally:
-        textpage.close()
+    return _each_page(path, kind, requests, password, _spans_boxes)
 
 
 def _spans_boxes(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfTextPage, spans: list[tuple[int, int]],
@@ -205,8 +203,7 @@ def _spans_rectangles(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfText
     for k, (start, end) in enumerate(spans):
         lines = None
         if fast and start < end <= size:
-            first_char = start + bisect.bisect_right(dropped_at, start)
-            lines = search_lines.hit_line(raw, text, start, end, first_char, page_left, page_top)
+            lines = search_lines.hit_line(raw, text, start, end, _char_index(dropped_at, start), page_left, page_top)
         if lines is None:
             lines = line_rectangles(text, _span_boxes(raw, geometry, count, start, end, skips, dropped_at, text),
                                     start)
@@ -215,16 +212,20 @@ def _spans_rectangles(document: pdf.OpenPdf, page: int, textpage: pdfium.PdfText
 
 
 def _dropped_at(skips: list[int]) -> list[int]:
-    """The text offset at which each dropped "\\r" was: a text offset's PDFium index is the offset plus the
-    number of these at or before it (what _char_index counts, by bisection: pages have many line breaks)."""
+    """The text offset at which each dropped "\\r" was (see _char_index)."""
     return [skipped - k for k, skipped in enumerate(skips)]
+
+
+def _char_index(dropped_at: list[int], offset: int) -> int:
+    """The PDFium index of the character at `offset` in the page text: the offset plus the dropped "\\r"s at or
+    before it (by bisection: pages have many line breaks)."""
+    return offset + bisect.bisect_right(dropped_at, offset)
 
 
 def _span_boxes(raw: object, geometry: pdf.PageGeometry, count: int, start: int, end: int, skips: list[int],
                 dropped_at: list[int], text: str) -> list[list[float]]:
     last = max(start, end - 1)
-    first_char = start + bisect.bisect_right(dropped_at, start)
-    last_char = last + bisect.bisect_right(dropped_at, last)
+    first_char, last_char = _char_index(dropped_at, start), _char_index(dropped_at, last)
     # a glyph's own box needs nothing before it; only white space (possibly generated) does
     before = MARGIN_BEFORE if start < len(text) and text[start].isspace() else 0
     window = range(max(0, first_char - before), min(count, last_char + 1 + MARGIN_AFTER))
@@ -307,27 +308,15 @@ def _window_boxes(textpage: object, geometry: pdf.PageGeometry, window: range, s
     return out
 
 
-def hit_rectangles(path: str, kind: str, requests: list[tuple[int, list[tuple[int, int]], list[int], str]], *,
+def hit_rectangles(path: str, kind: str, requests: list[HitRequest], *,
                    password: str | None = None) -> list[list[list[Rectangle]]]:
     """As hit_boxes, but each span's boxes already joined into one rectangle per line (engines.search), so the
     server receives a few numbers per hit and does no geometry itself."""
-    if kind != "pdf":
-        return [[[] for _ in spans] for _, spans, _, _ in requests]
-    document = pdf.open_pdf(path, password)
-    return [_page_rectangles(document, page, spans, skips, text) for page, spans, skips, text in requests]
+    return _each_page(path, kind, requests, password, _spans_rectangles)
 
 
-def hit_geometries(path: str, kind: str, requests: list[tuple[int, list[tuple[int, int]], list[int], str]], *,
+def hit_geometries(path: str, kind: str, requests: list[HitRequest], *,
                    password: str | None = None) -> list[list[str]]:
     """hit_rectangles formatted as a results answer carries them (search.geometry), here rather than in the
     server."""
     return [list(map(geometry, page)) for page in hit_rectangles(path, kind, requests, password=password)]
-
-
-def _page_rectangles(document: pdf.OpenPdf, page: int, spans: list[tuple[int, int]], skips: list[int],
-                     text: str) -> list[list[Rectangle]]:
-    textpage = document.page(page).get_textpage()
-    try:
-        return _spans_rectangles(document, page, textpage, spans, skips, text)
-    finally:
-        textpage.close()
