@@ -179,15 +179,17 @@ class SearchTasks:
 
     def _ended(self, task_id: str) -> None:
         self._running.pop(task_id, None)
-        stored = self._stored.pop(task_id, None)
-        if stored is not None:
-            stored.set()
+        self._wake(task_id)
 
     def _save(self, task: dict) -> None:
         self.store.put(TASK_KIND, task["id"], task, task["expires"], ref=task["session"] or task["context"])
-        stored = self._stored.pop(task["id"], None)
+        self._wake(task["id"])
+
+    def _wake(self, task_id: str) -> None:
+        """Results requests waiting for this task's next hits look again now."""
+        stored = self._stored.pop(task_id, None)
         if stored is not None:
-            stored.set()   # results requests waiting for this task's next hits look again now
+            stored.set()
 
     # ---- the search itself -------------------------------------------------------------------------------
     async def _run(self, task: dict, target: Target, terms: list[engine.Term]) -> None:

@@ -46,8 +46,10 @@ class DocumentText:
         name = f"text-{pages.start}-{pages.stop - 1}.json"
         return self.pages.cache.path(source.scope, "pages", source.content_key, "search", name)
 
-    def _key(self, source: PageSource, slot: int) -> str:
-        """An affinity key that lands on worker `slot` (each worker then opens the document once)."""
+    def _key(self, source: PageSource, batch: int) -> str:
+        """An affinity key for a batch: batches take the workers in turn, and each key always lands on the same
+        worker (each worker then opens the document once)."""
+        slot = batch % max(1, self.pages.pool.size)
         known = self._keys.get((source.content_key, slot))
         if known is None:
             pool = self.pages.pool
@@ -92,16 +94,16 @@ class DocumentText:
             except (FileNotFoundError, ValueError):
                 if attempt == "shared" or group is None or not await self.pages.cache.fetch_file(path, group):
                     break
-        slot = batch % max(1, self.pages.pool.size)
-        found = await self._run(source, self._key(source, slot), "search_batch", pages.start, pages.stop - 1,
+        found = await self._run(source, self._key(source, batch), "search_batch", pages.start, pages.stop - 1,
                                 terms or [], timeout)
         known = None
         if terms:
-            known = await search_boxes.load(self._boxes_path(source, pages))
+            boxes = self._boxes_path(source, pages)
+            known = await search_boxes.load(boxes)
             for page, hits in enumerate(found["hits"], pages.start):
                 for start, end, members in hits or ():
                     known[search_boxes.key(page, start, end)] = members
-            self._keep(self._boxes_path(source, pages), known)
+            self._keep(boxes, known)
         texts = found["texts"]
         self.pages.cache.write_bytes(path, found["json"])
         if group is not None:
@@ -150,14 +152,12 @@ class DocumentText:
         path = self._boxes_path(source, pages)
         if known is None:
             known = await search_boxes.load(path)
-        # each hit's key made once (a dense search has tens of thousands): search_boxes.key, inlined
-        keys = [[f"{page} {start} {end}" for start, end in spans] for page, spans, _, _ in requests]
+        keys = [[search_boxes.key(page, start, end) for start, end in spans] for page, spans, _, _ in requests]
         missing = [(page, [span for span, k in zip(spans, page_keys) if k not in known], skips, text)
                    for (page, spans, skips, text), page_keys in zip(requests, keys)]
         missing = [request for request in missing if request[1]]
         if missing:
-            slot = batch % max(1, self.pages.pool.size)
-            read = await self._run(source, self._key(source, slot), "search_hit_geometries", missing)
+            read = await self._run(source, self._key(source, batch), "search_hit_geometries", missing)
             for (page, spans, _, _), page_geometries in zip(missing, read):
                 known.update((search_boxes.key(page, start, end), members)
                              for (start, end), members in zip(spans, page_geometries))
