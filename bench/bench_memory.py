@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import ServerProcess  # noqa: E402
 from docgen import make_pdf_pages  # noqa: E402
-from fuzz.procmem import children, descendants, rss_bytes  # noqa: E402
+from fuzz.procmem import children, descendants, pss_bytes, rss_bytes  # noqa: E402
 from officegen import docx_pages  # noqa: E402
 
 V1 = "/PCCIS/V1/ViewingSession"
@@ -91,17 +91,6 @@ def sample(server_pid: int, t: float) -> Sample:
     return Sample(t, rss_bytes(server_pid), workers, office, count)
 
 
-def _pss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def breakdown(server_pid: int) -> list[str]:
     """One line per process of the server and its render workers: resident and proportional (shared library
     pages split between the processes that map them) size."""
@@ -112,7 +101,7 @@ def breakdown(server_pid: int) -> list[str]:
             continue
         name = ("server" if pid == server_pid else "render worker" if b"pageturn.workers.worker" in command
                 else "SVG helper" if b"poppler_svg" in command else command.split(b"\0")[0].decode()[-40:])
-        lines.append(f"  {pid:>8} {name:14} RSS {mb(rss_bytes(pid))}  PSS {mb(_pss(pid))}")
+        lines.append(f"  {pid:>8} {name:14} RSS {mb(rss_bytes(pid))}  PSS {mb(pss_bytes(pid))}")
     return lines
 
 

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import ServerProcess  # noqa: E402
 from docgen import make_pdf_pages  # noqa: E402
+from fuzz import procmem  # noqa: E402
 
 V1 = "/PCCIS/V1/ViewingSession"
 QUERIES = {"sparse": (r"Page \d*7\b", r"Page [0-9]*7\b"), "dense": ("dolor", "dolor")}
@@ -45,11 +46,7 @@ def baseline(pdf: Path, grep_pattern: str) -> tuple[float, int]:
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """CPU seconds used so far by the server process and by its children (the render workers): unlike wall
     times, these hardly change with the load other work puts on the machine."""
-    def one(p: int) -> float:
-        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return one(pid), sum(one(int(c)) for c in children)
+    return procmem.cpu_seconds(pid), sum(procmem.cpu_seconds(child) for child in procmem.children(pid))
 
 
 def new_session(http: requests.Session, base: str, data: bytes) -> str:

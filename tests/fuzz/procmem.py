@@ -27,15 +27,25 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def rss_bytes(pid: int) -> int:
+def _kib_field(path: str, field: str) -> int:
+    """A "Field:   123 kB" line of a /proc file, in bytes; 0 when the process or the line is gone."""
     try:
-        with open(f"/proc/{pid}/status") as handle:
+        with open(path) as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def rss_bytes(pid: int) -> int:
+    return _kib_field(f"/proc/{pid}/status", "VmRSS:")
+
+
+def pss_bytes(pid: int) -> int:
+    """Resident memory with each shared page divided among the processes sharing it."""
+    return _kib_field(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def process_name(pid: int) -> str:
