@@ -45,14 +45,19 @@ def render_first_page(pdf_path: Path) -> int:
     return len(buffer.getvalue())
 
 
-def cold_first_page(src: Path, scratch: Path, profile: Path) -> float:
-    out_dir = scratch / "cold-out"
+def bare_convert(src: Path, out_dir: Path, profile: Path, timeout: float) -> Path:
+    """`soffice --convert-to pdf` of `src` into an emptied `out_dir`, with its own user profile: the bare
+    LibreOffice baseline. The PDF's path."""
     shutil.rmtree(out_dir, ignore_errors=True)
-    started = time.perf_counter()
     subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
                     "--convert-to", "pdf", "--outdir", str(out_dir), str(src)],
-                   check=True, capture_output=True, timeout=300)
-    render_first_page(out_dir / (src.stem + ".pdf"))
+                   check=True, capture_output=True, timeout=timeout)
+    return out_dir / (src.stem + ".pdf")
+
+
+def cold_first_page(src: Path, scratch: Path, profile: Path) -> float:
+    started = time.perf_counter()
+    render_first_page(bare_convert(src, scratch / "cold-out", profile, 300))
     return time.perf_counter() - started
 
 

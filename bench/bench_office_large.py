@@ -18,7 +18,6 @@ import argparse
 import io
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import ServerProcess  # noqa: E402
 import officegen  # noqa: E402
+from bench_office import bare_convert  # noqa: E402
 
 V1 = "/PCCIS/V1"
 GOAL_FIRST_PAGE = 3.0
@@ -66,13 +66,8 @@ def phases(path: Path, scratch: Path) -> dict:
 
 
 def bare_soffice(path: Path, scratch: Path) -> float:
-    profile = scratch / "soffice-profile"
-    out_dir = scratch / "soffice-out"
-    shutil.rmtree(out_dir, ignore_errors=True)
     started = time.perf_counter()
-    subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
-                    "--convert-to", "pdf", "--outdir", str(out_dir), str(path)],
-                   check=True, capture_output=True, timeout=900)
+    bare_convert(path, scratch / "soffice-out", scratch / "soffice-profile", 900)
     return time.perf_counter() - started
 
 
