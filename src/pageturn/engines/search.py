@@ -72,6 +72,19 @@ def compile_terms(terms: list[Term]) -> list[regex.Pattern]:
 _TEXT_ORDER = operator.itemgetter(1, 0, 2)   # start, term, end
 
 
+def _pattern_spans(text: str, pattern: regex.Pattern, index: int, page: int, timeout: float) -> list[tuple[int, int]]:
+    """The (start, end) of a pattern's non-empty matches, in text order, within `timeout` seconds (MatchTimeout
+    naming term `index` otherwise); spans read in C (a dense term has tens of thousands)."""
+    try:
+        return [(start, end) for start, end in map(_span, pattern.finditer(text, timeout=timeout, concurrent=True))
+                if end > start]
+    except TimeoutError:
+        raise MatchTimeout(index, page) from None
+
+
+_span = regex.Match.span
+
+
 def find_matches(text: str, patterns: list[regex.Pattern], *, page: int, timeout: float) -> list[Match]:
     """Every non-empty match of every pattern in a page's text, in text order (ties by term order). Each
     pattern gets at most `timeout` seconds over the page: MatchTimeout otherwise."""
@@ -79,32 +92,19 @@ def find_matches(text: str, patterns: list[regex.Pattern], *, page: int, timeout
     if not text:
         return found
     for index, pattern in enumerate(patterns):
-        try:
-            for m in pattern.finditer(text, timeout=timeout, concurrent=True):
-                if m.end() > m.start():
-                    found.append(Match(index, m.start(), m.end()))
-        except TimeoutError:
-            raise MatchTimeout(index, page) from None
+        found += [Match(index, start, end) for start, end in _pattern_spans(text, pattern, index, page, timeout)]
     found.sort(key=_TEXT_ORDER)
     return found
 
 
 def match_spans(text: str, patterns: list[regex.Pattern], *, page: int, timeout: float) -> list[tuple[int, int]]:
-    """The distinct (start, end) of find_matches' matches, in text order, without a Match per match (a dense
-    term has tens of thousands)."""
-    spans: set[tuple[int, int]] = set()
+    """The distinct (start, end) of find_matches' matches, in text order, without a Match per match."""
     if not text:
         return []
+    spans: set[tuple[int, int]] = set()
     for index, pattern in enumerate(patterns):
-        try:
-            found = map(_span, pattern.finditer(text, timeout=timeout, concurrent=True))
-            spans.update({(start, end) for start, end in found if end > start})
-        except TimeoutError:
-            raise MatchTimeout(index, page) from None
+        spans.update(_pattern_spans(text, pattern, index, page, timeout))
     return sorted(spans)
-
-
-_span = regex.Match.span
 
 
 def context(text: str, start: int, end: int, padding: int) -> tuple[str, int]:
