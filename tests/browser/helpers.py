@@ -47,6 +47,19 @@ def wait_for_content(page, index: int, timeout: float = 30_000):
     return page.wait_for_selector(f'.page[data-page="{index}"][data-content]', timeout=timeout)
 
 
+def drawn_boxes(page, *selectors: str, timeout: float = 30_000) -> list[dict]:
+    """The on-screen boxes (as bounding_box gives them) of what each selector finds, once all are there with a
+    size, found and measured together in one step in the page: the viewer redraws some elements (a page's search
+    marks when its text arrives) and may shift the layout meanwhile (a scroll bar appearing), so elements found
+    and measured one by one may be replaced, or measured in two different layouts."""
+    return page.wait_for_function(
+        "(selectors) => { const boxes = [];"
+        " for (const selector of selectors) { const e = document.querySelector(selector); if (!e) return null;"
+        " const r = e.getBoundingClientRect(); if (!(r.width > 0 && r.height > 0)) return null;"
+        " boxes.push({x: r.x, y: r.y, width: r.width, height: r.height}); }"
+        " return boxes; }", arg=list(selectors), timeout=timeout).json_value()
+
+
 def screenshot(page, name: str, **kwargs) -> bytes:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from browser.documents import ON_LANDSCAPE_PAGE, SEARCH_WORD, three_page_pdf, word_box
-from browser.helpers import open_viewer, screenshot, wait_for_content
+from browser.helpers import drawn_boxes, open_viewer, screenshot, wait_for_content
 from docgen import make_pdf_pages
 
 COUNT = "document.querySelector('#search-count').textContent"
@@ -27,9 +27,8 @@ def choose_third_result(page) -> None:
     page.locator("#search-results li").nth(2).locator("button").click()
     page.wait_for_function(f"() => {COUNT} === '3 of 3'")
     assert page.input_value("#page-input") == "3"
-    page_rect = page.locator('.page[data-page="2"]').bounding_box()
+    page_rect, mark = drawn_boxes(page, '.page[data-page="2"]', '.page[data-page="2"] .mark.hit.current')
     scale = page_rect["width"] / 842
-    mark = page.locator('.page[data-page="2"] .mark.hit.current').bounding_box()
     left, top, width, height = word_box(ON_LANDSCAPE_PAGE, SEARCH_WORD.upper())
     assert mark["x"] - page_rect["x"] == pytest.approx(left * scale, abs=2 * scale)
     assert mark["width"] == pytest.approx(width * scale, rel=0.1)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from browser.documents import (BLACK_BOX, ON_LETTER_PAGE, SEARCH_COUNT, SEARCH_WORD, three_page_pdf, word_box)
-from browser.helpers import dom_pages, ink, open_comparison, open_viewer, screenshot, wait_for_content
+from browser.helpers import dom_pages, drawn_boxes, ink, open_comparison, open_viewer, screenshot, wait_for_content
 from docgen import HELLO, LINK, make_encrypted_pdf, make_pdf_pages, make_png
 
 DOC = three_page_pdf()
@@ -284,12 +284,9 @@ def test_search_counts_and_highlights_the_word(page, server, three_pages):
     page.keyboard.type(SEARCH_WORD)
     page.wait_for_function(f"() => document.querySelector('#search-count').textContent === '1 of {SEARCH_COUNT}'")
     # the first hit is on page 2 (letter), drawn over the word
-    # marks are redrawn when the page's text arrives: a locator finds the one on screen now
-    current = page.locator('.page[data-page="1"] .mark.hit.current')
-    page_rect = box(page, '.page[data-page="1"]')
+    page_rect, mark = drawn_boxes(page, '.page[data-page="1"]', '.page[data-page="1"] .mark.hit.current')
     scale = page_rect["width"] / 612
     left, top, width, height = word_box(ON_LETTER_PAGE, SEARCH_WORD)
-    mark = current.bounding_box()
     assert mark["x"] - page_rect["x"] == pytest.approx(left * scale, abs=2 * scale)
     assert mark["width"] == pytest.approx(width * scale, rel=0.1)
     mark_middle = mark["y"] - page_rect["y"] + mark["height"] / 2

@@ -35,6 +35,7 @@ export class PageView {
     this.cssWidth = 0;
     this.cssHeight = 0;
     this.textEntry = null;
+    this.overlayUnits = 0;      // page units across the overlay, as the search marks were placed
     this.rasterScale = 0;       // scale of the PNG content on screen
     this.tiles = new Map();     // "x,y" -> img, at this.tileScale
     this.tileScale = 0;
@@ -83,6 +84,10 @@ export class PageView {
     this.overlay.style.transform = `scale(${scale})`;
     // one screen pixel in overlay units: outlines stay thin at every zoom
     this.overlay.style.setProperty("--px", String(1 / scale));
+    // search marks are placed in overlay units: drawn while the page's size was still a guess (a neighbour's),
+    // they move with its real size
+    if (this.overlayUnits && units !== this.overlayUnits) this.decorate();
+    this.overlayUnits = units;
     this.ctx.pageResized?.(this);
   }
 
